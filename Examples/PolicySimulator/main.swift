@@ -1,0 +1,3 @@
+import Policy
+
+print("policy-simulator: not yet written")

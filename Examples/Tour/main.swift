@@ -1,0 +1,3 @@
+import BlockSnap
+
+print("tour: not yet written")

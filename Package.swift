@@ -1,0 +1,159 @@
+// swift-tools-version: 6.1
+// BlockSnap: block-level incremental snapshots of disks.
+//
+// Layers (lower never imports higher):
+//   BlockStore -> PageRangeDiff -> RecoveryChain ; Policy (pure, alone)
+//   BlockStoreS3 (networking) sits beside BlockStore so local-only hosts do not pull it in.
+import PackageDescription
+
+import class Foundation.ProcessInfo
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "BlockSnap",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "BlockStore", targets: ["BlockStore"]),
+        .library(name: "BlockStoreTesting", targets: ["BlockStoreTesting"]),
+        .library(name: "BlockStoreS3", targets: ["BlockStoreS3"]),
+        .library(name: "PageRangeDiff", targets: ["PageRangeDiff"]),
+        .library(name: "RecoveryChain", targets: ["RecoveryChain"]),
+        .library(name: "Policy", targets: ["Policy"]),
+        .library(name: "BlockSnap", targets: ["BlockSnap"]),
+        .executable(name: "tour", targets: ["Tour"]),
+        .executable(name: "blocksnap", targets: ["BlockSnapCLI"]),
+        .executable(name: "policy-simulator", targets: ["PolicySimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // C shims.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
+        ),
+        .target(name: "CBlockSnapLinux"),
+
+        // Libraries.
+        .target(
+            name: "BlockStore",
+            dependencies: [
+                "CZstd",
+                "CBlockSnapLinux",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BlockStoreTesting",
+            dependencies: ["BlockStore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BlockStoreS3",
+            dependencies: [
+                "BlockStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "PageRangeDiff", dependencies: ["BlockStore"], swiftSettings: strict),
+        .target(
+            name: "RecoveryChain",
+            dependencies: ["BlockStore", "PageRangeDiff", "CBlockSnapLinux"],
+            swiftSettings: strict
+        ),
+        .target(name: "Policy", swiftSettings: strict),
+        .target(
+            name: "BlockSnap",
+            dependencies: ["BlockStore", "PageRangeDiff", "RecoveryChain", "Policy"],
+            swiftSettings: strict
+        ),
+
+        // Examples.
+        .executableTarget(
+            name: "Tour",
+            dependencies: ["BlockSnap"],
+            path: "Examples/Tour",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "BlockSnapCLI",
+            dependencies: [
+                "BlockSnap",
+                "BlockStoreS3",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/BlockSnapCLI",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "PolicySimulator",
+            dependencies: ["Policy"],
+            path: "Examples/PolicySimulator",
+            swiftSettings: strict
+        ),
+
+        // Tests.
+        .testTarget(
+            name: "BlockStoreTests",
+            dependencies: ["BlockStore", "BlockStoreTesting", "BlockSnap"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BlockStoreS3Tests",
+            dependencies: ["BlockStoreS3", "BlockStoreTesting", "BlockSnap"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PageRangeDiffTests",
+            dependencies: ["PageRangeDiff", "BlockStoreTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RecoveryChainTests",
+            dependencies: ["RecoveryChain", "BlockStoreTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
+        .testTarget(
+            name: "ExampleTests",
+            dependencies: ["BlockSnap"],
+            swiftSettings: strict
+        ),
+    ]
+)
+
+// Benchmarks are added only when asked for, so `swift build` / `swift test` and CI stay fast:
+//   BLOCKSNAP_BENCHMARKS=1 swift package --allow-writing-to-package-directory benchmark
+if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(
+            url: "https://github.com/ordo-one/benchmark.git",
+            from: "1.38.1",
+            traits: ["MallocInterposer"]
+        )
+    )
+    for name in ["StoreThroughput", "DiffThroughput", "ChainThroughput"] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "BlockSnap",
+                    .product(name: "Benchmark", package: "benchmark"),
+                ],
+                path: "Benchmarks/\(name)",
+                plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+            )
+        )
+    }
+}

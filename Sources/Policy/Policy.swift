@@ -1,0 +1,2 @@
+/// Schedules and retention, as pure logic (filled in by the Policy issue).
+public enum Policy {}

@@ -1,0 +1,5 @@
+import BlockStore
+import PageRangeDiff
+
+/// Full and incremental chains of recovery points (filled in by the RecoveryChain issue).
+public enum RecoveryChain {}

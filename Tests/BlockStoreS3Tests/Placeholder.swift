@@ -1,0 +1,4 @@
+import BlockStoreS3
+import Testing
+
+@Test func moduleLinks() { #expect(Bool(true)) }

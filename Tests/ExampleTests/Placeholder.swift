@@ -1,0 +1,4 @@
+import BlockSnap
+import Testing
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import PageRangeDiff
+import Testing
+
+@Test func moduleLinks() { #expect(Bool(true)) }

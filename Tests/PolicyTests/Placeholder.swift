@@ -1,0 +1,4 @@
+import Policy
+import Testing
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import RecoveryChain
+import Testing
+
+@Test func moduleLinks() { #expect(Bool(true)) }
