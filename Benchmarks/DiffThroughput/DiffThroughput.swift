@@ -1,0 +1,6 @@
+import Benchmark
+import BlockSnap
+
+// Filled in by the issue that owns this benchmark.
+let benchmarks: @Sendable () -> Void = {
+}
