@@ -1,0 +1,25 @@
+/// A pack being filled: stored blobs back to back, and their entries.
+package struct PackBuilder: Sendable {
+    package var bytes: [UInt8] = []
+    package var entries: [PackEntry] = []
+
+    package init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    package var isEmpty: Bool { entries.isEmpty }
+
+    /// Appends one stored blob.
+    package mutating func append(id: ChunkID, kind: ChunkKind, rawLength: Int, blob: UnsafeRawBufferPointer) {
+        entries.append(
+            PackEntry(id: id, kind: kind, offset: UInt32(bytes.count), length: UInt32(blob.count), rawLength: UInt32(rawLength)))
+        bytes.append(contentsOf: blob)
+    }
+
+    /// Closes the pack: appends header and trailer, returns its bytes and ID.
+    package consuming func finish(crypto: ObjectCrypto) throws -> (id: ChunkID, bytes: [UInt8], entries: [PackEntry]) {
+        bytes.append(contentsOf: try PackFormat.trailer(entries: entries, crypto: crypto))
+        let id = ChunkHasher.sha256.dataID(bytes)
+        return (id, bytes, entries)
+    }
+}

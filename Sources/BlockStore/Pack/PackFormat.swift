@@ -1,0 +1,79 @@
+/// The byte layout of pack objects (see `docs/FORMAT.md`).
+///
+/// ```
+/// pack    := blob* header headerLength:u32 "BSPK" version:u8 0 0 0
+/// blob    := seal(flags:u8 ‖ payload)        (seal is the identity in unencrypted stores)
+/// flags   := bit 0: payload is zstd-compressed
+/// header  := seal("BSPH" version:u8 count:u32 entry*)
+/// entry   := id:32 kind:u8 0:u8 offset:u32 length:u32 rawLength:u32
+/// ```
+package enum PackFormat {
+    package static let trailerMagic: [UInt8] = Array("BSPK".utf8)
+    package static let headerMagic: [UInt8] = Array("BSPH".utf8)
+    package static let version: UInt8 = 1
+    /// headerLength + magic + version + padding.
+    package static let trailerBytes = 12
+    package static let headerAAD = Array("blocksnap.pack-header.v1".utf8)
+    package static let flagCompressed: UInt8 = 1
+    /// Packs never exceed this size (offsets are 32-bit).
+    package static let packBytesMax = 1 << 30
+    /// The most entries one pack may list.
+    package static let entryCountMax = 1 << 20
+
+    /// The header block and trailer that close a pack.
+    package static func trailer(entries: [PackEntry], crypto: ObjectCrypto) throws -> [UInt8] {
+        var w = ByteWriter(capacity: 9 + entries.count * PackEntry.encodedBytes)
+        w.raw(headerMagic)
+        w.u8(version)
+        w.u32(UInt32(entries.count))
+        for e in entries { e.write(to: &w) }
+        var out = try crypto.seal(w.bytes, aad: headerAAD)
+        var t = ByteWriter(capacity: trailerBytes)
+        t.u32(UInt32(out.count))
+        t.raw(trailerMagic)
+        t.u8(version)
+        t.raw([0, 0, 0])
+        out.append(contentsOf: t.bytes)
+        return out
+    }
+
+    /// Reads the entries of a whole pack from its header, checking they fit the pack.
+    /// - Parameter blobAreaOffset: When `pack` holds only the pack's tail (header and trailer),
+    ///   the size of the blob area before it; 0 when `pack` is the whole pack.
+    package static func entries(ofPack pack: [UInt8], crypto: ObjectCrypto, what: String, blobAreaOffset: Int = 0) throws -> [PackEntry] {
+        guard pack.count >= trailerBytes else {
+            throw BlockStoreError(.truncatedObject, "\(what) is \(pack.count) bytes, shorter than a pack trailer")
+        }
+        var tr = ByteReader(pack, what: what, offset: pack.count - trailerBytes)
+        let headerLength = Int(try tr.u32())
+        try tr.expect(trailerMagic)
+        let v = try tr.u8()
+        guard v == version else {
+            throw BlockStoreError(.unsupportedFormat, "\(what) has pack format version \(v); this build reads version \(version)")
+        }
+        guard headerLength <= pack.count - trailerBytes else {
+            throw BlockStoreError(.truncatedObject, "\(what) declares a \(headerLength)-byte header but is only \(pack.count) bytes")
+        }
+        let headerStart = pack.count - trailerBytes - headerLength
+        let header = try pack.withUnsafeBytes {
+            try crypto.open(UnsafeRawBufferPointer(rebasing: $0[headerStart..<(headerStart + headerLength)]), aad: headerAAD, what: "\(what) header")
+        }
+        var r = ByteReader(header, what: "\(what) header")
+        try r.expect(headerMagic)
+        _ = try r.u8()
+        let count = Int(try r.u32())
+        guard count <= entryCountMax, count * PackEntry.encodedBytes == r.remaining else {
+            throw BlockStoreError(.corruptObject, "\(what) header declares \(count) entries but holds \(r.remaining) bytes of them")
+        }
+        var entries: [PackEntry] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let e = try PackEntry.read(from: &r, what: what)
+            guard UInt64(e.offset) + UInt64(e.length) <= UInt64(blobAreaOffset + headerStart) else {
+                throw BlockStoreError(.corruptObject, "\(what) lists chunk \(e.id.shortHex) past the end of its blobs")
+            }
+            entries.append(e)
+        }
+        return entries
+    }
+}

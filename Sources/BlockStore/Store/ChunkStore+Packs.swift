@@ -1,0 +1,29 @@
+extension ChunkStore {
+    /// Reads the entries of one pack from its header (two ranged reads), without its blobs.
+    func packEntries(_ key: ObjectKey, sizeBytes: UInt64) async throws -> [PackEntry] {
+        let trailerBytes = UInt64(PackFormat.trailerBytes)
+        guard sizeBytes >= trailerBytes else {
+            throw BlockStoreError(.truncatedObject, "pack \(key) is \(sizeBytes) bytes, shorter than a pack trailer")
+        }
+        let trailer = try await backend.get(key, range: (sizeBytes - trailerBytes)..<sizeBytes)
+        var r = ByteReader(trailer, what: "pack \(key)")
+        let headerLength = UInt64(try r.u32())
+        guard headerLength + trailerBytes <= sizeBytes else {
+            throw BlockStoreError(.truncatedObject, "pack \(key) declares a \(headerLength)-byte header but is only \(sizeBytes) bytes")
+        }
+        let tail = try await backend.get(key, range: (sizeBytes - trailerBytes - headerLength)..<sizeBytes)
+        // Parse the tail as a pack whose blobs start before it; offsets are checked against that.
+        let blobArea = Int(sizeBytes - trailerBytes - headerLength)
+        let entries = try PackFormat.entries(ofPack: tail, crypto: crypto, what: "pack \(key)", blobAreaOffset: blobArea)
+        return entries
+    }
+
+    /// Every pack object with its size, keyed by pack ID. Objects under `data/` whose name is not
+    /// a pack ID are ignored.
+    func listPacks() async throws -> [(id: ChunkID, key: ObjectKey, sizeBytes: UInt64)] {
+        try await backend.listAll(prefix: "data/").compactMap { entry in
+            guard let id = ChunkID(hex: entry.key.lastSegment), entry.key == ChunkStore.dataKey(id) else { return nil }
+            return (id, entry.key, entry.sizeBytes)
+        }
+    }
+}
