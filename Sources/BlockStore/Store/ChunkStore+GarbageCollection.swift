@@ -25,7 +25,9 @@ extension ChunkStore {
     /// leaves a store that opens and restores every root (leftover packs go at the next run).
     /// - Parameters:
     ///   - repackThreshold: A pack whose garbage is at least this fraction of its bytes is
-    ///     rewritten (default 0.3); packs with no live chunk are always deleted.
+    ///     rewritten (default 0.3); packs with no live chunk are always deleted. Dead chunks in
+    ///     packs below the threshold leave the index at once; their bytes go when the pack is
+    ///     rewritten by a later collection.
     ///   - dryRun: Count what would go without changing anything.
     ///   - progress: Receives phase reports.
     public func collectGarbage(
@@ -93,7 +95,9 @@ extension ChunkStore {
                 report.repackedPacks += 1
                 report.freedBytes += Int64(pack.sizeBytes)
             } else {
-                keep.append((pack.id, entries))
+                // The dead blobs stay as bytes until the pack is rewritten, but leave the index:
+                // they are deleted as far as every reader and writer is concerned.
+                keep.append((pack.id, liveEntries))
             }
         }
         if dryRun { return report }
