@@ -1,0 +1,86 @@
+import BlockStore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one-job-per-item guard (seed 001: "another operation is in progress"), across processes.
+///
+/// A job creates `jobs/<item>` with a create-only write; a second job finds it and fails with
+/// ``RecoveryChainError/Code/operationInProgress``. The holder refreshes it while it works; a
+/// guard not refreshed within `staleAfter`, or left by a dead process on this host, is taken over.
+final class ItemJobLock: Sendable {
+    let key: ObjectKey
+    private let backend: any StorageBackend
+    private let refresher: Task<Void, Never>
+
+    struct Record: Codable {
+        var operation: String
+        var hostname: String
+        var pid: Int32
+        var started: Date
+        var refreshed: Date
+    }
+
+    private init(key: ObjectKey, backend: any StorageBackend, record: Record, staleAfter: Duration) {
+        self.key = key
+        self.backend = backend
+        refresher = Task {
+            var record = record
+            while !Task.isCancelled {
+                try? await Task.sleep(for: staleAfter / 3)
+                if Task.isCancelled { break }
+                record.refreshed = Date()
+                if let bytes = try? ItemJobLock.encoder.encode(record) {
+                    try? await backend.put(key, data: Array(bytes))
+                }
+            }
+        }
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        return String(cString: buffer)
+    }
+
+    static func acquire(item: String, operation: String, backend: any StorageBackend, staleAfter: Duration = .seconds(15 * 60)) async throws -> ItemJobLock {
+        let key = try ObjectKey(validating: "jobs/\(item)")
+        let now = Date()
+        let record = Record(operation: operation, hostname: hostName(), pid: getpid(), started: now, refreshed: now)
+        let bytes = Array(try encoder.encode(record))
+        for attempt in 0..<2 {
+            if try await backend.create(key, data: bytes) {
+                return ItemJobLock(key: key, backend: backend, record: record, staleAfter: staleAfter)
+            }
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            guard let existing = try? decoder.decode(Record.self, from: Data(try await backend.get(key))) else {
+                if attempt == 0 { try await backend.delete(key); continue }
+                break
+            }
+            let stale = Date().timeIntervalSince(existing.refreshed) > Double(staleAfter.components.seconds)
+                || (existing.hostname == record.hostname && kill(existing.pid, 0) != 0 && errno == ESRCH)
+            if stale && attempt == 0 {
+                try await backend.delete(key)
+                continue
+            }
+            let formatter = ISO8601DateFormatter()
+            throw RecoveryChainError(
+                .operationInProgress,
+                "another operation is in progress on item \(item): \(existing.operation) by process \(existing.pid) on \(existing.hostname) since \(formatter.string(from: existing.started)); wait for it to finish and try again")
+        }
+        throw RecoveryChainError(.operationInProgress, "another operation is in progress on item \(item); try again later")
+    }
+
+    func release() async {
+        refresher.cancel()
+        try? await backend.delete(key)
+    }
+}

@@ -1,0 +1,19 @@
+/// What a recovery point's data is consistent with (seed 003: VSS writers).
+public enum Consistency: String, Codable, Sendable, Hashable, Comparable {
+    /// Applications flushed and froze their state (every application participant succeeded).
+    case application
+    /// File systems were frozen (file-system participants succeeded), applications were not.
+    case fileSystem
+    /// Nothing was frozen: the state a crash would leave.
+    case crash
+
+    private var rank: Int {
+        switch self {
+        case .application: 2
+        case .fileSystem: 1
+        case .crash: 0
+        }
+    }
+
+    public static func < (a: Consistency, b: Consistency) -> Bool { a.rank < b.rank }
+}
