@@ -149,6 +149,8 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
                 name: name,
                 dependencies: [
                     "BlockSnap",
+                    "CZstd",
+                    .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Benchmark", package: "benchmark"),
                 ],
                 path: "Benchmarks/\(name)",
