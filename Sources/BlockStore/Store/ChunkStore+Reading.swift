@@ -16,6 +16,11 @@ extension ChunkStore {
         state.withLock { $0.index.location(of: id).map { Int($0.rawLength) } }
     }
 
+    /// The bytes a stored chunk takes in its pack (compressed, sealed), or nil when not stored.
+    public func storedLength(of id: ChunkID) -> Int? {
+        state.withLock { $0.index.location(of: id).map { Int($0.length) } }
+    }
+
     /// Reads a chunk, verified against its ID.
     /// - Throws: `notFound` when the store lacks it; `corruptObject`, `truncatedObject` or
     ///   `authenticationFailed` when the stored bytes are damaged — never wrong bytes.

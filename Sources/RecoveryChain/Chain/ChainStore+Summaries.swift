@@ -1,0 +1,47 @@
+import BlockStore
+
+extension ChainStore {
+    /// The points of an item with their kind and the storage each is charged for (seed 002):
+    /// a point introduces the blocks that differ from the previous remaining point (all its data
+    /// blocks when it is the oldest, the full one); the chain's cost is the sum.
+    ///
+    /// - Complexity: Proportional to the blocks that differ between consecutive points (the
+    ///   block-map diff skips shared subtrees), plus the full point's data blocks.
+    public func summaries(of item: String) async throws -> [PointSummary] {
+        let points = try await points(of: item)
+        let maps = MapAccess(store: store)
+        var out: [PointSummary] = []
+        var previousRoots: [Int: (root: ChunkID, sizeBytes: UInt64)] = [:]
+        for (i, point) in points.enumerated() {
+            let (_, manifest) = try await pointRecord(point.id, of: item)
+            var blocks = 0
+            var bytes: UInt64 = 0
+            var roots: [Int: (root: ChunkID, sizeBytes: UInt64)] = [:]
+            for disk in point.disks {
+                guard let root = manifest.mapRoots[disk.disk] else { continue }
+                roots[disk.disk] = (root, disk.sizeBytes)
+                let changed = try await maps.changedBlocks(
+                    from: previousRoots[disk.disk] ?? (.zero, 0), to: (root, disk.sizeBytes), blockSizeBytes: point.blockSizeBytes)
+                var k = 0
+                while k < changed.count {
+                    // Fetch IDs a window at a time.
+                    let start = changed[k]
+                    let end = min(start + 4096, BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes))
+                    let ids = try await maps.chunkIDs(root: root, sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes, blocks: start..<max(end, start + 1))
+                    while k < changed.count && changed[k] < start + UInt64(ids.count) {
+                        let id = ids[Int(changed[k] - start)]
+                        if !id.isZero {
+                            blocks += 1
+                            bytes += UInt64(store.storedLength(of: id) ?? 0)
+                        }
+                        k += 1
+                    }
+                }
+            }
+            previousRoots = roots
+            let kind: PointKind = point.onDemand ? .onDemand : (i == 0 ? .full : .incremental)
+            out.append(PointSummary(point: point, kind: kind, introducedBlocks: blocks, introducedBytes: bytes))
+        }
+        return out
+    }
+}

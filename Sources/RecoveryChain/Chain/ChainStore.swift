@@ -1,0 +1,172 @@
+import BlockStore
+import Foundation
+
+/// The recovery chains of a store: backup, list, restore, diff and expire points of items.
+///
+/// One store holds many chains, one per protected item (a VM with one or more disks). Each
+/// recovery point records every selected disk's block map; a new point's maps are made from the
+/// previous point's plus the changed blocks, so an incremental stores only what changed, and
+/// every point restores on its own. Expiring a point (merge-on-expire) removes it from the chain
+/// without changing what any other point restores; what only it held is freed by the next GC.
+///
+/// ```swift
+/// let store = try await ChunkStore.create(on: backend, encryption: .passphrase(secret))
+/// let chains = ChainStore(store: store)
+/// var request = BackupRequest(item: "vm1", disks: [DiskInput(disk: 0, source: try FileDiskSource(path: "disk.img"))])
+/// let result = try await chains.backup(request)
+/// try await chains.restore(item: "vm1", point: result.point.id, disk: 0, to: "restored.img")
+/// ```
+public final class ChainStore: Sendable {
+    /// The store the chains live in.
+    public let store: ChunkStore
+    /// Worker tasks per disk for hashing, compression and I/O.
+    public let workerCount: Int
+
+    /// Creates a view of the chains in `store`.
+    /// - Parameter workerCount: Worker tasks per job (default: the number of cores).
+    public init(store: ChunkStore, workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.store = store
+        self.workerCount = max(1, workerCount)
+    }
+
+    /// Checks an item name: letters, digits, `.`, `_`, `-`, at most 128 bytes.
+    static func validateItem(_ item: String) throws {
+        guard !item.isEmpty, item.utf8.count <= 128, !item.contains("/"), item != ".", item != "..",
+            ObjectKey.isValid(item)
+        else {
+            throw RecoveryChainError(.invalidArgument, "item name '\(item.prefix(60))' is not valid: use 1–128 letters, digits, '.', '_' or '-'")
+        }
+    }
+
+    /// The items that have at least one point.
+    public func items() async throws -> [String] {
+        do {
+            let names = try await store.roots(prefix: "points/").map(\.name)
+            return Array(Set(names.compactMap { $0.split(separator: "/").dropFirst().first.map(String.init) })).sorted()
+        } catch {
+            throw RecoveryChainError.wrap(error, "listing items")
+        }
+    }
+
+    /// The points of an item, oldest first.
+    public func points(of item: String) async throws -> [RecoveryPoint] {
+        try ChainStore.validateItem(item)
+        let records: [RootRecord]
+        do {
+            records = try await store.roots(prefix: "points/\(item)/")
+        } catch {
+            throw RecoveryChainError.wrap(error, "listing the points of \(item)")
+        }
+        return try records.map { try PointManifest.decodePoint($0.payload, rootName: $0.name) }
+            .sorted { ($0.time, $0.id) < ($1.time, $1.id) }
+    }
+
+    /// One point of an item.
+    public func point(_ id: String, of item: String) async throws -> RecoveryPoint {
+        try await pointRecord(id, of: item).point
+    }
+
+    func pointRecord(_ id: String, of item: String) async throws -> (point: RecoveryPoint, manifest: PointManifest) {
+        try ChainStore.validateItem(item)
+        let name = PointManifest.rootName(item: item, point: id)
+        guard ObjectKey.isValid("roots/\(name)") else {
+            throw RecoveryChainError(.invalidArgument, "'\(id.prefix(80))' is not a point ID")
+        }
+        do {
+            let record = try await store.root(name)
+            let point = try PointManifest.decodePoint(record.payload, rootName: name)
+            let manifest = try PointManifest(node: try await store.node(record.id), what: "the manifest of \(name)")
+            return (point, manifest)
+        } catch let error as BlockStoreError where error.code == .notFound {
+            throw RecoveryChainError(.notFound, "item \(item) has no point \(id)", underlying: error)
+        } catch {
+            throw RecoveryChainError.wrap(error, "reading point \(id) of \(item)")
+        }
+    }
+
+    /// The item's configuration stored with a point, if any.
+    public func configuration(of id: String, item: String) async throws -> [UInt8]? {
+        let (_, manifest) = try await pointRecord(id, of: item)
+        guard let chunk = manifest.configuration else { return nil }
+        do { return try await store.chunk(chunk) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
+    }
+
+    /// The host secrets stored (encrypted) with a point, if any.
+    public func secrets(of id: String, item: String) async throws -> [UInt8]? {
+        let (_, manifest) = try await pointRecord(id, of: item)
+        guard let chunk = manifest.secrets else { return nil }
+        do { return try await store.chunk(chunk) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
+    }
+
+    /// Expires one point (merge-on-expire, seed 002).
+    ///
+    /// The point leaves the chain; every other point restores exactly as before, because each
+    /// point's maps are complete. When the oldest (full) point expires, the next becomes the full
+    /// one; blocks that only the expired point held are freed by the next garbage collection,
+    /// while blocks the next point still uses carry on. Cost: one deletion; no chunk is rewritten.
+    /// - Throws: `chainIntegrity` for the latest point (it never expires while it is the latest);
+    ///   `notFound`; `operationInProgress` while a backup or restore of the item runs.
+    public func expire(_ id: String, of item: String) async throws {
+        try await withItemLock(item, "expiry") { try await expireLocked(id, of: item) }
+    }
+
+    private func expireLocked(_ id: String, of item: String) async throws {
+        let points = try await points(of: item)
+        guard let position = points.firstIndex(where: { $0.id == id }) else {
+            throw RecoveryChainError(.notFound, "item \(item) has no point \(id)")
+        }
+        guard position != points.count - 1 else {
+            throw RecoveryChainError(.chainIntegrity, "point \(id) is the latest point of \(item) and cannot expire until a newer point exists; to remove everything, delete the item's data")
+        }
+        do {
+            try await store.deleteRoot(PointManifest.rootName(item: item, point: id))
+        } catch {
+            throw RecoveryChainError.wrap(error, "expiring point \(id) of \(item)")
+        }
+    }
+
+    /// Deletes every point of an item ("stop protection and delete data"). Space is freed by the
+    /// next garbage collection.
+    public func deleteItem(_ item: String) async throws {
+        try await withItemLock(item, "deletion") {
+            for point in try await points(of: item) {
+            do {
+                try await store.deleteRoot(PointManifest.rootName(item: item, point: point.id))
+            } catch {
+                throw RecoveryChainError.wrap(error, "deleting point \(point.id) of \(item)")
+            }
+            }
+        }
+    }
+
+    /// Runs `body` holding the item's job guard (one backup, restore or expiry at a time).
+    func withItemLock<R: Sendable>(_ item: String, _ operation: String, _ body: () async throws -> R) async throws -> R {
+        try ChainStore.validateItem(item)
+        let lock: ItemJobLock
+        do {
+            lock = try await ItemJobLock.acquire(item: item, operation: operation, backend: store.backend)
+        } catch let error as RecoveryChainError {
+            throw error
+        } catch {
+            throw RecoveryChainError.wrap(error, "starting \(operation) of \(item)")
+        }
+        do {
+            let result = try await body()
+            await lock.release()
+            return result
+        } catch {
+            await lock.release()
+            throw error
+        }
+    }
+
+    static func newPointID(at time: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        var rng = SystemRandomNumberGenerator()
+        let suffix = String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &rng))
+        return "\(f.string(from: time))-\(suffix)"
+    }
+}

@@ -1,0 +1,172 @@
+import BlockStore
+import Foundation
+
+/// What a restore wrote.
+public struct RestoreResult: Sendable, Equatable {
+    /// The disk's size in bytes.
+    public var sizeBytes: UInt64
+    /// Blocks written from the store.
+    public var blocksWritten: Int
+    /// Blocks made zero (holes) without reading the store.
+    public var blocksZeroed: Int
+    /// Bytes written to the target.
+    public var bytesWritten: UInt64
+}
+
+extension ChainStore {
+    /// Starts a restore as a ``Job``.
+    public func startRestore(item: String, point: String, disk: Int, to path: String) -> Job<RestoreResult> {
+        Job { report in try await self.restore(item: item, point: point, disk: disk, to: path, progress: report) }
+    }
+
+    /// Restores one disk of a point to a new file or a block device, bit-exact.
+    ///
+    /// A regular file is created (or truncated) and sized first, so zero blocks are left as holes
+    /// and never written (sparse). A block device gets zeros written where the point has zeros.
+    /// Works after the source is gone: only the store is read.
+    public func restore(item: String, point id: String, disk: Int, to path: String, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
+        try await withItemLock(item, "restore") {
+            let (point, manifest) = try await pointRecord(id, of: item)
+            guard let meta = point.disks.first(where: { $0.disk == disk }), let root = manifest.mapRoots[disk] else {
+                throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
+            }
+            let target = try RestoreTarget(path: path, sizeBytes: meta.sizeBytes, inPlace: false)
+            do {
+                let result = try await writeBlocks(
+                    root: root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes, target: target,
+                    onlyBlocks: nil, progress: progress)
+                try target.sync()
+                return result
+            } catch {
+                throw RecoveryChainError.wrap(error, "restoring disk \(disk) of \(id)")
+            }
+        }
+    }
+
+    /// Restores every disk of a point, disk `n` to `pathForDisk(n)`.
+    public func restoreAll(item: String, point id: String, to pathForDisk: @Sendable (Int) -> String, progress: JobProgressHandler? = nil) async throws -> [Int: RestoreResult] {
+        let point = try await point(id, of: item)
+        var out: [Int: RestoreResult] = [:]
+        for d in point.disks {
+            out[d.disk] = try await restore(item: item, point: id, disk: d.disk, to: pathForDisk(d.disk), progress: progress)
+        }
+        return out
+    }
+
+    /// Brings a target that holds point `current` to point `wanted`, writing only the blocks that
+    /// differ between them (found with the block-map diff), and zeroing blocks that became zero.
+    public func restoreInPlace(item: String, disk: Int, target path: String, holding current: String, to wanted: String, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
+        try await withItemLock(item, "restore") {
+            let (from, fromManifest) = try await pointRecord(current, of: item)
+            let (to, toManifest) = try await pointRecord(wanted, of: item)
+            guard let fromRoot = fromManifest.mapRoots[disk], let fromDisk = from.disks.first(where: { $0.disk == disk }),
+                let toRoot = toManifest.mapRoots[disk], let toDisk = to.disks.first(where: { $0.disk == disk })
+            else {
+                throw RecoveryChainError(.notFound, "points \(current) and \(wanted) of \(item) do not both have disk \(disk)")
+            }
+            let maps = MapAccess(store: store)
+            let changed = try await maps.changedBlocks(
+                from: (fromRoot, fromDisk.sizeBytes), to: (toRoot, toDisk.sizeBytes), blockSizeBytes: to.blockSizeBytes)
+            let target = try RestoreTarget(path: path, sizeBytes: toDisk.sizeBytes, inPlace: true)
+            do {
+                let result = try await writeBlocks(
+                    root: toRoot, sizeBytes: toDisk.sizeBytes, blockSizeBytes: to.blockSizeBytes, target: target,
+                    onlyBlocks: changed, progress: progress)
+                try target.sync()
+                return result
+            } catch {
+                throw RecoveryChainError.wrap(error, "reverting disk \(disk) to \(wanted)")
+            }
+        }
+    }
+
+    /// Writes blocks of a map to a target: all blocks, or only `onlyBlocks` (ascending).
+    func writeBlocks(
+        root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, onlyBlocks: [UInt64]?,
+        progress: JobProgressHandler?
+    ) async throws -> RestoreResult {
+        let maps = MapAccess(store: store)
+        let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
+        let meter = ProgressMeter(phase: "restoring", blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
+        var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)
+        let window: UInt64 = 4096
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
+        defer { scratch.deallocate() }
+        var start: UInt64 = 0
+        var cursorInOnly = 0
+        while start < blockCount {
+            try Task.checkCancellation()
+            let end = min(start + window, blockCount)
+            var wanted: [UInt64]
+            if let onlyBlocks {
+                wanted = []
+                while cursorInOnly < onlyBlocks.count && onlyBlocks[cursorInOnly] < end {
+                    if onlyBlocks[cursorInOnly] >= start { wanted.append(onlyBlocks[cursorInOnly]) }
+                    cursorInOnly += 1
+                }
+                if wanted.isEmpty {
+                    start = end
+                    continue
+                }
+            } else {
+                wanted = Array(start..<end)
+            }
+            let ids = try await maps.chunkIDs(root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: start..<end)
+            var jobs: [(UInt64, ChunkID)] = []
+            for b in wanted {
+                let id = ids[Int(b - start)]
+                if id.isZero {
+                    result.blocksZeroed += 1
+                    if !target.startsZeroed {
+                        let lo = b * UInt64(blockSizeBytes)
+                        try target.zero(lo..<min(lo + UInt64(blockSizeBytes), sizeBytes), scratch: scratch)
+                    }
+                } else {
+                    jobs.append((b, id))
+                }
+            }
+            meter.update { $0.blocksDone += wanted.count - jobs.count }
+            let written = try await restoreParallel(jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, target: target, meter: meter)
+            result.blocksWritten += jobs.count
+            result.bytesWritten += written
+            start = end
+        }
+        meter.update(force: true) { $0.phase = "done" }
+        return result
+    }
+
+    private func restoreParallel(_ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter) async throws -> UInt64 {
+        guard !jobs.isEmpty else { return 0 }
+        let cursor = WorkCursor(count: jobs.count)
+        return try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for _ in 0..<min(workerCount, jobs.count) {
+                group.addTask {
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
+                    defer { buffer.deallocate() }
+                    var written: UInt64 = 0
+                    while let i = cursor.next() {
+                        try Task.checkCancellation()
+                        let (block, id) = jobs[i]
+                        let n = try await self.store.readChunk(id, into: buffer)
+                        guard n == blockSizeBytes else {
+                            throw RecoveryChainError(.corruptMetadata, "block \(block) maps to a \(n)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes")
+                        }
+                        let offset = block * UInt64(blockSizeBytes)
+                        let length = Int(min(UInt64(blockSizeBytes), sizeBytes - offset))
+                        try target.write(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), at: offset)
+                        written += UInt64(length)
+                        meter.update {
+                            $0.blocksDone += 1
+                            $0.bytesRead += UInt64(length)
+                            $0.bytesWritten += UInt64(length)
+                        }
+                    }
+                    return written
+                }
+            }
+            var total: UInt64 = 0
+            for try await w in group { total += w }
+            return total
+        }
+    }
+}

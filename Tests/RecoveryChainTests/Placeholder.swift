@@ -1,4 +1,0 @@
-import RecoveryChain
-import Testing
-
-@Test func moduleLinks() { #expect(Bool(true)) }
