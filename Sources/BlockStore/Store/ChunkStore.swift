@@ -101,7 +101,8 @@ public final class ChunkStore: NodeStore, Sendable {
         }
         let config = StoreConfiguration(
             version: 1, storeID: StoreLockHandle.randomHex(16), encrypted: crypto.isEncrypted,
-            compressionLevel: options.compressionLevel, packTargetBytes: options.packTargetBytes, created: Date())
+            compressionLevel: options.compressionLevel, packTargetBytes: options.packTargetBytes, created: Date(),
+            defaultBlockSizeBytes: options.defaultBlockSizeBytes)
         guard try await backend.create(configKey, data: try config.encoded(crypto: crypto)) else {
             throw BlockStoreError(.alreadyExists, "another process created a store in \(backend.location) at the same time")
         }

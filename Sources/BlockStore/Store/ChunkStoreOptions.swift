@@ -4,6 +4,8 @@ public struct ChunkStoreOptions: Sendable {
     public var compressionLevel: Int = 1
     /// Packs close once they reach this many bytes (64 KiB … 1 GiB; default 16 MiB).
     public var packTargetBytes: Int = 16 << 20
+    /// The block size recorded as the default for new chains of a new store.
+    public var defaultBlockSizeBytes: Int = 64 * 1024
     /// scrypt parameters for new key files.
     public var keyDerivation: KeyDerivation = .default
     /// Which lock the opened store holds until ``ChunkStore/close()``.

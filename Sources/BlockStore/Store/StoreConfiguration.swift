@@ -14,6 +14,8 @@ public struct StoreConfiguration: Codable, Sendable, Equatable {
     public var packTargetBytes: Int
     /// When the store was created.
     public var created: Date
+    /// The block size new chains use unless a backup asks for another (hosts may ignore it).
+    public var defaultBlockSizeBytes: Int?
 
     static let magic: [UInt8] = Array("BSCF".utf8)
     static let aad = Array("blocksnap.config.v1".utf8)

@@ -1,0 +1,104 @@
+import ArgumentParser
+import BlockSnap
+import Foundation
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "backup", abstract: "Take a recovery point of an item's disks.")
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(name: .long, help: "The protected item (e.g. a VM name).")
+    var item: String
+
+    @Option(name: .long, help: "A disk image or block device; repeat for disk 0, 1, …")
+    var disk: [String]
+
+    @Option(name: .long, help: "JSON file of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]}")
+    var changed: String?
+
+    @Flag(name: .long, help: "An on-demand point with its own retention.")
+    var onDemand = false
+
+    @Option(name: .long, help: "Retention of an on-demand point in days (default 30).")
+    var retainDays: Int?
+
+    @Option(name: .long, help: "A tag; repeat for more (at most 50).")
+    var tag: [String] = []
+
+    @Option(name: .long, help: "Record the point at this ISO 8601 time instead of now.")
+    var time: String?
+
+    struct ChangedFile: Decodable {
+        struct Disk: Decodable {
+            var disk: Int
+            var ranges: [[UInt64]]
+        }
+        var disks: [Disk]
+    }
+
+    func run() async throws {
+        let (options, item, disks, changed, onDemand, retainDays, tags, time) = (options, item, disk, changed, onDemand, retainDays, tag, time)
+        await runCommand(json: options.json) {
+            var tracked: [Int: [Range<UInt64>]] = [:]
+            if let changed {
+                let data = try Data(contentsOf: URL(fileURLWithPath: changed))
+                let file: ChangedFile
+                do { file = try JSONDecoder().decode(ChangedFile.self, from: data) } catch {
+                    throw CLIError("invalidArgument", "--changed \(changed) is not {\"disks\":[{\"disk\":N,\"ranges\":[[start,length],…]}]}: \(error)")
+                }
+                for d in file.disks {
+                    tracked[d.disk] = try d.ranges.map { pair in
+                        guard pair.count == 2, pair[0] <= UInt64.max - pair[1] else {
+                            throw CLIError("invalidArgument", "a changed range must be [start, length]")
+                        }
+                        return pair[0]..<(pair[0] + pair[1])
+                    }
+                }
+            }
+            let inputs = try disks.enumerated().map { i, path in
+                DiskInput(disk: i, name: URL(fileURLWithPath: path).lastPathComponent, source: try FileDiskSource(path: path), changedRanges: tracked[i])
+            }
+            var request = BackupRequest(item: item, disks: inputs)
+            request.onDemand = onDemand
+            if let retainDays {
+                guard onDemand, retainDays > 0, retainDays <= 99 * 366 else {
+                    throw CLIError("invalidArgument", "--retain-days needs --on-demand and 1…36234 days")
+                }
+                request.onDemandRetention = .seconds(retainDays * 86_400)
+            }
+            request.tags = tags
+            if let time {
+                guard let date = try? Date(time, strategy: .iso8601) else {
+                    throw CLIError("invalidArgument", "--time \(time) is not an ISO 8601 time such as 2026-01-31T02:00:00Z")
+                }
+                request.time = date
+            }
+            let store = try await options.open()
+            request.blockSizeBytes = store.configuration.defaultBlockSizeBytes ?? request.blockSizeBytes
+            let bar = ProgressBar(json: options.json)
+            let result: BackupResult
+            do {
+                result = try await ChainStore(store: store).backup(request, progress: bar.handler)
+                bar.finish()
+                try await store.close()
+            } catch {
+                bar.finish()
+                try? await store.close()
+                throw error
+            }
+            if options.json {
+                struct Disk: Encodable { var disk: Int; var sizeBytes: UInt64; var changedBlocks: Int; var storedBytes: UInt64 }
+                struct Out: Encodable { var point: String; var kind: String; var disks: [Disk]; var consistency: String }
+                try Output.json(Out(
+                    point: result.point.id, kind: result.kind.rawValue,
+                    disks: result.point.disks.map { Disk(disk: $0.disk, sizeBytes: $0.sizeBytes, changedBlocks: $0.changedBlocks, storedBytes: $0.storedBytes) },
+                    consistency: result.point.consistency.rawValue))
+            } else {
+                Output.line(result.point.id)
+                for d in result.point.disks {
+                    FileHandle.standardError.write(Data("disk \(d.disk): \(d.changedBlocks) changed blocks, \(ByteSize.format(d.storedBytes)) stored (\(result.kind.rawValue), \(result.point.consistency.rawValue)-consistent)\n".utf8))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import BlockSnap
+import Foundation
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List items and their recovery points.")
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(name: .long, help: "Only this item.")
+    var item: String?
+
+    func run() async throws {
+        let (options, only) = (options, item)
+        await runCommand(json: options.json) {
+            let store = try await options.open(lock: .none)
+            let chains = ChainStore(store: store)
+            let items = try only.map { [$0] } ?? (try await chains.items())
+            struct PointOut: Encodable {
+                var point: String
+                var time: String
+                var kind: String
+                var consistency: String
+                var introducedBlocks: Int
+                var introducedBytes: UInt64
+                var expires: String?
+                enum CodingKeys: String, CodingKey { case point, time, kind, consistency, introducedBlocks, introducedBytes, expires }
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(point, forKey: .point)
+                    try c.encode(time, forKey: .time)
+                    try c.encode(kind, forKey: .kind)
+                    try c.encode(consistency, forKey: .consistency)
+                    try c.encode(introducedBlocks, forKey: .introducedBlocks)
+                    try c.encode(introducedBytes, forKey: .introducedBytes)
+                    try c.encode(expires, forKey: .expires)  // null when none
+                }
+            }
+            struct ItemOut: Encodable { var item: String; var points: [PointOut] }
+            var out: [ItemOut] = []
+            for item in items {
+                let summaries = try await chains.summaries(of: item)
+                out.append(ItemOut(item: item, points: summaries.map {
+                    PointOut(
+                        point: $0.point.id, time: Output.iso($0.point.time), kind: $0.kind.rawValue,
+                        consistency: $0.point.consistency.rawValue, introducedBlocks: $0.introducedBlocks,
+                        introducedBytes: $0.introducedBytes, expires: $0.point.retainUntil.map(Output.iso))
+                }))
+            }
+            if options.json {
+                struct Out: Encodable { var items: [ItemOut] }
+                try Output.json(Out(items: out))
+                return
+            }
+            for item in out {
+                Output.line("\(item.item)")
+                Output.line("  point                        time                  kind         consistency  blocks     stored")
+                var total: UInt64 = 0
+                for p in item.points {
+                    total += p.introducedBytes
+                    Output.line("  \(p.point.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.time.prefix(20).padding(toLength: 21, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.consistency.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(p.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(ByteSize.format(p.introducedBytes))")
+                }
+                Output.line("  total stored: \(ByteSize.format(total))")
+            }
+        }
+    }
+}

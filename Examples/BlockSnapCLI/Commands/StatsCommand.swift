@@ -1,0 +1,27 @@
+import ArgumentParser
+import BlockSnap
+import Foundation
+
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Sizes of the store.")
+
+    @OptionGroup var options: StoreOptions
+
+    func run() async throws {
+        let options = options
+        await runCommand(json: options.json) {
+            let store = try await options.open(lock: .none)
+            let chains = ChainStore(store: store)
+            let items = try await chains.items()
+            var points = 0
+            for item in items { points += try await chains.points(of: item).count }
+            let s = store.statistics
+            if options.json {
+                struct Out: Encodable { var items: Int; var points: Int; var chunks: Int; var packs: Int; var storedBytes: UInt64; var rawBytes: UInt64; var encrypted: Bool }
+                try Output.json(Out(items: items.count, points: points, chunks: s.chunkCount, packs: s.packCount, storedBytes: s.storedBytes, rawBytes: s.rawBytes, encrypted: store.isEncrypted))
+            } else {
+                Output.line("\(items.count) items, \(points) points; \(s.chunkCount) chunks in \(s.packCount) packs; \(ByteSize.format(s.storedBytes)) stored for \(ByteSize.format(s.rawBytes)) of blocks\(store.isEncrypted ? "; encrypted" : "")")
+            }
+        }
+    }
+}
