@@ -14,7 +14,9 @@
 /// - ``get(_:)`` and ``get(_:range:)`` throw ``BlockStoreError/Code/notFound`` for a missing
 ///   key; a range past the end is clamped to the object's end; an empty result is valid.
 /// - ``list(prefix:after:limit:)`` returns keys in ascending byte order, at most `limit`,
-///   strictly after `after`, with a continuation when more remain.
+///   strictly after `after`, with a continuation when more remain. `prefix` is a plain string
+///   prefix, as in S3: `a/b` matches `a/b/c`, `a/b-c` and `a/bc`; end it with `/` to list one
+///   folder.
 /// - ``delete(_:)`` is idempotent: deleting a missing key succeeds.
 public protocol StorageBackend: Sendable {
     /// A short description for messages, e.g. `"directory /var/lib/blocksnap"`.
