@@ -82,7 +82,7 @@ let package = Package(
         // Examples.
         .executableTarget(
             name: "Tour",
-            dependencies: ["BlockSnap"],
+            dependencies: ["BlockSnap", "CBlockSnapLinux", .product(name: "Crypto", package: "swift-crypto")],
             path: "Examples/Tour",
             swiftSettings: strict
         ),

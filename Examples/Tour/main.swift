@@ -1,3 +1,0 @@
-import BlockSnap
-
-print("tour: not yet written")
