@@ -1,0 +1,311 @@
+import BlockStore
+
+/// The tree-walk diff of two maps: descends both trees together, skipping equal child IDs
+/// without reading them, and feeds per-block differences to a ``RangeCollector``.
+///
+/// Zones of the address space (T = target size, B = base size):
+/// - common `[0, min(T, B))`: a block is reported when its IDs differ;
+/// - grown `[B, T)`: reported in full (changed where the target holds data, cleared where it
+///   reads zeros; with no base, only the data);
+/// - cut `[T, B)`: one cleared range.
+///
+/// Trees of different heights are aligned by treating a shorter root as child 0 of virtual
+/// nodes above it.
+final class DiffWalk {
+    /// A subtree on one side: absent (all zeros), a stored non-root node, or the side's root
+    /// (which sits below virtual levels when the other tree is taller).
+    enum Ref: Equatable {
+        case absent
+        case node(ChunkID)
+        case root(ChunkID)
+    }
+
+    let reader: BlockMapReader
+    let base: BlockMap?
+    let target: BlockMap
+    let geometry: BlockMapGeometry
+    let granularity: DiffGranularity
+    let contents: (any ChunkContentSource)?
+    var collector: RangeCollector
+
+    let blockSize: UInt64
+    let targetSize: UInt64
+    let baseSize: UInt64
+    let noBase: Bool
+    /// First block touching the grown zone (`targetBlockCount` when there is none).
+    let grownFirstBlock: UInt64
+    let firstBlock: UInt64
+    let endBlock: UInt64
+    /// Blocks per node at each level, indexed by level.
+    let spans: [UInt64]
+
+    private var targetBuffer: UnsafeMutableRawBufferPointer?
+    private var baseBuffer: UnsafeMutableRawBufferPointer?
+
+    init(reader: BlockMapReader, base: BlockMap?, target: BlockMap, clip: Range<UInt64>,
+        maxResults: Int, granularity: DiffGranularity, contents: (any ChunkContentSource)?) {
+        self.reader = reader
+        self.base = base
+        self.target = target
+        self.geometry = target.geometry
+        self.granularity = granularity
+        self.contents = contents
+        self.collector = RangeCollector(clip: clip, maxResults: maxResults)
+        blockSize = target.blockSizeBytes
+        targetSize = target.diskSizeBytes
+        baseSize = base?.diskSizeBytes ?? 0
+        noBase = base == nil
+        let count = target.blockCount
+        grownFirstBlock = baseSize < targetSize ? baseSize / blockSize : count
+        firstBlock = clip.lowerBound / blockSize
+        endBlock = min(count, (clip.upperBound + blockSize - 1) / blockSize)
+        let height = max(target.geometry.height, base?.geometry.height ?? 1)
+        spans = (0..<height).map { target.geometry.blocksPerNode(atLevel: $0) }
+    }
+
+    deinit {
+        targetBuffer?.deallocate()
+        baseBuffer?.deallocate()
+    }
+
+    /// Walks the trees and returns the page's ranges.
+    func run() async throws -> [PageRange] {
+        let height = spans.count
+        if firstBlock < endBlock {
+            try await walk(level: height - 1, first: 0,
+                base: base.map { .root($0.rootID) } ?? .absent, target: .root(target.rootID))
+        }
+        if !noBase && baseSize > targetSize {
+            collector.add(targetSize, baseSize, .cleared)
+        }
+        return collector.finish()
+    }
+
+    /// The children of a subtree: its entries, and whether they point at the side's root.
+    private func children(_ ref: Ref, map: BlockMap?, level: Int, first: UInt64)
+        async throws -> (entries: [StoreNode.Entry], childIsRoot: Bool)
+    {
+        switch ref {
+        case .absent:
+            return ([], false)
+        case .node(let id):
+            let node = try await reader.load(id)
+            try node.check(level: level, isRoot: false, geometry: map!.geometry,
+                firstBlock: first, id: id)
+            return (node.entries, false)
+        case .root(let id):
+            let g = map!.geometry
+            if level == g.height - 1 {
+                let node = try await reader.load(id)
+                try node.check(level: level, isRoot: true, geometry: g, firstBlock: 0, id: id)
+                return (node.entries, false)
+            }
+            return ([StoreNode.Entry(slot: 0, id: id)], true)
+        }
+    }
+
+    private func walk(level: Int, first: UInt64, base a: Ref, target b: Ref) async throws {
+        if collector.isFull { return }
+        let end = first &+ spans[level]
+        guard first < endBlock, end > firstBlock else { return }
+        let touchesGrown = end > grownFirstBlock
+        if !touchesGrown && a == b { return }
+        let (ea, aRoot) = try await children(a, map: base, level: level, first: first)
+        let (eb, bRoot) = try await children(b, map: target, level: level, first: first)
+        if level == 0 {
+            if !touchesGrown && granularity == .block {
+                leafFast(first: first, base: ea, target: eb)
+            } else {
+                try await leafGeneral(first: first, base: ea, target: eb)
+            }
+            return
+        }
+        let childSpan = spans[level - 1]
+        var i = 0
+        var j = 0
+        if !touchesGrown {
+            // Only slots present on at least one side can differ.
+            while i < ea.count || j < eb.count {
+                let sa = i < ea.count ? ea[i].slot : UInt32.max
+                let sb = j < eb.count ? eb[j].slot : UInt32.max
+                let slot = min(sa, sb)
+                var ra = Ref.absent
+                var rb = Ref.absent
+                if sa == slot {
+                    ra = aRoot ? .root(ea[i].id) : .node(ea[i].id)
+                    i += 1
+                }
+                if sb == slot {
+                    rb = bRoot ? .root(eb[j].id) : .node(eb[j].id)
+                    j += 1
+                }
+                let childFirst = first + UInt64(slot) * childSpan
+                if childFirst >= endBlock { return }
+                if ra == rb || childFirst + childSpan <= firstBlock { continue }
+                try await walk(level: level - 1, first: childFirst, base: ra, target: rb)
+                if collector.isFull { return }
+            }
+            return
+        }
+        // Touches the grown zone: every slot matters, even where both sides are zero.
+        for slot in 0..<UInt32(geometry.interiorFanout) {
+            let childFirst = first + UInt64(slot) * childSpan
+            if childFirst >= endBlock { return }
+            while i < ea.count && ea[i].slot < slot { i += 1 }
+            while j < eb.count && eb[j].slot < slot { j += 1 }
+            let ra: Ref = i < ea.count && ea[i].slot == slot
+                ? (aRoot ? .root(ea[i].id) : .node(ea[i].id)) : .absent
+            let rb: Ref = j < eb.count && eb[j].slot == slot
+                ? (bRoot ? .root(eb[j].id) : .node(eb[j].id)) : .absent
+            if childFirst + childSpan <= firstBlock { continue }
+            if ra == .absent && rb == .absent {
+                zeroSpan(firstBlock: childFirst, endBlock: childFirst + childSpan)
+            } else {
+                try await walk(level: level - 1, first: childFirst, base: ra, target: rb)
+            }
+            if collector.isFull { return }
+        }
+    }
+
+    /// Both sides read zeros over these blocks: only the grown zone is reported (cleared).
+    private func zeroSpan(firstBlock first: UInt64, endBlock end: UInt64) {
+        guard !noBase else { return }
+        let s = max(first &* blockSize, baseSize)
+        let e = min(end &* blockSize, targetSize)
+        if s < e { collector.add(s, e, .cleared) }
+    }
+
+    /// A leaf pair wholly inside the common zone, block granularity: merge the entries.
+    private func leafFast(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry]) {
+        var i = 0
+        var j = 0
+        let bs = blockSize
+        let lo = firstBlock
+        let hi = endBlock
+        ea.withUnsafeBufferPointer { pa in
+            eb.withUnsafeBufferPointer { pb in
+                while i < pa.count || j < pb.count {
+                    let sa = i < pa.count ? pa[i].slot : UInt32.max
+                    let sb = j < pb.count ? pb[j].slot : UInt32.max
+                    let kind: PageRange.Kind
+                    let block: UInt64
+                    if sa == sb {
+                        let same = pa[i].id == pb[j].id
+                        i += 1
+                        j += 1
+                        if same { continue }
+                        block = first + UInt64(sa)
+                        kind = .changed
+                    } else if sa < sb {
+                        block = first + UInt64(sa)
+                        i += 1
+                        kind = .cleared
+                    } else {
+                        block = first + UInt64(sb)
+                        j += 1
+                        kind = .changed
+                    }
+                    if block < lo { continue }
+                    if block >= hi { return }
+                    let s = block * bs
+                    collector.add(s, min(s + bs, targetSize), kind)
+                    if collector.isFull { return }
+                }
+            }
+        }
+    }
+
+    /// Any leaf pair: every slot in range, grown-zone rules and exact refinement.
+    private func leafGeneral(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry])
+        async throws
+    {
+        var i = 0
+        var j = 0
+        for slot in 0..<UInt32(geometry.leafFanout) {
+            let block = first + UInt64(slot)
+            if block >= endBlock { return }
+            while i < ea.count && ea[i].slot < slot { i += 1 }
+            while j < eb.count && eb[j].slot < slot { j += 1 }
+            if block < firstBlock { continue }
+            let idA = i < ea.count && ea[i].slot == slot ? ea[i].id : .zero
+            let idB = j < eb.count && eb[j].slot == slot ? eb[j].id : .zero
+            try await emitBlock(block, base: idA, target: idB)
+            if collector.isFull { return }
+        }
+    }
+
+    /// Reports one block by the zone rules.
+    private func emitBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) async throws {
+        let s = block * blockSize
+        let e = min(s + blockSize, targetSize)
+        let commonEnd = max(s, min(e, baseSize))
+        let commonDiffers = s < commonEnd && idA != idB
+        let hasGrown = commonEnd < e
+        if !commonDiffers && !hasGrown { return }
+        if granularity == .exact {
+            try await refine(start: s, end: e, commonEnd: commonEnd, base: idA, target: idB)
+            return
+        }
+        let kind: PageRange.Kind = idB.isZero ? .cleared : .changed
+        if commonDiffers { collector.add(s, commonEnd, kind) }
+        if hasGrown && !(noBase && kind == .cleared) { collector.add(commonEnd, e, kind) }
+    }
+
+    /// Exact mode: compares both blocks page by page over `[start, end)`.
+    private func refine(start s: UInt64, end e: UInt64, commonEnd: UInt64, base idA: ChunkID,
+        target idB: ChunkID) async throws
+    {
+        let bs = Int(blockSize)
+        if targetBuffer == nil {
+            targetBuffer = .allocate(byteCount: bs, alignment: 64)
+            baseBuffer = .allocate(byteCount: bs, alignment: 64)
+        }
+        let tb = targetBuffer!
+        let bb = baseBuffer!
+        try await read(idB, into: tb, count: Int(e - s))
+        let baseEnd = min(s + blockSize, baseSize)
+        try await read(idA, into: bb, count: baseEnd > s ? Int(baseEnd - s) : 0)
+        var p = s
+        while p < e {
+            let offset = Int(p - s)
+            let targetPage = UnsafeRawBufferPointer(rebasing: tb[offset..<offset + 512])
+            let targetZero = DiffWalk.isZero(targetPage)
+            if p < commonEnd {
+                let basePage = UnsafeRawBufferPointer(rebasing: bb[offset..<offset + 512])
+                if !targetPage.elementsEqual(basePage) {
+                    collector.add(p, p + 512, targetZero ? .cleared : .changed)
+                }
+            } else if !targetZero {
+                collector.add(p, p + 512, .changed)
+            } else if !noBase {
+                collector.add(p, p + 512, .cleared)
+            }
+            p += 512
+        }
+    }
+
+    /// Fills `buffer[0..<blockSizeBytes]`: the chunk's `count` bytes, zeros after.
+    private func read(_ id: ChunkID, into buffer: UnsafeMutableRawBufferPointer, count: Int)
+        async throws
+    {
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        guard !id.isZero, count > 0, let contents else { return }
+        do {
+            try await contents.readChunk(id, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+        } catch {
+            throw PageRangeDiffError(.chunkReadFailed,
+                "reading chunk \(id.shortHex) for an exact diff failed",
+                underlying: error)
+        }
+    }
+
+    private static func isZero(_ page: UnsafeRawBufferPointer) -> Bool {
+        var acc: UInt64 = 0
+        var k = 0
+        while k < page.count {
+            acc |= page.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            k += 8
+        }
+        return acc == 0
+    }
+}
