@@ -1,4 +1,5 @@
 import BlockStore
+import PageRangeDiff
 
 /// The one error type of the `RecoveryChain` module.
 ///
@@ -65,6 +66,10 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
         if let store = error as? BlockStoreError {
             if store.code == .cancelled { return RecoveryChainError(.cancelled, "\(context) was cancelled", underlying: store) }
             return RecoveryChainError(.storeError, "\(context) failed in the store: \(store.message)", underlying: store)
+        }
+        if let diff = error as? PageRangeDiffError {
+            let code: Code = [.invalidArgument, .invalidMarker, .limitExceeded].contains(diff.code) ? .invalidArgument : .corruptMetadata
+            return RecoveryChainError(code, "\(context): \(diff.message)", underlying: diff)
         }
         return RecoveryChainError(.storeError, "\(context) failed: \(error)", underlying: error)
     }

@@ -15,7 +15,8 @@ struct ListCommand: AsyncParsableCommand {
         await runCommand(json: options.json) {
             let store = try await options.open(lock: .none)
             let chains = ChainStore(store: store)
-            let items = try only.map { [$0] } ?? (try await chains.items())
+            let items: [String]
+            if let only { items = [only] } else { items = try await chains.items() }
             struct PointOut: Encodable {
                 var point: String
                 var time: String

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BlockSnap
-import BlockStoreS3
 import Foundation
 
 /// The `--store` option shared by every command: a directory or an `s3://` URL.
@@ -16,7 +15,7 @@ struct StoreOptions: ParsableArguments {
 
     func backend(create: Bool = false) throws -> any StorageBackend {
         if store.hasPrefix("s3://") {
-            return try S3Backend(configuration: S3Configuration.fromEnvironment(storeURL: store))
+            throw CLIError("invalidArgument", "s3:// stores are not available in this build yet")
         }
         return try LocalDirectoryBackend(root: store, create: create)
     }

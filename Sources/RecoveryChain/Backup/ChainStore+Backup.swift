@@ -170,7 +170,7 @@ extension ChainStore {
         _ input: DiskInput, previous: (root: ChunkID, sizeBytes: UInt64)?, blockSizeBytes: Int, workers: Int, verify: Bool,
         meter: ProgressMeter
     ) async throws -> DiskOutcome {
-        let maps = MapAccess(store: store)
+        let maps = self.maps
         let size = input.source.sizeBytes
         let blockCount = BlockGeometry.blockCount(sizeBytes: size, blockSizeBytes: blockSizeBytes)
         let previousBlocks = previous.map { BlockGeometry.blockCount(sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) } ?? 0
@@ -184,7 +184,7 @@ extension ChainStore {
         let allocatedBlocks = allocated.map { Set(BlockGeometry.blocks(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount)) }
         let trackedBlocks = tracked.map { Set(BlockGeometry.blocks(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount)) }
         let ingestor = BlockIngestor(store: store, source: input.source, blockSizeBytes: blockSizeBytes, workerCount: workers, meter: meter)
-        let builder = MapAccess.Builder(base: previous?.root, sizeBytes: size, blockSizeBytes: blockSizeBytes)
+        let builder = try await maps.builder(base: previous?.root, sizeBytes: size, blockSizeBytes: blockSizeBytes)
         var changedBlocks = 0
         var storedBytes: UInt64 = 0
         var missed: [Range<UInt64>] = []
@@ -235,11 +235,11 @@ extension ChainStore {
                     }
                 }
             }
-            builder.add(changes)
+            try await builder.add(changes)
             meter.update { $0.blocksChanged += changes.count }
             start = end
         }
-        let root = try await maps.finish(builder)
+        let root = try await builder.finish()
         return DiskOutcome(
             disk: PointDisk(disk: input.disk, name: input.name, sizeBytes: size, changedBlocks: changedBlocks, storedBytes: storedBytes),
             root: root, missed: missed)

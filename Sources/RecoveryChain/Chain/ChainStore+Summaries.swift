@@ -9,7 +9,7 @@ extension ChainStore {
     ///   block-map diff skips shared subtrees), plus the full point's data blocks.
     public func summaries(of item: String) async throws -> [PointSummary] {
         let points = try await points(of: item)
-        let maps = MapAccess(store: store)
+        let maps = self.maps
         var out: [PointSummary] = []
         var previousRoots: [Int: (root: ChunkID, sizeBytes: UInt64)] = [:]
         for (i, point) in points.enumerated() {

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import PageRangeDiff
 
 /// The recovery chains of a store: backup, list, restore, diff and expire points of items.
 ///
@@ -21,12 +22,17 @@ public final class ChainStore: Sendable {
     public let store: ChunkStore
     /// Worker tasks per disk for hashing, compression and I/O.
     public let workerCount: Int
+    /// Block-map nodes read recently (bounded; shared by every job of this instance).
+    public let nodeCache: NodeCache
+    let maps: MapAccess
 
     /// Creates a view of the chains in `store`.
     /// - Parameter workerCount: Worker tasks per job (default: the number of cores).
     public init(store: ChunkStore, workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.store = store
         self.workerCount = max(1, workerCount)
+        self.nodeCache = NodeCache()
+        self.maps = MapAccess(store: store, cache: nodeCache)
     }
 
     /// Checks an item name: letters, digits, `.`, `_`, `-`, at most 128 bytes.

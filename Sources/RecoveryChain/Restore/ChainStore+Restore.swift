@@ -64,7 +64,7 @@ extension ChainStore {
             else {
                 throw RecoveryChainError(.notFound, "points \(current) and \(wanted) of \(item) do not both have disk \(disk)")
             }
-            let maps = MapAccess(store: store)
+            let maps = self.maps
             let changed = try await maps.changedBlocks(
                 from: (fromRoot, fromDisk.sizeBytes), to: (toRoot, toDisk.sizeBytes), blockSizeBytes: to.blockSizeBytes)
             let target = try RestoreTarget(path: path, sizeBytes: toDisk.sizeBytes, inPlace: true)
@@ -85,7 +85,7 @@ extension ChainStore {
         root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, onlyBlocks: [UInt64]?,
         progress: JobProgressHandler?
     ) async throws -> RestoreResult {
-        let maps = MapAccess(store: store)
+        let maps = self.maps
         let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
         let meter = ProgressMeter(phase: "restoring", blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
         var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)

@@ -18,11 +18,11 @@ public final class PointDiskReader: Sendable {
     private let maps: MapAccess
     private let cache = Mutex<(block: UInt64, bytes: [UInt8])?>(nil)
 
-    init(root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, store: ChunkStore) {
+    init(root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, maps: MapAccess) {
         self.root = root
         self.sizeBytes = sizeBytes
         self.blockSizeBytes = blockSizeBytes
-        self.maps = MapAccess(store: store)
+        self.maps = maps
     }
 
     /// Reads up to `buffer.count` bytes at `offset` (fewer only at the end of the disk).
@@ -72,6 +72,6 @@ extension ChainStore {
         guard let meta = point.disks.first(where: { $0.disk == disk }), let root = manifest.mapRoots[disk] else {
             throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk)")
         }
-        return PointDiskReader(root: root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes, store: store)
+        return PointDiskReader(root: root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes, maps: maps)
     }
 }
