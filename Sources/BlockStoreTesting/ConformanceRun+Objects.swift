@@ -13,7 +13,12 @@ extension ConformanceRun {
         }
         let size = try await backend.size(key)
         try require(size == nil, "size(\(key)) of a missing key returned \(size!), expected nil")
-        try await backend.delete(key)
+        do {
+            try await backend.delete(key)
+        } catch {
+            throw ConformanceFailure(
+                "\(backend.location): delete(\(key)) of a missing key must succeed, threw \(error)")
+        }
         let listing = try await backend.list(prefix: folder + "missing/", after: nil, limit: 10)
         try require(
             listing == ObjectListing(entries: [], continuation: nil),

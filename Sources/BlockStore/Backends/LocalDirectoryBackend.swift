@@ -232,18 +232,16 @@ extension LocalDirectoryBackend {
         return root + "/" + key.rawValue[..<slash]
     }
 
-    /// `path` made absolute against the current directory, without trailing `/`.
+    /// `path` made absolute against the current directory, without `.` or empty segments and
+    /// without a trailing `/` (`..` is kept: resolving it needs the file system).
     static func absolutePath(_ path: String) -> String {
-        var result = path
-        if !result.hasPrefix("/") {
-            if let buffer = getcwd(nil, 0) {
-                let cwd = String(cString: buffer)
-                free(buffer)
-                result = (cwd == "/" ? "" : cwd) + "/" + result
-            }
+        var full = path
+        if !full.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+            full = String(cString: cwd) + "/" + full
+            free(cwd)
         }
-        while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
-        return result
+        let segments = full.split(separator: "/").filter { $0 != "." }
+        return "/" + segments.joined(separator: "/")
     }
 
     /// Whether `path` is a directory (following symbolic links).
