@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import BlockStore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One run of the suite: the backend and the folder it works in.
 struct ConformanceRun: Sendable {
@@ -38,7 +39,9 @@ struct ConformanceRun: Sendable {
         do {
             let value = try await body()
             throw ConformanceFailure(
-                "\(backend.location): \(what) must throw BlockStoreError notFound, returned \(value)")
+                "\(backend.location): \(what) must throw BlockStoreError notFound, returned "
+                    + "\(value)"
+            )
         } catch let error as BlockStoreError {
             try require(
                 error.code == .notFound,
@@ -53,7 +56,9 @@ struct ConformanceRun: Sendable {
     }
 
     /// The keys of a listing, following continuations; fails when a page breaks a rule.
-    func listKeys(prefix: String, after: ObjectKey? = nil, limit: Int) async throws -> [ObjectListing.Entry] {
+    func listKeys(prefix: String, after: ObjectKey? = nil, limit: Int) async throws
+        -> [ObjectListing.Entry]
+    {
         var entries: [ObjectListing.Entry] = []
         var cursor = after
         var pageCount = 0

@@ -29,7 +29,8 @@ extension FaultInjectingBackend {
 
     /// What a ``FaultInjectingBackend`` injects.
     public struct Configuration: Sendable {
-        /// The probability (0…1) that a call of each operation fails; absent operations never fail.
+        /// The probability (0…1) that a call of each operation fails; absent operations never
+        /// fail.
         public var failureProbabilities: [Operation: Double]
         /// Of the injected failures of mutating calls, the fraction (0…1) that happen after the
         /// call reached the wrapped backend: the write or delete took effect, yet the caller gets
@@ -55,11 +56,16 @@ extension FaultInjectingBackend {
             readCorruptionProbability: Double = 0
         ) {
             for (operation, probability) in failureProbabilities {
-                precondition((0...1).contains(probability), "failure probability of \(operation) must be in 0...1")
+                precondition(
+                    (0...1).contains(probability),
+                    "failure probability of \(operation) must be in 0...1")
             }
-            precondition((0...1).contains(failuresAfterApplyingFraction), "fraction must be in 0...1")
-            precondition((crashAfterMutatingOperations ?? 0) >= 0, "crash point must not be negative")
-            precondition((0...1).contains(readCorruptionProbability), "probability must be in 0...1")
+            precondition(
+                (0...1).contains(failuresAfterApplyingFraction), "fraction must be in 0...1")
+            precondition(
+                (crashAfterMutatingOperations ?? 0) >= 0, "crash point must not be negative")
+            precondition(
+                (0...1).contains(readCorruptionProbability), "probability must be in 0...1")
             self.failureProbabilities = failureProbabilities
             self.failuresAfterApplyingFraction = failuresAfterApplyingFraction
             self.crashAfterMutatingOperations = crashAfterMutatingOperations
@@ -67,7 +73,9 @@ extension FaultInjectingBackend {
         }
 
         /// Every operation fails with `probability`.
-        public static func failingEveryOperation(withProbability probability: Double) -> Configuration {
+        public static func failingEveryOperation(withProbability probability: Double)
+            -> Configuration
+        {
             Configuration(
                 failureProbabilities: Dictionary(
                     uniqueKeysWithValues: Operation.allCases.map { ($0, probability) }))

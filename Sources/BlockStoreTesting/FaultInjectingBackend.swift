@@ -24,7 +24,7 @@ import Synchronization
 ///     wrapping: memory, seed: 7,
 ///     configuration: .init(failureProbabilities: [.put: 0.1], crashAfterMutatingOperations: 50))
 /// ```
-public final class FaultInjectingBackend: StorageBackend {
+public final class FaultInjectingBackend: StorageBackend, Sendable {
     /// The backend that holds the objects.
     public let wrapped: any StorageBackend
     /// The seed of the random choices.
@@ -218,17 +218,22 @@ extension FaultInjectingBackend {
     }
 
     /// The error of an injected failure.
-    private func injectedFailure(_ operation: Operation, _ subject: String, applied: Bool) -> BlockStoreError {
+    private func injectedFailure(_ operation: Operation, _ subject: String, applied: Bool)
+        -> BlockStoreError
+    {
         BlockStoreError(
             .backendError,
-            "injected failure of \(operation) \(subject) \(applied ? "after" : "before") it reached "
+            "injected failure of \(operation) \(subject) \(applied ? "after" : "before") it "
+                + "reached "
                 + "\(wrapped.location) (FaultInjectingBackend seed \(seed))",
             underlying: InjectedFault(
                 kind: applied ? .failureAfterApplying : .failure, operation: operation))
     }
 
     /// The error of every call after the simulated crash.
-    private func crashError(_ operation: Operation, _ subject: String, _ state: State) -> BlockStoreError {
+    private func crashError(_ operation: Operation, _ subject: String, _ state: State)
+        -> BlockStoreError
+    {
         BlockStoreError(
             .backendError,
             "simulated crash: \(operation) \(subject) refused, the backend stopped after "

@@ -10,7 +10,9 @@ import Testing
         let failure = await #expect(throws: ConformanceFailure.self) {
             try await BackendConformance.run(backend, keyPrefix: "conformance")
         }
-        #expect(failure?.message.contains(flaw.expectedMention) == true, "\(String(describing: failure))")
+        #expect(
+            failure?.message.contains(flaw.expectedMention) == true,
+            "\(String(describing: failure))")
     }
 }
 
@@ -44,7 +46,9 @@ struct BrokenBackend: StorageBackend {
     var createIsAtomic: Bool { true }
 
     func put(_ key: ObjectKey, data: [UInt8]) async throws {
-        let kept = flaw == .putTruncatesLargeObjects && data.count > 1 << 20 ? Array(data.prefix(1 << 20)) : data
+        let kept =
+            flaw == .putTruncatesLargeObjects && data.count > 1 << 20
+            ? Array(data.prefix(1 << 20)) : data
         try await memory.put(key, data: kept)
     }
 
@@ -102,7 +106,8 @@ struct BrokenBackend: StorageBackend {
             return page
         case .listAfterInclusive:
             var page = try await memory.list(prefix: prefix, after: after, limit: limit)
-            if let after, after.rawValue.hasPrefix(prefix), let size = try await memory.size(after) {
+            if let after, after.rawValue.hasPrefix(prefix), let size = try await memory.size(after)
+            {
                 page.entries.insert(.init(key: after, sizeBytes: size), at: 0)
                 if page.entries.count > limit { page.entries.removeLast() }
             }

@@ -61,9 +61,14 @@ import Testing
         let memory = MemoryBackend()
         let backend = FaultInjectingBackend(
             wrapping: memory,
-            configuration: .init(failureProbabilities: [.put: 1, .delete: 1], failuresAfterApplyingFraction: 1))
-        let error = await #expect(throws: BlockStoreError.self) { try await backend.put("landed", data: [4]) }
-        #expect(error.flatMap { FaultInjectingBackend.injectedFault(in: $0) }?.kind == .failureAfterApplying)
+            configuration: .init(
+                failureProbabilities: [.put: 1, .delete: 1], failuresAfterApplyingFraction: 1))
+        let error = await #expect(throws: BlockStoreError.self) {
+            try await backend.put("landed", data: [4])
+        }
+        #expect(
+            error.flatMap { FaultInjectingBackend.injectedFault(in: $0) }?.kind
+                == .failureAfterApplying)
         #expect(try await memory.get("landed") == [4])
         await #expect(throws: BlockStoreError.self) { try await backend.delete("landed") }
         #expect(memory.allKeys.isEmpty)
@@ -74,7 +79,8 @@ import Testing
             let memory = MemoryBackend()
             try await memory.put("object", data: [1])
             let backend = FaultInjectingBackend(
-                wrapping: memory, seed: seed, configuration: .init(failureProbabilities: [.get: 0.3]))
+                wrapping: memory, seed: seed,
+                configuration: .init(failureProbabilities: [.get: 0.3]))
             var failed: [Bool] = []
             for _ in 0..<200 {
                 do {
@@ -123,7 +129,8 @@ import Testing
 
     @Test func aCrashAtZeroStopsTheFirstWriteAndAManualCrashStopsEverything() async throws {
         let memory = MemoryBackend()
-        let atZero = FaultInjectingBackend(wrapping: memory, configuration: .init(crashAfterMutatingOperations: 0))
+        let atZero = FaultInjectingBackend(
+            wrapping: memory, configuration: .init(crashAfterMutatingOperations: 0))
         #expect(try await atZero.size("k") == nil)
         await #expect(throws: BlockStoreError.self) { try await atZero.put("k", data: [1]) }
         #expect(memory.allKeys.isEmpty)
@@ -173,7 +180,9 @@ import Testing
                 case .delete: try await backend.delete("setup")
                 }
             }
-            #expect(error.flatMap { FaultInjectingBackend.injectedFault(in: $0) }?.operation == operation)
+            #expect(
+                error.flatMap { FaultInjectingBackend.injectedFault(in: $0) }?.operation
+                    == operation)
         }
         backend.configuration = .init()
         #expect(try await backend.get("setup") == [1])

@@ -4,9 +4,9 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @Suite struct LocalDirectoryBackendTests {
@@ -93,7 +93,10 @@ import Darwin
             let error = #expect(throws: BlockStoreError.self) { try ObjectKey(validating: text) }
             #expect(error?.code == .invalidArgument)
         }
-        for text in ["a", "data/ab/abcdef", ".tmpx", "..a", "a.", "A-Z_0.9", String(repeating: "a", count: 512)] {
+        for text in [
+            "a", "data/ab/abcdef", ".tmpx", "..a", "a.", "A-Z_0.9",
+            String(repeating: "a", count: 512),
+        ] {
             #expect(ObjectKey(text) != nil, "rejected valid key \(text)")
         }
     }
@@ -103,7 +106,9 @@ import Darwin
             let root = parent + "/store"
             try FileManager.default.createDirectory(
                 atPath: parent + "/outside", withIntermediateDirectories: true)
-            #expect(FileManager.default.createFile(atPath: parent + "/outside/secret", contents: Data([1])))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: parent + "/outside/secret", contents: Data([1])))
             let backend = try LocalDirectoryBackend(root: root)
             try await backend.put("inside", data: [1])
             for prefix in ["../", "../outside/", "/", "//", "./", "inside/../", "a//"] {
@@ -119,11 +124,14 @@ import Darwin
             let backend = try LocalDirectoryBackend(root: root)
             try await backend.put("data/ok", data: [1])
             for stray in ["data/bad name", "data/x~", "data/caf\u{E9}"] {
-                #expect(FileManager.default.createFile(atPath: root + "/" + stray, contents: Data([0])))
+                #expect(
+                    FileManager.default.createFile(atPath: root + "/" + stray, contents: Data([0])))
             }
             try FileManager.default.createDirectory(
                 atPath: root + "/bad dir", withIntermediateDirectories: true)
-            #expect(FileManager.default.createFile(atPath: root + "/bad dir/inner", contents: Data([0])))
+            #expect(
+                FileManager.default.createFile(atPath: root + "/bad dir/inner", contents: Data([0]))
+            )
             #expect(try await backend.listAll(prefix: "").map(\.key) == ["data/ok"])
         }
     }
@@ -143,9 +151,13 @@ import Darwin
                 try await backend.put("c", data: [4])
             }
             #expect(overFolder?.code == .invalidArgument)
-            await #expect(throws: BlockStoreError.self) { _ = try await backend.create("c", data: [4]) }
+            await #expect(throws: BlockStoreError.self) {
+                _ = try await backend.create("c", data: [4])
+            }
             // The folder is not an object: it reads as missing, and deleting it is a no-op.
-            let readError = await #expect(throws: BlockStoreError.self) { try await backend.get("c") }
+            let readError = await #expect(throws: BlockStoreError.self) {
+                try await backend.get("c")
+            }
             #expect(readError?.code == .notFound)
             #expect(try await backend.size("c") == nil)
             try await backend.delete("c")
@@ -155,6 +167,44 @@ import Darwin
             try await backend.delete("c/d")
             #expect(try await backend.create("c", data: [5]))
             #expect(try await backend.get("c") == [5])
+        }
+    }
+
+    @Test func aSegmentLongerThanTheFileSystemAllowsIsALimitNotACrash() async throws {
+        try await withTemporaryDirectory { root in
+            let backend = try LocalDirectoryBackend(root: root)
+            let key = try ObjectKey(validating: "data/" + String(repeating: "n", count: 300))
+            let error = await #expect(throws: BlockStoreError.self) {
+                try await backend.put(key, data: [1])
+            }
+            #expect(error?.code == .limitExceeded)
+            #expect(error?.message.hasPrefix("name too long") == true)
+            let readError = await #expect(throws: BlockStoreError.self) {
+                try await backend.get(key)
+            }
+            #expect(readError?.code == .notFound)
+            #expect(try await backend.size(key) == nil)
+            try await backend.delete(key)
+        }
+    }
+
+    @Test(.enabled(if: geteuid() != 0, "root reads unreadable directories"))
+    func listingReadsOnlyTheDirectoriesItsPrefixAndAfterCanMatch() async throws {
+        try await withTemporaryDirectory { root in
+            let backend = try LocalDirectoryBackend(root: root)
+            try await backend.put("data/ab/1", data: [1])
+            try await backend.put("locked/x", data: [2])
+            try await backend.put("zz", data: [3])
+            #expect(chmod(root + "/locked", 0) == 0)
+            defer { chmod(root + "/locked", 0o755) }
+            #expect(try await backend.listAll(prefix: "data/").map(\.key) == ["data/ab/1"])
+            #expect(try await backend.listAll(prefix: "z").map(\.key) == ["zz"])
+            let late = try await backend.list(prefix: "", after: "locked0", limit: 10)
+            #expect(late.entries.map(\.key) == ["zz"])
+            let error = await #expect(throws: BlockStoreError.self) {
+                _ = try await backend.listAll(prefix: "")
+            }
+            #expect(error?.message.hasPrefix("permission denied on \(root)/locked") == true)
         }
     }
 
@@ -169,7 +219,8 @@ import Darwin
             try await backend.delete("x/w")
             #expect(!FileManager.default.fileExists(atPath: root + "/x"))
             // An empty directory left behind (say by a crash) does not block a put of its name.
-            try FileManager.default.createDirectory(atPath: root + "/e", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: root + "/e", withIntermediateDirectories: true)
             try await backend.put("e", data: [3])
             #expect(try await backend.get("e") == [3])
         }
@@ -235,10 +286,14 @@ import Darwin
         let missing = BlockStoreError.fileSystem(ENOENT, action: "open", path: path)
         #expect(missing.code == .notFound)
         #expect(missing.message.contains(path))
-        let denied = BlockStoreError.fileSystem(EACCES, action: "create a temporary file", path: path)
+        let denied = BlockStoreError.fileSystem(
+            EACCES, action: "create a temporary file", path: path)
         #expect(denied.code == .ioError)
-        #expect(denied.message.hasPrefix("permission denied on \(path): cannot create a temporary file"))
-        let full = BlockStoreError.fileSystem(ENOSPC, action: "write", path: path, volume: "/srv/store")
+        #expect(
+            denied.message.hasPrefix("permission denied on \(path): cannot create a temporary file")
+        )
+        let full = BlockStoreError.fileSystem(
+            ENOSPC, action: "write", path: path, volume: "/srv/store")
         #expect(full.code == .ioError)
         #expect(full.message.hasPrefix("disk full"))
         #expect(full.message.contains("/srv/store"))
