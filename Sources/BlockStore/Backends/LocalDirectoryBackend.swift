@@ -364,42 +364,44 @@ extension LocalDirectoryBackend {
     }
 
     /// Creates the directories between the root and the file of `key`, flushing the parent of
-    /// each directory created.
+    /// each directory created. Returns early when a concurrent delete removes one meanwhile: the
+    /// caller tries again.
     func makeParentDirectories(of key: ObjectKey) throws {
-        var directory = root
-        for segment in key.rawValue.split(separator: "/").dropLast() {
-            let parent = directory
-            directory += "/" + segment
-            if mkdir(directory, 0o755) == 0 {
-                try flushDirectory(parent)
-                continue
-            }
-            switch errno {
-            case EEXIST:
-                continue
-            case ENOENT:
-                return  // A concurrent delete removed a parent: the caller tries again.
-            case ENOTDIR:
-                throw keyConflict(key, directoryAt: nil)
-            case let error:
-                throw BlockStoreError.fileSystem(
-                    error, action: "create the directory", path: directory, volume: root)
-            }
-        }
+        try makeDirectories(key.rawValue.split(separator: "/").dropLast(), under: root, for: key)
     }
 
     /// Creates `path` and its missing parents (as `mkdir -p`), flushing the parent of each
     /// directory created.
     func makeDirectoryTree(_ path: String) throws {
-        var directory = ""
-        for segment in path.split(separator: "/") {
+        try makeDirectories(path.split(separator: "/"), under: "", for: nil)
+    }
+
+    /// Creates `base/segments[0]`, `base/segments[0]/segments[1]`, … where missing, flushing the
+    /// parent of each directory created.
+    /// - Parameter key: The key the directories are for: an object in the way is a conflict, and
+    ///   a directory removed meanwhile ends the call early. Nil for the store's own directories.
+    private func makeDirectories(
+        _ segments: some Sequence<Substring>, under base: String, for key: ObjectKey?
+    ) throws {
+        var directory = base
+        for segment in segments {
             let parent = directory.isEmpty ? "/" : directory
             directory += "/" + segment
             if mkdir(directory, 0o755) == 0 {
                 try flushDirectory(parent)
-            } else if errno != EEXIST {
+                continue
+            }
+            let error = errno
+            switch (error, key) {
+            case (EEXIST, _):
+                continue
+            case (ENOENT, .some):
+                return
+            case (ENOTDIR, .some(let key)):
+                throw keyConflict(key, directoryAt: nil)
+            default:
                 throw BlockStoreError.fileSystem(
-                    errno, action: "create the directory", path: directory)
+                    error, action: "create the directory", path: directory, volume: root)
             }
         }
     }
