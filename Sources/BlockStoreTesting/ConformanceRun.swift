@@ -36,17 +36,20 @@ struct ConformanceRun: Sendable {
 
     /// Requires `body` to throw ``BlockStoreError`` with code `notFound`.
     func requireNotFound<T>(_ what: String, _ body: () async throws -> T) async throws {
+        let value: T
         do {
-            let value = try await body()
-            throw ConformanceFailure(
-                "\(backend.location): \(what) must throw BlockStoreError notFound, returned "
-                    + "\(value)"
-            )
+            value = try await body()
         } catch let error as BlockStoreError {
             try require(
                 error.code == .notFound,
                 "\(what) must throw BlockStoreError notFound, threw \(error.code): \(error)")
+            return
+        } catch {
+            throw ConformanceFailure(
+                "\(backend.location): \(what) must throw BlockStoreError notFound, threw \(error)")
         }
+        throw ConformanceFailure(
+            "\(backend.location): \(what) must throw BlockStoreError notFound, returned \(value)")
     }
 
     /// Seeded bytes, different for each seed.
