@@ -74,5 +74,6 @@ public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Creates a failure.
     public init(_ message: String) { self.message = message }
+    /// `"backend conformance: <message>"`.
     public var description: String { "backend conformance: \(message)" }
 }
