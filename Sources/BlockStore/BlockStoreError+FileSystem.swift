@@ -1,15 +1,16 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension BlockStoreError {
     /// The error for a failed file-system call, with a message that names the path and says what
     /// to do.
     ///
-    /// `ENOENT` becomes ``Code/notFound``; everything else is an ``Code/ioError`` whose message
-    /// starts with what went wrong in plain words ("permission denied on …", "disk full …").
+    /// `ENOENT` becomes ``Code/notFound`` and `ENAMETOOLONG` ``Code/limitExceeded``; everything
+    /// else is an ``Code/ioError``. Each message starts with what went wrong in plain words
+    /// ("permission denied on …", "disk full …").
     /// The `errno` value and its system text end every message.
     ///
     /// - Parameters:
@@ -51,7 +52,7 @@ extension BlockStoreError {
                     + "system log \(cause)")
         case ENAMETOOLONG:
             return BlockStoreError(
-                .ioError,
+                .limitExceeded,
                 "name too long: cannot \(action) \(path); a key segment is longer than the file "
                     + "system allows (255 bytes on most) or the root path is too long \(cause)")
         default:

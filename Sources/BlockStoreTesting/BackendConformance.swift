@@ -24,8 +24,8 @@ public enum BackendConformance {
     /// - Parameters:
     ///   - backend: The backend to check.
     ///   - keyPrefix: A valid ``ObjectKey`` under which the suite may write, e.g. `"conformance"`.
-    /// - Throws: ``ConformanceFailure`` naming the first requirement that failed, or the error a
-    ///   backend call threw where the requirement says it must succeed.
+    /// - Throws: ``ConformanceFailure`` naming the first requirement that failed; an error thrown
+    ///   by a call that must succeed is reported as a failure of the check that made the call.
     public static func run(_ backend: any StorageBackend, keyPrefix: String) async throws {
         guard ObjectKey.isValid(keyPrefix) else {
             throw ConformanceFailure(
@@ -36,26 +36,33 @@ public enum BackendConformance {
         let run = ConformanceRun(
             backend: backend,
             folder: "\(keyPrefix)/run-\(String(generator.next() as UInt64, radix: 16))/")
-        var failure: (any Error)? = nil
-        do {
-            try await run.checkMissingObjects()
-            try await run.checkRoundTrips()
-            try await run.checkOverwrite()
-            try await run.checkCreateOnly()
-            try await run.checkConcurrentCreates()
-            try await run.checkConcurrentPuts()
-            try await run.checkReadersSeeWholeObjects()
-            try await run.checkRangedGets()
-            try await run.checkListing()
-            try await run.checkDelete()
-            try await run.checkNestedKeys()
-        } catch {
-            failure = error
-        }
-        do {
-            try await run.removeEverything()
-        } catch {
-            failure = failure ?? error
+        let checks: [(String, @Sendable (ConformanceRun) async throws -> Void)] = [
+            ("missing objects", { try await $0.checkMissingObjects() }),
+            ("round trips", { try await $0.checkRoundTrips() }),
+            ("overwrites", { try await $0.checkOverwrite() }),
+            ("create-only writes", { try await $0.checkCreateOnly() }),
+            ("concurrent creates", { try await $0.checkConcurrentCreates() }),
+            ("concurrent puts", { try await $0.checkConcurrentPuts() }),
+            ("whole-object reads during puts", { try await $0.checkReadersSeeWholeObjects() }),
+            ("ranged gets", { try await $0.checkRangedGets() }),
+            ("listings", { try await $0.checkListing() }),
+            ("deletes", { try await $0.checkDelete() }),
+            ("nested keys", { try await $0.checkNestedKeys() }),
+            ("cleanup", { try await $0.removeEverything() }),
+        ]
+        var failure: ConformanceFailure? = nil
+        for (name, check) in checks where failure == nil || name == "cleanup" {
+            do {
+                try await check(run)
+            } catch let error as ConformanceFailure {
+                failure = failure ?? error
+            } catch {
+                failure =
+                    failure
+                    ?? ConformanceFailure(
+                        "\(backend.location): while checking \(name), a call that must succeed "
+                            + "threw \(error)")
+            }
         }
         if let failure { throw failure }
     }
@@ -67,5 +74,6 @@ public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Creates a failure.
     public init(_ message: String) { self.message = message }
+    /// `"backend conformance: <message>"`.
     public var description: String { "backend conformance: \(message)" }
 }

@@ -24,8 +24,10 @@ extension ConformanceRun {
 
         /// The oracle: what a listing of `prefix` strictly after `after` must return.
         func expected(_ prefix: String, after: ObjectKey? = nil) -> [ObjectListing.Entry] {
-            stored.filter { $0.rawValue.utf8.starts(with: prefix.utf8) && (after == nil || after! < $0) }
-                .map { ObjectListing.Entry(key: $0, sizeBytes: sizes[$0]!) }
+            stored.filter {
+                $0.rawValue.utf8.starts(with: prefix.utf8) && (after == nil || after! < $0)
+            }
+            .map { ObjectListing.Entry(key: $0, sizeBytes: sizes[$0]!) }
         }
         func names(_ entries: [ObjectListing.Entry]) -> [String] {
             entries.map { String($0.key.rawValue.dropFirst(base.count)) }
@@ -45,7 +47,8 @@ extension ConformanceRun {
                     + "(plain string prefix, ascending byte order, with sizes)")
             try require(
                 page.continuation == nil,
-                "list(prefix: \(prefix), limit: 1000) of \(want.count) keys returned a continuation")
+                "list(prefix: \(prefix), limit: 1000) of \(want.count) keys returned a continuation"
+            )
         }
 
         // Paging with small limits gives the full listing, in order, without repeats.
@@ -63,7 +66,9 @@ extension ConformanceRun {
         try require(
             firstPage.entries == Array(expected(base).prefix(3)) && firstPage.continuation != nil,
             "list(prefix: \(base), limit: 3) of \(stored.count) keys returned "
-                + "\(names(firstPage.entries)) with continuation \(String(describing: firstPage.continuation))")
+                + "\(names(firstPage.entries)) with continuation "
+                + "\(String(describing: firstPage.continuation))"
+        )
 
         // `after` is exclusive, and need not be a stored key.
         var afterKeys = stored

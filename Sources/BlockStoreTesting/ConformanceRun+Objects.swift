@@ -13,7 +13,12 @@ extension ConformanceRun {
         }
         let size = try await backend.size(key)
         try require(size == nil, "size(\(key)) of a missing key returned \(size!), expected nil")
-        try await backend.delete(key)
+        do {
+            try await backend.delete(key)
+        } catch {
+            throw ConformanceFailure(
+                "\(backend.location): delete(\(key)) of a missing key must succeed, threw \(error)")
+        }
         let listing = try await backend.list(prefix: folder + "missing/", after: nil, limit: 10)
         try require(
             listing == ObjectListing(entries: [], continuation: nil),
@@ -27,13 +32,18 @@ extension ConformanceRun {
             let key = makeKey("roundtrip/\(count)")
             let data = pattern(count, seed: 1)
             try await backend.put(key, data: data)
-            try requireBytes(try await backend.get(key), data, "get(\(key)) after put of \(count) bytes")
+            try requireBytes(
+                try await backend.get(key), data, "get(\(key)) after put of \(count) bytes")
             let size = try await backend.size(key)
-            try require(size == UInt64(count), "size(\(key)) returned \(String(describing: size)), expected \(count)")
+            try require(
+                size == UInt64(count),
+                "size(\(key)) returned \(String(describing: size)), expected \(count)")
             let listing = try await backend.list(prefix: key.rawValue, after: nil, limit: 10)
             try require(
                 listing.entries == [ObjectListing.Entry(key: key, sizeBytes: UInt64(count))],
-                "list(prefix: \(key)) returned \(listing.entries), expected the one key of \(count) bytes")
+                "list(prefix: \(key)) returned \(listing.entries), expected the one key of "
+                    + "\(count) bytes"
+            )
             if count == 20 << 20 {
                 let range: Range<UInt64> = (8 << 20) - 3..<(8 << 20) + 4097
                 try requireBytes(
@@ -57,7 +67,9 @@ extension ConformanceRun {
             let size = try await backend.size(key)
             try require(
                 size == UInt64(count),
-                "size(\(key)) after overwrite with \(count) bytes returned \(String(describing: size))")
+                "size(\(key)) after overwrite with \(count) bytes returned "
+                    + "\(String(describing: size))"
+            )
         }
         try await backend.delete(key)
     }
@@ -66,20 +78,27 @@ extension ConformanceRun {
     func checkCreateOnly() async throws {
         let key = makeKey("create/object")
         let first = pattern(300, seed: 20)
-        try require(try await backend.create(key, data: first), "create(\(key)) of a new key returned false")
+        try require(
+            try await backend.create(key, data: first), "create(\(key)) of a new key returned false"
+        )
         try requireBytes(try await backend.get(key), first, "get(\(key)) after create")
         let created = try await backend.create(key, data: pattern(700, seed: 21))
         try require(!created, "create(\(key)) of an existing key returned true")
         try requireBytes(
-            try await backend.get(key), first, "get(\(key)) after a refused create (object must be untouched)")
+            try await backend.get(key), first,
+            "get(\(key)) after a refused create (object must be untouched)")
         let size = try await backend.size(key)
-        try require(size == 300, "size(\(key)) after a refused create returned \(String(describing: size))")
+        try require(
+            size == 300, "size(\(key)) after a refused create returned \(String(describing: size))")
         let replacement = pattern(50, seed: 22)
         try await backend.put(key, data: replacement)
-        try requireBytes(try await backend.get(key), replacement, "get(\(key)) after put over a created object")
+        try requireBytes(
+            try await backend.get(key), replacement, "get(\(key)) after put over a created object")
         try await backend.delete(key)
         let again = pattern(10, seed: 23)
-        try require(try await backend.create(key, data: again), "create(\(key)) after delete returned false")
+        try require(
+            try await backend.create(key, data: again), "create(\(key)) after delete returned false"
+        )
         try requireBytes(try await backend.get(key), again, "get(\(key)) after delete and create")
         try await backend.delete(key)
     }
@@ -93,7 +112,8 @@ extension ConformanceRun {
             let candidates = (0..<creatorCount).map { pattern(4096, seed: 100 + UInt64($0)) }
             let winners = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
                 for (index, data) in candidates.enumerated() {
-                    group.addTask { [backend] in (index, try await backend.create(key, data: data)) }
+                    group.addTask { [backend] in (index, try await backend.create(key, data: data))
+                    }
                 }
                 var winners: [Int] = []
                 for try await (index, created) in group where created { winners.append(index) }
@@ -106,12 +126,14 @@ extension ConformanceRun {
                         + "expected exactly 1 (createIsAtomic is true)")
             } else {
                 try require(
-                    !winners.isEmpty, "\(creatorCount) concurrent create(\(key)): none returned true")
+                    !winners.isEmpty,
+                    "\(creatorCount) concurrent create(\(key)): none returned true")
             }
             let stored = try await backend.get(key)
             try require(
                 winners.contains { candidates[$0] == stored },
-                "after \(creatorCount) concurrent create(\(key)) the object holds \(stored.count) bytes "
+                "after \(creatorCount) concurrent create(\(key)) the object holds "
+                    + "\(stored.count) bytes "
                     + "that no winning creator wrote (winners: \(winners))")
             try await backend.delete(key)
         }
@@ -133,7 +155,9 @@ extension ConformanceRun {
         let listed = try await backend.listAll(prefix: folder + "concurrent-put/").map(\.key)
         try require(
             listed == keys.sorted(),
-            "list after \(keys.count) concurrent puts returned \(listed.count) keys, expected \(keys.count)")
+            "list after \(keys.count) concurrent puts returned \(listed.count) keys, expected "
+                + "\(keys.count)"
+        )
         for key in keys { try await backend.delete(key) }
     }
 
@@ -159,7 +183,8 @@ extension ConformanceRun {
             }
             return try await group.reduce(0, +)
         }
-        try require(torn == 0, "\(torn) reads of \(key) raced with puts and saw neither whole version")
+        try require(
+            torn == 0, "\(torn) reads of \(key) raced with puts and saw neither whole version")
         try await backend.delete(key)
     }
 
@@ -201,9 +226,13 @@ extension ConformanceRun {
         let size = try await backend.size(key)
         try require(size == nil, "size(\(key)) after delete returned \(size!), expected nil")
         let listed = try await backend.listAll(prefix: folder + "delete/").map(\.key)
-        try require(listed == [sibling], "list after delete(\(key)) returned \(listed), expected [\(sibling)]")
+        try require(
+            listed == [sibling],
+            "list after delete(\(key)) returned \(listed), expected [\(sibling)]")
         try await backend.delete(key)
-        try requireBytes(try await backend.get(sibling), siblingData, "get(\(sibling)) after deleting its neighbour")
+        try requireBytes(
+            try await backend.get(sibling), siblingData,
+            "get(\(sibling)) after deleting its neighbour")
         try await backend.delete(sibling)
         try await backend.delete(sibling)
         let left = try await backend.listAll(prefix: folder + "delete/")
@@ -218,10 +247,13 @@ extension ConformanceRun {
         try await backend.put(beside, data: pattern(44, seed: 601))
         try requireBytes(try await backend.get(deep), pattern(33, seed: 600), "get(\(deep))")
         let listed = try await backend.listAll(prefix: folder + "nested/1/2/").map(\.key)
-        try require(listed == [deep, beside], "list(prefix: \(folder)nested/1/2/) returned \(listed)")
+        try require(
+            listed == [deep, beside], "list(prefix: \(folder)nested/1/2/) returned \(listed)")
         try await backend.delete(deep)
         let after = try await backend.listAll(prefix: folder + "nested/").map(\.key)
-        try require(after == [beside], "list(prefix: \(folder)nested/) after deleting \(deep) returned \(after)")
+        try require(
+            after == [beside],
+            "list(prefix: \(folder)nested/) after deleting \(deep) returned \(after)")
         try await backend.delete(beside)
 
         // A key of exactly ObjectKey.maxLength bytes, in segments a file system accepts (when
@@ -231,14 +263,21 @@ extension ConformanceRun {
         while folder.utf8.count + name.utf8.count + 101 <= ObjectKey.maxLength {
             name += "/" + String(repeating: "s", count: 100)
         }
-        name += "/" + String(repeating: "x", count: ObjectKey.maxLength - folder.utf8.count - name.utf8.count - 1)
+        name +=
+            "/"
+            + String(
+                repeating: "x", count: ObjectKey.maxLength - folder.utf8.count - name.utf8.count - 1
+            )
         let longest = makeKey(name)
-        try require(longest.rawValue.utf8.count == ObjectKey.maxLength, "suite bug: long key length")
+        try require(
+            longest.rawValue.utf8.count == ObjectKey.maxLength, "suite bug: long key length")
         let data = pattern(77, seed: 602)
         try await backend.put(longest, data: data)
-        try requireBytes(try await backend.get(longest), data, "get of a \(ObjectKey.maxLength)-byte key")
+        try requireBytes(
+            try await backend.get(longest), data, "get of a \(ObjectKey.maxLength)-byte key")
         let found = try await backend.listAll(prefix: folder + "nested/long/").map(\.key)
-        try require(found == [longest], "list of a \(ObjectKey.maxLength)-byte key returned \(found)")
+        try require(
+            found == [longest], "list of a \(ObjectKey.maxLength)-byte key returned \(found)")
         try await backend.delete(longest)
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import BlockStore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One run of the suite: the backend and the folder it works in.
 struct ConformanceRun: Sendable {
@@ -35,15 +36,20 @@ struct ConformanceRun: Sendable {
 
     /// Requires `body` to throw ``BlockStoreError`` with code `notFound`.
     func requireNotFound<T>(_ what: String, _ body: () async throws -> T) async throws {
+        let value: T
         do {
-            let value = try await body()
-            throw ConformanceFailure(
-                "\(backend.location): \(what) must throw BlockStoreError notFound, returned \(value)")
+            value = try await body()
         } catch let error as BlockStoreError {
             try require(
                 error.code == .notFound,
                 "\(what) must throw BlockStoreError notFound, threw \(error.code): \(error)")
+            return
+        } catch {
+            throw ConformanceFailure(
+                "\(backend.location): \(what) must throw BlockStoreError notFound, threw \(error)")
         }
+        throw ConformanceFailure(
+            "\(backend.location): \(what) must throw BlockStoreError notFound, returned \(value)")
     }
 
     /// Seeded bytes, different for each seed.
@@ -53,7 +59,9 @@ struct ConformanceRun: Sendable {
     }
 
     /// The keys of a listing, following continuations; fails when a page breaks a rule.
-    func listKeys(prefix: String, after: ObjectKey? = nil, limit: Int) async throws -> [ObjectListing.Entry] {
+    func listKeys(prefix: String, after: ObjectKey? = nil, limit: Int) async throws
+        -> [ObjectListing.Entry]
+    {
         var entries: [ObjectListing.Entry] = []
         var cursor = after
         var pageCount = 0

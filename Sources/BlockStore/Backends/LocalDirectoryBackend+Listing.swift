@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension LocalDirectoryBackend {
@@ -56,12 +56,15 @@ extension LocalDirectoryBackend {
             errno = 0
             guard let entry = readdir(stream) else {
                 if errno != 0 {
-                    throw BlockStoreError.fileSystem(errno, action: "list the directory", path: path)
+                    throw BlockStoreError.fileSystem(
+                        errno, action: "list the directory", path: path)
                 }
                 return names
             }
             let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: $0.pointee)) {
+                $0.withMemoryRebound(
+                    to: CChar.self, capacity: MemoryLayout.size(ofValue: $0.pointee)
+                ) {
                     String(cString: $0)
                 }
             }

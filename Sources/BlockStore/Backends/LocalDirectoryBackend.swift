@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CBlockSnapLinux
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The embedded default backend: objects are files in a local directory.
 ///
@@ -24,13 +25,29 @@ import CBlockSnapLinux
 ///   `a` fails with ``BlockStoreError/Code/invalidArgument`` (and the other way round). The store
 ///   never chooses such keys.
 /// - ``create(_:data:)`` needs hard links (`link(2)`), which every local POSIX file system has.
+/// - A key segment longer than the file system's name limit (255 bytes on most) cannot be
+///   stored: writes throw ``BlockStoreError/Code/limitExceeded``, reads find nothing.
+///
+/// Concurrent calls, from one process or several sharing the directory, and what makes each
+/// pair safe:
+/// - put / put of one key: each writes its own temporary file and `rename(2)` is atomic; the
+///   last one wins.
+/// - put / get of one key: a reader's open descriptor keeps the file it opened, so it reads the
+///   old or the new bytes, whole.
+/// - create / create of one key: `link(2)` fails with `EEXIST` for all but one.
+/// - put or create / delete in one directory: a delete removes a directory only while it is
+///   empty (`rmdir(2)`); a write that finds its directory gone creates it again and retries.
+/// - list / put, create, delete: each directory is read once per page; a file deleted meanwhile
+///   is skipped, one added meanwhile may or may not be listed.
+/// - removeStaleTemporaryFiles / put, create: only files older than the given age are removed,
+///   and a write in progress is younger.
 ///
 /// ```swift
 /// let backend = try LocalDirectoryBackend(root: "/var/lib/blocksnap")
 /// try await backend.put("config", data: Array("hello".utf8))
 /// let bytes = try await backend.get("config")
 /// ```
-public final class LocalDirectoryBackend: StorageBackend {
+public final class LocalDirectoryBackend: StorageBackend, Sendable {
     /// The store's directory: absolute, without a trailing `/`.
     public let root: String
 
@@ -67,7 +84,8 @@ public final class LocalDirectoryBackend: StorageBackend {
                     "store directory \(self.root) does not exist: create it, or open it with "
                         + "create: true")
             }
-            throw BlockStoreError.fileSystem(error, action: "open the store directory", path: self.root)
+            throw BlockStoreError.fileSystem(
+                error, action: "open the store directory", path: self.root)
         }
         guard info.st_mode & S_IFMT == S_IFDIR else {
             throw BlockStoreError(
@@ -75,14 +93,16 @@ public final class LocalDirectoryBackend: StorageBackend {
                 "\(self.root) is not a directory: give the path of a directory to hold the store")
         }
         guard access(self.root, R_OK | X_OK) == 0 else {
-            throw BlockStoreError.fileSystem(errno, action: "read the store directory", path: self.root)
+            throw BlockStoreError.fileSystem(
+                errno, action: "read the store directory", path: self.root)
         }
     }
 
     /// `"directory <root>"`.
     public var location: String { "directory \(root)" }
 
-    /// `true`: ``create(_:data:)`` places the object with `link(2)`, which fails when the name exists.
+    /// `true`: ``create(_:data:)`` places the object with `link(2)`, which fails when the name
+    /// exists.
     public var createIsAtomic: Bool { true }
 
     /// Writes an object, replacing any object of the same key, atomically and durably.
@@ -152,7 +172,8 @@ public final class LocalDirectoryBackend: StorageBackend {
         var info = stat()
         guard stat(target, &info) == 0 else {
             let error = errno
-            if error == ENOENT || error == ENOTDIR { return nil }
+            // ENAMETOOLONG: a segment longer than the file system allows can never be stored.
+            if error == ENOENT || error == ENOTDIR || error == ENAMETOOLONG { return nil }
             throw BlockStoreError.fileSystem(error, action: "read the size of", path: target)
         }
         return info.st_mode & S_IFMT == S_IFREG ? UInt64(info.st_size) : nil
@@ -165,7 +186,7 @@ public final class LocalDirectoryBackend: StorageBackend {
         guard unlink(target) == 0 else {
             let error = errno
             switch error {
-            case ENOENT, ENOTDIR, EISDIR:
+            case ENOENT, ENOTDIR, EISDIR, ENAMETOOLONG:
                 return  // No object; at most a directory of other keys (EISDIR).
             case EPERM where isDirectory(target):
                 return  // The same on systems that answer EPERM for a directory.
@@ -201,7 +222,8 @@ public final class LocalDirectoryBackend: StorageBackend {
             if unlink(file) == 0 {
                 removed += 1
             } else if errno != ENOENT {
-                throw BlockStoreError.fileSystem(errno, action: "remove the stale temporary file", path: file)
+                throw BlockStoreError.fileSystem(
+                    errno, action: "remove the stale temporary file", path: file)
             }
         }
         return removed
@@ -232,18 +254,16 @@ extension LocalDirectoryBackend {
         return root + "/" + key.rawValue[..<slash]
     }
 
-    /// `path` made absolute against the current directory, without trailing `/`.
+    /// `path` made absolute against the current directory, without `.` or empty segments and
+    /// without a trailing `/` (`..` is kept: resolving it needs the file system).
     static func absolutePath(_ path: String) -> String {
-        var result = path
-        if !result.hasPrefix("/") {
-            if let buffer = getcwd(nil, 0) {
-                let cwd = String(cString: buffer)
-                free(buffer)
-                result = (cwd == "/" ? "" : cwd) + "/" + result
-            }
+        var full = path
+        if !full.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+            full = String(cString: cwd) + "/" + full
+            free(cwd)
         }
-        while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
-        return result
+        let segments = full.split(separator: "/").filter { $0 != "." }
+        return "/" + segments.joined(separator: "/")
     }
 
     /// Whether `path` is a directory (following symbolic links).
@@ -255,9 +275,9 @@ extension LocalDirectoryBackend {
     /// The last modification time of a file, in seconds since the epoch.
     static func modificationSeconds(_ info: stat) -> Double {
         #if canImport(Darwin)
-        return Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
+            return Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
         #else
-        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
         #endif
     }
 }
@@ -270,7 +290,8 @@ extension LocalDirectoryBackend {
     func writeTemporaryFile(_ data: [UInt8]) throws -> String {
         var generator = SystemRandomNumberGenerator()
         let name =
-            String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
+            String(generator.next() as UInt64, radix: 16)
+            + String(generator.next() as UInt64, radix: 16)
         let file = temporaryFolder + "/" + name + ".tmp"
         var fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
@@ -343,42 +364,44 @@ extension LocalDirectoryBackend {
     }
 
     /// Creates the directories between the root and the file of `key`, flushing the parent of
-    /// each directory created.
+    /// each directory created. Returns early when a concurrent delete removes one meanwhile: the
+    /// caller tries again.
     func makeParentDirectories(of key: ObjectKey) throws {
-        var directory = root
-        for segment in key.rawValue.split(separator: "/").dropLast() {
-            let parent = directory
-            directory += "/" + segment
-            if mkdir(directory, 0o755) == 0 {
-                try flushDirectory(parent)
-                continue
-            }
-            switch errno {
-            case EEXIST:
-                continue
-            case ENOENT:
-                return  // A concurrent delete removed a parent: the caller tries again.
-            case ENOTDIR:
-                throw keyConflict(key, directoryAt: nil)
-            case let error:
-                throw BlockStoreError.fileSystem(
-                    error, action: "create the directory", path: directory, volume: root)
-            }
-        }
+        try makeDirectories(key.rawValue.split(separator: "/").dropLast(), under: root, for: key)
     }
 
     /// Creates `path` and its missing parents (as `mkdir -p`), flushing the parent of each
     /// directory created.
     func makeDirectoryTree(_ path: String) throws {
-        var directory = ""
-        for segment in path.split(separator: "/") {
+        try makeDirectories(path.split(separator: "/"), under: "", for: nil)
+    }
+
+    /// Creates `base/segments[0]`, `base/segments[0]/segments[1]`, … where missing, flushing the
+    /// parent of each directory created.
+    /// - Parameter key: The key the directories are for: an object in the way is a conflict, and
+    ///   a directory removed meanwhile ends the call early. Nil for the store's own directories.
+    private func makeDirectories(
+        _ segments: some Sequence<Substring>, under base: String, for key: ObjectKey?
+    ) throws {
+        var directory = base
+        for segment in segments {
             let parent = directory.isEmpty ? "/" : directory
             directory += "/" + segment
             if mkdir(directory, 0o755) == 0 {
                 try flushDirectory(parent)
-            } else if errno != EEXIST {
+                continue
+            }
+            let error = errno
+            switch (error, key) {
+            case (EEXIST, _):
+                continue
+            case (ENOENT, .some):
+                return
+            case (ENOTDIR, .some(let key)):
+                throw keyConflict(key, directoryAt: nil)
+            default:
                 throw BlockStoreError.fileSystem(
-                    errno, action: "create the directory", path: directory)
+                    error, action: "create the directory", path: directory, volume: root)
             }
         }
     }
@@ -387,7 +410,8 @@ extension LocalDirectoryBackend {
     func flushDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw BlockStoreError.fileSystem(errno, action: "open the directory to flush it", path: path)
+            throw BlockStoreError.fileSystem(
+                errno, action: "open the directory to flush it", path: path)
         }
         let owner = FileDescriptorOwner(taking: fd)
         // Some file systems cannot flush directories (EINVAL); their entries are durable anyway.
@@ -433,7 +457,7 @@ extension LocalDirectoryBackend {
         let fd = open(target, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let error = errno
-            if error == ENOENT || error == ENOTDIR { throw notFound(key) }
+            if error == ENOENT || error == ENOTDIR || error == ENAMETOOLONG { throw notFound(key) }
             throw BlockStoreError.fileSystem(error, action: "open the object", path: target)
         }
         let owner = FileDescriptorOwner(taking: fd)
