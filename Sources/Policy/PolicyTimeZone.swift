@@ -50,7 +50,7 @@ public struct PolicyTimeZone: Hashable, Sendable, Codable, CustomStringConvertib
             let seconds = (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
             return TimeZone(secondsFromGMT: seconds)
         }
-        guard s.contains("/") || s.count > 0, let zone = TimeZone(identifier: s) else { return nil }
+        guard !s.isEmpty, let zone = TimeZone(identifier: s) else { return nil }
         return zone
     }
 
