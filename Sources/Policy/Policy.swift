@@ -1,2 +1,201 @@
-/// Schedules and retention, as pure logic (filled in by the Policy issue).
-public enum Policy {}
+import Foundation
+
+/// Schedules and retention, as pure logic: ``evaluate(points:policy:now:timeZone:)`` decides for
+/// each point whether it stays, and why, from nothing but its arguments. It never reads the
+/// clock, so a host can preview (dry-run) any policy at any time.
+///
+/// Rules that hold in every mode, in the order they win:
+/// 1. Stop protection: with ``ProtectionState/retainData`` every point stays; with
+///    ``ProtectionState/deleteData(requestedAt:softDeleteDays:)`` every point that is not pinned
+///    is soft-deleted until the purge time, then expires.
+/// 2. A pinned point (``RecoveryPoint/isPinned``) is kept.
+/// 3. The latest point (the newest by time; on a tie, the later in the input) is kept while it
+///    is the latest.
+/// 4. An on-demand point is kept until its own ``RecoveryPoint/retainUntil`` or, without one,
+///    ``RetentionPolicy/onDemandRetentionDays`` calendar days after it was taken; the tier and
+///    count rules neither see nor count it.
+/// 5. Scheduled points follow the rules: tiers (``TieredRetention``), restic counts
+///    (``CountRetention``) or non-overlapping counts.
+///
+/// ```swift
+/// let decisions = try Policy.evaluate(
+///     points: points, policy: policy, now: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!)
+/// for d in decisions where !d.isKept { print("would expire", d.pointID, d.reasons) }
+/// ```
+public enum Policy {
+    /// Decides, for each point, keep / expire / soft-deleted, with reasons and expiry time.
+    ///
+    /// - Parameters:
+    ///   - points: The points of one protected item, in any order; ids must be unique.
+    ///   - policy: The policy; it is validated first.
+    ///   - now: The evaluation time, supplied by the caller (never read from the clock).
+    ///   - timeZone: The zone whose calendar cuts days, ISO weeks, months and years, unless the
+    ///     policy names its own (``RetentionPolicy/effectiveTimeZone(fallback:)``).
+    /// - Returns: One decision per point, in the order of `points`.
+    /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
+    /// - Complexity: O(n log n) for n points.
+    public static func evaluate(
+        points: [RecoveryPoint], policy: RetentionPolicy, now: Date, timeZone: TimeZone
+    ) throws(PolicyError) -> [PointDecision] {
+        try policy.validate()
+        var seen = Set<String>()
+        for point in points where !seen.insert(point.id).inserted {
+            throw PolicyError(
+                .invalidPoints, "two points share the id \"\(point.id)\"; ids must be unique")
+        }
+        let zone = policy.effectiveTimeZone(fallback: timeZone)
+        var decisions = points.map { PointDecision(pointID: $0.id, action: .expire, reasons: []) }
+        guard !points.isEmpty else { return [] }
+
+        switch policy.protection {
+        case .retainData:
+            for i in points.indices {
+                decisions[i].action = .keep
+                decisions[i].reasons = ["protection stopped, data retained"]
+            }
+            return decisions
+        case .deleteData(let requestedAt, let days):
+            let purge = policy.protection.purgeTime!
+            for (i, point) in points.enumerated() {
+                if point.isPinned {
+                    decisions[i].action = .keep
+                    decisions[i].reasons = ["pinned"]
+                } else if now < purge {
+                    decisions[i].action = .softDeleted
+                    decisions[i].reasons = [
+                        "protection stopped, data deleted at \(stamp(requestedAt)); "
+                            + "soft-deleted for \(days) days"
+                    ]
+                    decisions[i].expiry = purge
+                } else {
+                    decisions[i].reasons = ["protection stopped, data deleted; soft delete ended"]
+                    decisions[i].expiry = purge
+                }
+            }
+            return decisions
+        case .active:
+            break
+        }
+
+        // On-demand points: their own retention.
+        for (i, point) in points.enumerated() where point.kind == .onDemand {
+            let expiry =
+                point.retainUntil
+                ?? addingDays(policy.onDemandRetentionDays, to: point.time, zone: zone)
+            decisions[i].expiry = expiry
+            if expiry > now {
+                decisions[i].action = .keep
+                decisions[i].reasons.append("on-demand until \(stamp(expiry))")
+            } else {
+                decisions[i].reasons.append("on-demand retention ended \(stamp(expiry))")
+            }
+        }
+
+        // Scheduled points: the rules, newest first (ties in input order).
+        let scheduled = points.indices.filter { points[$0].kind == .scheduled }
+            .sorted { points[$0].time != points[$1].time ? points[$0].time > points[$1].time : $0 < $1 }
+        let list = scheduled.map { points[$0] }
+        switch policy.rules {
+        case .tiered(let tiered):
+            evaluateTiered(list, scheduled, tiered, now: now, zone: zone, into: &decisions)
+        case .count(let count):
+            let outcomes = CountEvaluation.restic(list, count, now: now, zone: zone)
+            apply(outcomes, scheduled, into: &decisions)
+        case .nonOverlappingCount(let count):
+            let outcomes = CountEvaluation.nonOverlapping(list, count, now: now, zone: zone)
+            apply(outcomes, scheduled, into: &decisions)
+        }
+
+        // Pinned and latest override expiry.
+        for (i, point) in points.enumerated() where point.isPinned {
+            keep(&decisions[i], reason: "pinned")
+        }
+        let latest = points.indices.max {
+            points[$0].time != points[$1].time ? points[$0].time < points[$1].time : $0 < $1
+        }!
+        keep(&decisions[latest], reason: "latest point")
+        return decisions
+    }
+
+    private static func keep(_ decision: inout PointDecision, reason: String) {
+        if decision.action != .keep {
+            decision.action = .keep
+            decision.reasons = []
+        }
+        decision.reasons.append(reason)
+    }
+
+    private static func apply(
+        _ outcomes: [CountEvaluation.Outcome], _ indices: [Int],
+        into decisions: inout [PointDecision]
+    ) {
+        for (k, outcome) in outcomes.enumerated() {
+            let i = indices[k]
+            decisions[i].action = outcome.kept ? .keep : .expire
+            decisions[i].reasons = outcome.kept ? outcome.reasons : ["no rule keeps it"]
+            decisions[i].counters = outcome.counters
+        }
+    }
+
+    /// Tiered mode: `list` newest first, `indices` its positions in the caller's array.
+    private static func evaluateTiered(
+        _ list: [RecoveryPoint], _ indices: [Int], _ tiered: TieredRetention, now: Date,
+        zone: TimeZone, into decisions: inout [PointDecision]
+    ) {
+        // The first scheduled point of each civil day (list is newest first, so the last seen).
+        var firstOfDay: [Int: Int] = [:]
+        var days: [Int] = []
+        for (k, point) in list.enumerated() {
+            let day = LocalDateTime(point.time, in: zone).date.dayNumber
+            days.append(day)
+            firstOfDay[day] = k
+        }
+        for (k, point) in list.enumerated() {
+            let i = indices[k]
+            var tiers: Set<RetentionTier>
+            if let recorded = point.tiers {
+                tiers = recorded.filter { tiered.has($0) }
+            } else {
+                tiers = tiered.daily != nil ? [.daily] : []
+                if firstOfDay[days[k]] == k {
+                    tiers.formUnion(tiered.tiers(forFirstPointOn: CivilDate(dayNumber: days[k])))
+                }
+            }
+            let ordered = tiers.sorted()
+            decisions[i].tiers = ordered
+            let expiries = ordered.compactMap { tier in
+                tiered.expiry(of: tier, forPointAt: point.time, timeZone: zone).map { (tier, $0) }
+            }
+            decisions[i].expiry = expiries.map(\.1).max()
+            let live = expiries.filter { $0.1 > now }
+            if live.isEmpty {
+                decisions[i].action = .expire
+                decisions[i].reasons =
+                    ordered.isEmpty
+                    ? ["no tier applies"]
+                    : ["retention ended \(stamp(decisions[i].expiry!))"]
+            } else {
+                decisions[i].action = .keep
+                decisions[i].reasons = live.map { "\(tiered.describe($0.0)) until \(stamp($0.1))" }
+            }
+        }
+    }
+
+    /// `days` calendar days after `time` on the wall clock of `zone`.
+    static func addingDays(_ days: Int, to time: Date, zone: TimeZone) -> Date {
+        let local = LocalDateTime(time, in: zone)
+        let fraction = time.timeIntervalSince1970 - time.timeIntervalSince1970.rounded(.down)
+        return LocalDateTime(
+            date: CivilDate(dayNumber: local.date.dayNumber + days), secondOfDay: local.secondOfDay
+        ).instant(in: zone).addingTimeInterval(fraction)
+    }
+
+    /// An ISO 8601 UTC stamp for reasons.
+    static func stamp(_ date: Date) -> String {
+        let local = LocalDateTime(date, in: TimeZone(secondsFromGMT: 0)!)
+        let d = local.date
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(d.year)-\(two(d.month))-\(two(d.day))T\(two(local.hour)):"
+            + "\(two(local.secondOfDay / 60 % 60)):\(two(local.secondOfDay % 60))Z"
+    }
+}
