@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "PageRangeDiff", dependencies: ["BlockStore"], swiftSettings: strict),
         .target(
             name: "RecoveryChain",
-            dependencies: ["BlockStore", "PageRangeDiff", "CBlockSnapLinux"],
+            dependencies: ["BlockStore", "PageRangeDiff", "Policy", "CBlockSnapLinux"],
             swiftSettings: strict
         ),
         .target(name: "Policy", swiftSettings: strict),

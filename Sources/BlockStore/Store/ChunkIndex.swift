@@ -13,7 +13,10 @@ package struct ChunkIndex: Sendable {
 
     package func location(of id: ChunkID) -> ChunkLocation? { locations[id] }
     package func contains(_ id: ChunkID) -> Bool { locations[id] != nil }
-    package func packID(number: UInt32) -> ChunkID { packIDs[Int(number)] }
+    /// The pack with this number, or nil when the number is not (or no longer) known.
+    package func packID(number: UInt32) -> ChunkID? {
+        Int(number) < packIDs.count ? packIDs[Int(number)] : nil
+    }
     package func packNumber(of packID: ChunkID) -> UInt32? { packNumbers[packID] }
 
     /// Adds a pack's entries. A chunk already known keeps its first location (both are valid).

@@ -6,6 +6,8 @@ public struct GarbageCollectionReport: Sendable, Equatable {
     public var liveChunks: Int = 0
     /// Chunks removed (unreachable).
     public var deletedChunks: Int = 0
+    /// Stored bytes of those chunks (what they took in packs).
+    public var deletedChunkBytes: Int64 = 0
     /// Packs deleted outright (nothing live in them).
     public var deletedPacks: Int = 0
     /// Packs rewritten because most of their bytes were garbage.
@@ -28,12 +30,18 @@ extension ChunkStore {
     ///     rewritten (default 0.3); packs with no live chunk are always deleted. Dead chunks in
     ///     packs below the threshold leave the index at once; their bytes go when the pack is
     ///     rewritten by a later collection.
-    ///   - dryRun: Count what would go without changing anything.
+    ///   - dryRun: Count what would go without changing anything (no exclusive lock needed).
+    ///   - excludingRoots: With `dryRun`, count as if these roots were deleted (to preview what
+    ///     expiring points would free).
     ///   - progress: Receives phase reports.
     public func collectGarbage(
-        repackThreshold: Double = 0.3, dryRun: Bool = false, progress: StoreProgressHandler? = nil
+        repackThreshold: Double = 0.3, dryRun: Bool = false, excludingRoots: Set<String> = [],
+        progress: StoreProgressHandler? = nil
     ) async throws -> GarbageCollectionReport {
-        guard options.lock == .exclusive else {
+        guard dryRun || excludingRoots.isEmpty else {
+            throw BlockStoreError(.invalidArgument, "excludingRoots is only for dry runs")
+        }
+        guard dryRun || options.lock == .exclusive else {
             throw BlockStoreError(.invalidArgument, "garbage collection needs the store opened with lock: .exclusive")
         }
         try await flush()
@@ -41,27 +49,22 @@ extension ChunkStore {
 
         // 1. The authoritative view: every pack's own header.
         let packs = try await listPacks().sorted { $0.key < $1.key }
-        var scanned = ChunkIndex()
-        var entriesByPack: [ChunkID: [PackEntry]] = [:]
+                var entriesByPack: [ChunkID: [PackEntry]] = [:]
         for (n, pack) in packs.enumerated() {
             try Task.checkCancellation()
             progress?(StoreProgress(phase: "scanning packs", done: n, total: packs.count, bytesRead: 0))
             let entries = try await packEntries(pack.key, sizeBytes: pack.sizeBytes)
             entriesByPack[pack.id] = entries
-            scanned.add(packID: pack.id, entries: entries)
         }
         let oldIndexObjects = try await backend.listAll(prefix: "index/").map(\.key)
-        state.withLock { s in
-            let loaded = s.index.loadedIndexObjects
-            s.index = scanned
-            s.index.loadedIndexObjects = loaded
-        }
+        try await refreshIndex()
 
         // 2. Mark everything the roots reach.
         let roots = try await backend.listAll(prefix: "roots/")
         var rootIDs: [ChunkID] = []
         for entry in roots {
             let name = String(entry.key.rawValue.dropFirst("roots/".count))
+            if excludingRoots.contains(name) { continue }
             rootIDs.append(try decodeRoot(try await backend.get(entry.key), name: name).id)
         }
         report.rootCount = rootIDs.count
@@ -85,6 +88,7 @@ extension ChunkStore {
                 liveEntries.append(e)
             }
             report.deletedChunks += entries.count - liveEntries.count
+            report.deletedChunkBytes += entries.reduce(Int64(0)) { $0 + Int64($1.length) } - liveEntries.reduce(Int64(0)) { $0 + Int64($1.length) }
             if liveEntries.isEmpty {
                 drop.append(pack)
                 report.deletedPacks += 1

@@ -91,7 +91,13 @@ extension ChunkStore {
     }
 
     func fetchBlob(_ id: ChunkID, _ location: ChunkLocation) async throws -> [UInt8] {
-        let packID = state.withLock { $0.index.packID(number: location.packNumber) }
+        guard let packID = state.withLock({ s -> ChunkID? in
+            // The index may have been replaced (by a GC of this instance) since `location` was read.
+            guard let now = s.index.location(of: id), now == location else { return nil }
+            return s.index.packID(number: location.packNumber)
+        }) else {
+            return try await fetchBlob(id, try await locate(id))
+        }
         let range = UInt64(location.offset)..<(UInt64(location.offset) + UInt64(location.length))
         do {
             let blob = try await backend.get(ChunkStore.dataKey(packID), range: range)
@@ -104,7 +110,7 @@ extension ChunkStore {
             state.withLock { $0.index.removePacks([packID]) }
             try await refreshIndex()
             guard let moved = state.withLock({ $0.index.location(of: id) }),
-                state.withLock({ $0.index.packID(number: moved.packNumber) }) != packID
+                let movedPack = state.withLock({ $0.index.packID(number: moved.packNumber) }), movedPack != packID
             else {
                 throw BlockStoreError(.notFound, "pack \(packID.shortHex) holding chunk \(id.shortHex) is missing from \(backend.location)", underlying: error)
             }

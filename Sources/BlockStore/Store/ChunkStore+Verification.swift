@@ -93,7 +93,7 @@ extension ChunkStore {
             }
             // Index entries whose pack is gone.
             let orphaned = state.withLock { s in
-                s.index.locations.filter { !present.contains(s.index.packID(number: $0.value.packNumber)) }.map(\.key)
+                s.index.locations.filter { s.index.packID(number: $0.value.packNumber).map { !present.contains($0) } ?? true }.map(\.key)
             }
             report.missingChunks.append(contentsOf: orphaned.sorted())
             bad.formUnion(orphaned)

@@ -1,0 +1,55 @@
+import BlockStore
+import Foundation
+import Policy
+
+/// What applying a retention policy to a chain did (or would do, in a dry run).
+public struct PruneResult: Sendable {
+    /// One decision per point, oldest first, with the policy's reasons.
+    public var decisions: [PointDecision]
+    /// Points expired (or that would be).
+    public var expired: [String]
+    /// Stored bytes that only the expired points reached: what the next garbage collection frees.
+    public var freedBytes: Int64
+    /// Whether nothing was changed.
+    public var dryRun: Bool
+}
+
+extension ChainStore {
+    /// Applies a retention policy to an item's chain: evaluates it (pure, `now` given), then
+    /// expires the points it does not keep, oldest first, with merge-on-expire. The latest point
+    /// is always kept. Space is freed by the next garbage collection; ``PruneResult/freedBytes``
+    /// says how much.
+    ///
+    /// - Parameters:
+    ///   - item: The item.
+    ///   - policy: The policy (tiered, restic counts, or non-overlapping counts).
+    ///   - now: The evaluation time (never read from the clock inside).
+    ///   - timeZone: The calendar's zone unless the policy names its own.
+    ///   - dryRun: Only report what would happen.
+    public func prune(item: String, policy: RetentionPolicy, now: Date, timeZone: TimeZone, dryRun: Bool) async throws -> PruneResult {
+        let points = try await points(of: item)
+        let views = points.map { p in
+            RetentionPoint(id: p.id, time: p.time, kind: p.onDemand ? .onDemand : .scheduled, tags: p.tags, retainUntil: p.retainUntil)
+        }
+        let decisions: [PointDecision]
+        do {
+            decisions = try Policy.evaluate(points: views, policy: policy, now: now, timeZone: timeZone)
+        } catch {
+            throw RecoveryChainError(.invalidArgument, "the policy cannot be applied: \(error.message)", underlying: error)
+        }
+        var expiring = decisions.filter { !$0.isKept }.map(\.pointID)
+        // The latest point never expires while it is the latest, whatever a policy says.
+        if let latest = points.last?.id { expiring.removeAll { $0 == latest } }
+        let preview: GarbageCollectionReport
+        do {
+            preview = try await store.collectGarbage(
+                dryRun: true, excludingRoots: Set(expiring.map { PointManifest.rootName(item: item, point: $0) }))
+        } catch {
+            throw RecoveryChainError.wrap(error, "estimating the space pruning frees")
+        }
+        if !dryRun {
+            for id in expiring { try await expire(id, of: item) }
+        }
+        return PruneResult(decisions: decisions, expired: expiring, freedBytes: preview.deletedChunkBytes, dryRun: dryRun)
+    }
+}
