@@ -1,4 +1,0 @@
-import BlockSnap
-import Testing
-
-@Test func moduleLinks() { #expect(Bool(true)) }
