@@ -1,0 +1,141 @@
+import BlockStore
+import PageRangeDiff
+import Testing
+
+/// Bad requests, foreign markers and damaged nodes give typed errors, never a wrong diff.
+@Suite struct DiffErrorTests {
+    static func maps(_ store: some NodeStore) async throws -> (BlockMap, BlockMap) {
+        var rng = SeededRNG(seed: 9)
+        let changes = (0..<300).map { (blockIndex: UInt64($0 * 3), id: DiffPropertyTests.randomID(&rng, pool: 50)) }
+        let a = try await BlockMap.build(base: nil, changes: changes, newDiskSizeBytes: 1000 * 4096,
+            blockSizeBytes: 4096, in: store)
+        let b = try await BlockMap.build(base: a,
+            changes: [(blockIndex: UInt64(1), id: DiffPropertyTests.randomID(&rng, pool: 50)), (blockIndex: UInt64(900), id: .zero)],
+            in: store)
+        return (a, b)
+    }
+
+    static func code(_ body: () async throws -> Void) async -> PageRangeDiffError.Code? {
+        do {
+            try await body()
+            return nil
+        } catch let error as PageRangeDiffError {
+            return error.code
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func badRequestsAreInvalidArguments() async throws {
+        let store = MemoryNodeStore()
+        let (a, b) = try await Self.maps(store)
+        let reader = BlockMapReader(store: store)
+        #expect(await Self.code { _ = try await reader.diff(from: a, to: b, in: 100..<1024) } == .invalidArgument)
+        #expect(await Self.code { _ = try await reader.diff(from: a, to: b, in: 0..<(1 << 40)) } == .invalidArgument)
+        #expect(await Self.code { _ = try await reader.diff(from: a, to: b, maxResults: 0) } == .invalidArgument)
+        #expect(await Self.code { _ = try await reader.diff(from: a, to: b, granularity: .exact) } == .invalidArgument)
+        #expect(await Self.code { _ = try await reader.chunkID(in: a, atBlock: 1000) } == .invalidArgument)
+        #expect(await Self.code { _ = try await BlockMapGeometry(diskSizeBytes: 1000) } == .invalidArgument)
+        #expect(await Self.code { _ = try await BlockMapGeometry(diskSizeBytes: 1 << 51) } == .limitExceeded)
+        #expect(await Self.code { _ = try BlockMapGeometry(diskSizeBytes: 4096, blockSizeBytes: 3000) } == .invalidArgument)
+        let other = try await BlockMap.build(base: nil, changes: [], newDiskSizeBytes: 8192,
+            blockSizeBytes: 8192, in: store)
+        #expect(await Self.code { _ = try await reader.diff(from: a, to: other) } == .geometryMismatch)
+        var builder = try await BlockMapBuilder(base: a, geometry: a.geometry, reader: reader)
+        try await builder.set(blockIndex: UInt64(5), to: .zero)
+        #expect(await Self.code { try await builder.set(blockIndex: UInt64(5), to: .zero) } == .invalidArgument)
+    }
+
+    @Test func markersAreValidated() async throws {
+        let store = MemoryNodeStore()
+        let (a, b) = try await Self.maps(store)
+        let reader = BlockMapReader(store: store)
+        let first = try await reader.diff(from: nil, to: a, maxResults: 2)
+        let marker = try #require(first.nextMarker)
+        #expect(try DiffMarker(parsing: marker.description) == marker)
+        for text in ["", "prd1-", "prd1-00-00", "xyz1-0000000000000000-0000000000000000",
+            "prd1-000000000000000g-0000000000000000", marker.description + "0",
+            marker.description.uppercased()]
+        {
+            #expect(await Self.code { _ = try DiffMarker(parsing: text) } == .invalidMarker, "\(text)")
+        }
+        // A marker of another request is refused.
+        #expect(await Self.code { _ = try await reader.diff(from: a, to: b, maxResults: 2, marker: marker) } == .invalidMarker)
+        #expect(await Self.code { _ = try await reader.diff(from: nil, to: a, in: 0..<4096, marker: marker) } == .invalidMarker)
+        // A forged offset is refused.
+        let forged = try DiffMarker(parsing: "prd1-0000000000000100-" + marker.description.suffix(16))
+        #expect(await Self.code { _ = try await reader.diff(from: nil, to: a, marker: forged) } == .invalidMarker)
+    }
+
+    @Test func damagedNodesGiveTypedErrors() async throws {
+        let store = ByteNodeStore()
+        let (a, b) = try await Self.maps(store)
+        let reference = try await BlockMapReader(store: store).diff(from: a, to: b)
+        #expect(!reference.ranges.isEmpty)
+        let ids = store.ids
+        var rng = SeededRNG(seed: 31)
+        var failures = 0
+        for (n, id) in ids.enumerated() {
+            for mode in 0..<3 {
+                let saved = try await store.node(id).encoded()
+                switch mode {
+                case 0: store.damage(id) { $0.removeLast(Int.random(in: 1...$0.count, using: &rng)) }
+                case 1: store.damage(id) { $0[Int.random(in: 0..<min($0.count, 28), using: &rng)] ^= 0xFF }
+                default: store.remove(id)
+                }
+                let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 0))
+                do {
+                    for m in [a, b] {
+                        let page = try await reader.diff(from: nil, to: m)
+                        _ = page
+                    }
+                    let page = try await reader.diff(from: a, to: b)
+                    // A damaged node the walk never needed must not change the answer.
+                    #expect(page == reference, "node \(n) mode \(mode): wrong diff from a damaged store")
+                } catch let error as PageRangeDiffError {
+                    failures += 1
+                    #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(error.code),
+                        "node \(n) mode \(mode): \(error)")
+                }
+                store.restore(id, saved)
+            }
+        }
+        #expect(failures >= ids.count * 2)
+    }
+
+    @Test func hostileNodesAreRejected() async throws {
+        let store = MemoryNodeStore()
+        let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 0))
+        let id = DiffPropertyTests.randomID(&SeededRNG.one, pool: 3)
+        let g = try BlockMapGeometry(diskSizeBytes: 200 * 4096, blockSizeBytes: 4096,
+            leafFanout: 8, interiorFanout: 8)
+        #expect(g.height == 3)
+        func rootHeader(level: Int, size: UInt64 = 200 * 4096) -> [UInt8] {
+            var h: [UInt8] = [66, 77, 1, UInt8(level), 1, 12, 3, 3]
+            for k in 0..<8 { h.append(UInt8(truncatingIfNeeded: size >> (8 * UInt64(k)))) }
+            return h
+        }
+        let leaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: id)]))
+        let cases: [(String, StoreNode)] = [
+            ("wrong level", StoreNode(header: rootHeader(level: 2), entries: [.init(slot: 0, id: leaf)])),
+            ("slot beyond fan-out", StoreNode(header: rootHeader(level: 2), entries: [.init(slot: 8, id: leaf)])),
+            ("entry past the end", StoreNode(header: rootHeader(level: 2), entries: [.init(slot: 4, id: leaf)])),
+            ("missing child", StoreNode(header: rootHeader(level: 2), entries: [.init(slot: 0, id: id)])),
+            ("root level does not fit", StoreNode(header: rootHeader(level: 1), entries: [])),
+            ("zero id", StoreNode(header: rootHeader(level: 2), entries: [.init(slot: 0, id: .zero)])),
+            ("bad magic", StoreNode(header: [1, 2, 3, 4, 5], entries: [])),
+            ("future version", StoreNode(header: [66, 77, 9, 0, 0], entries: [])),
+        ]
+        for (name, node) in cases {
+            let root = store.putNodeSync(node)
+            let map = try? await reader.open(root: root)
+            let code = await DiffErrorTests.code {
+                let m = try await reader.open(root: root)
+                _ = try await reader.diff(from: nil, to: m)
+                _ = try await reader.chunkID(in: m, atBlock: 1)
+            }
+            #expect(code != nil, "\(name): accepted \(String(describing: map))")
+            #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code), "\(name): \(String(describing: code))")
+        }
+    }
+}

@@ -1,4 +1,0 @@
-import PageRangeDiff
-import Testing
-
-@Test func moduleLinks() { #expect(Bool(true)) }
