@@ -9,8 +9,9 @@ import Foundation
 ///    ``ProtectionState/deleteData(requestedAt:softDeleteDays:)`` every point that is not pinned
 ///    is soft-deleted until the purge time, then expires.
 /// 2. A pinned point (``RecoveryPoint/isPinned``) is kept.
-/// 3. The latest point (the newest by time; on a tie, the later in the input) is kept while it
-///    is the latest.
+/// 3. The latest point (the newest by time; on a tie, the earlier in the input, as in restic's
+///    stable newest-first order) is kept while it is the latest; when no other rule keeps it,
+///    its reason is `"latest point"`.
 /// 4. An on-demand point is kept until its own ``RecoveryPoint/retainUntil`` or, without one,
 ///    ``RetentionPolicy/onDemandRetentionDays`` calendar days after it was taken; the tier and
 ///    count rules neither see nor count it.
@@ -111,9 +112,11 @@ public enum Policy {
             keep(&decisions[i], reason: "pinned")
         }
         let latest = points.indices.max {
-            points[$0].time != points[$1].time ? points[$0].time < points[$1].time : $0 < $1
+            points[$0].time != points[$1].time ? points[$0].time < points[$1].time : $0 > $1
         }!
-        keep(&decisions[latest], reason: "latest point")
+        if !decisions[latest].isKept {
+            keep(&decisions[latest], reason: "latest point")
+        }
         return decisions
     }
 

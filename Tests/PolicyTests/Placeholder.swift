@@ -1,4 +1,0 @@
-import Policy
-import Testing
-
-@Test func moduleLinks() { #expect(Bool(true)) }
