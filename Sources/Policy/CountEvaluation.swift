@@ -76,7 +76,7 @@ enum CountEvaluation {
                 guard let (d, t) = periodCutoffs[i], t.map({ point.time > $0 }) ?? true else {
                     continue
                 }
-                let val = keys[i + 2]
+                let val = keys[i + 1]
                 if val != withinLast[i] || isOldest {
                     o.kept = true
                     let oldest = val == withinLast[i] && isOldest
