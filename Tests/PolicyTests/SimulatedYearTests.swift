@@ -133,4 +133,35 @@ import Testing
             #expect(Set(keptIDs(d)) == expected, "seed \(seed)")
         }
     }
+
+    /// Oracle for keep-within-daily/weekly/monthly with day-only durations: among points strictly
+    /// after (newest − N days), the newest of each period, plus the oldest point if it is inside.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func resticWithinPeriodsMatchBruteForce(seed: UInt64) throws {
+        let points = simulate(seed: seed).filter { $0.kind == .scheduled }
+        var greg = Calendar(identifier: .gregorian)
+        greg.timeZone = berlin
+        var iso = Calendar(identifier: .iso8601)
+        iso.timeZone = berlin
+        let sorted = points.sorted { $0.time > $1.time }
+        var expected: Set<String> = [sorted[0].id]
+        let rules: [(Int, (Date) -> String)] = [
+            (30, { let c = greg.dateComponents([.year, .month, .day], from: $0); return "\(c.year!)-\(c.month!)-\(c.day!)" }),
+            (200, { let c = iso.dateComponents([.yearForWeekOfYear, .weekOfYear], from: $0); return "\(c.yearForWeekOfYear!)W\(c.weekOfYear!)" }),
+            (400, { let c = greg.dateComponents([.year, .month], from: $0); return "\(c.year!)-\(c.month!)" }),
+        ]
+        for (days, key) in rules {
+            let cutoff = greg.date(byAdding: .day, value: -days, to: sorted[0].time)!
+            var seen: Set<String> = []
+            for p in sorted where p.time > cutoff && seen.insert(key(p.time)).inserted {
+                expected.insert(p.id)
+            }
+            if sorted.last!.time > cutoff { expected.insert(sorted.last!.id) }
+        }
+        let policy = CountRetention(
+            keepWithinDaily: KeepWithinDuration(days: 30), keepWithinWeekly: KeepWithinDuration(days: 200),
+            keepWithinMonthly: KeepWithinDuration(days: 400))
+        let d = try forget(points, policy, zone: berlin)
+        #expect(Set(keptIDs(d)) == expected, "seed \(seed)")
+    }
 }
