@@ -32,10 +32,14 @@ enum CountEvaluation {
     static func restic(
         _ points: [RecoveryPoint], _ p: CountRetention, now: Date, zone: TimeZone
     ) -> [Outcome] {
-        let names = ["last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot",
-                     "monthly snapshot", "yearly snapshot"]
-        let withinNames = ["hourly within", "daily within", "weekly within", "monthly within",
-                           "yearly within"]
+        let names = [
+            "last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot",
+            "monthly snapshot", "yearly snapshot",
+        ]
+        let withinNames = [
+            "hourly within", "daily within", "weekly within", "monthly within",
+            "yearly within",
+        ]
         var counts = p.counts.map(\.value)
         var last = [Int?](repeating: nil, count: 6)
         var withinLast = [Int?](repeating: nil, count: 5)

@@ -74,7 +74,9 @@ public enum DayRule: Hashable, Sendable, Codable, CustomStringConvertible {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text: String
-        if let n = try? container.decode(Int.self) { text = "\(n)" } else {
+        if let n = try? container.decode(Int.self) {
+            text = "\(n)"
+        } else {
             text = try container.decode(String.self)
         }
         do { try self.init(text) } catch {

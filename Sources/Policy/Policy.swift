@@ -94,7 +94,9 @@ public enum Policy {
 
         // Scheduled points: the rules, newest first (ties in input order).
         let scheduled = points.indices.filter { points[$0].kind == .scheduled }
-            .sorted { points[$0].time != points[$1].time ? points[$0].time > points[$1].time : $0 < $1 }
+            .sorted {
+                points[$0].time != points[$1].time ? points[$0].time > points[$1].time : $0 < $1
+            }
         let list = scheduled.map { points[$0] }
         switch policy.rules {
         case .tiered(let tiered):

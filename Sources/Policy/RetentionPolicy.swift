@@ -111,7 +111,8 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: c.codingPath,
-                    debugDescription: "a policy needs exactly one of tiered, count, nonOverlappingCount"))
+                    debugDescription:
+                        "a policy needs exactly one of tiered, count, nonOverlappingCount"))
         }
         let rules: Rules
         switch present[0] {

@@ -111,7 +111,8 @@ public struct TieredRetention: Hashable, Sendable, Codable {
     public func validate(schedule: BackupSchedule? = nil) throws(PolicyError) {
         if daily == nil && weekly == nil && monthly == nil && yearly == nil {
             throw PolicyError(
-                .missingValue, "a tiered policy needs at least one of daily, weekly, monthly, yearly")
+                .missingValue,
+                "a tiered policy needs at least one of daily, weekly, monthly, yearly")
         }
         if let daily {
             try PolicyError.check("daily.days", daily.days, Self.dailyDaysRange, "days")
