@@ -238,6 +238,42 @@ public struct TieredRetention: Hashable, Sendable, Codable {
             .addingTimeInterval(fraction)
     }
 
+    private enum Key: String, CodingKey, CaseIterable { case daily, weekly, monthly, yearly }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes the JSON form shown in the type's documentation; unknown keys are an error, so a
+    /// misspelt tier cannot silently keep less.
+    public init(from decoder: any Decoder) throws {
+        let names = try decoder.container(keyedBy: AnyKey.self)
+        for key in names.allKeys where Key(rawValue: key.stringValue) == nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: names,
+                debugDescription:
+                    "unknown tier \"\(key.stringValue)\"; expected daily, weekly, monthly, yearly")
+        }
+        let c = try decoder.container(keyedBy: Key.self)
+        self.init(
+            daily: try c.decodeIfPresent(Daily.self, forKey: .daily),
+            weekly: try c.decodeIfPresent(Weekly.self, forKey: .weekly),
+            monthly: try c.decodeIfPresent(Monthly.self, forKey: .monthly),
+            yearly: try c.decodeIfPresent(Yearly.self, forKey: .yearly))
+    }
+
+    /// Encodes the JSON form shown in the type's documentation.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(daily, forKey: .daily)
+        try c.encodeIfPresent(weekly, forKey: .weekly)
+        try c.encodeIfPresent(monthly, forKey: .monthly)
+        try c.encodeIfPresent(yearly, forKey: .yearly)
+    }
+
     /// A short description of a tier's rule for reasons, e.g. `"weekly: 12 weeks"`.
     func describe(_ tier: RetentionTier) -> String {
         switch tier {

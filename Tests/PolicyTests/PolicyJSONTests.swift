@@ -109,3 +109,40 @@ import Testing
         }
     }
 }
+
+@Suite struct StrictDecodingTests {
+    /// A misspelt tier or policy key must not silently keep less.
+    @Test func unknownKeysAreRejected() {
+        for json in [
+            #"{"tiered": {"dayly": {"days": 7}, "weekly": {"weeks": 4, "weekdays": ["sunday"]}}}"#,
+            #"{"tiered": {"daily": {"days": 7}}, "onDemandRetentionDay": 5}"#,
+        ] {
+            #expect(throws: DecodingError.self, "\(json)") {
+                try JSONDecoder().decode(RetentionPolicy.self, from: Data(json.utf8))
+            }
+        }
+    }
+
+    /// The calendar overload uses the calendar's zone.
+    @Test func calendarOverloadUsesItsZone() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = berlin
+        let points = [point("a", at(2024, 1, 1, 23, 30)), point("b", at(2024, 1, 2, 12))]
+        let d = try Policy.evaluate(
+            points: points, policy: RetentionPolicy(.count(CountRetention(keepDaily: 1))),
+            now: at(2024, 2, 1), calendar: calendar)
+        #expect(keptIDs(d) == ["b"])
+    }
+}
+
+@Suite struct ProgrammerErrorTests {
+    /// A schedule mutated past validation into one that never fires traps in `nextRun`.
+    @Test func nextRunOnAnInvalidScheduleTraps() async {
+        await #expect(processExitsWith: .failure) {
+            var schedule = try! BackupSchedule(.daily(times: [try! TimeOfDay("02:00")]))
+            schedule.frequency = .weekly(weekdays: [], times: [try! TimeOfDay("02:00")])
+            _ = schedule.nextRun(
+                after: Date(timeIntervalSince1970: 0), timeZone: TimeZone(secondsFromGMT: 0)!)
+        }
+    }
+}
