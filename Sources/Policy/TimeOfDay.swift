@@ -34,6 +34,7 @@ public struct TimeOfDay: Hashable, Sendable, Comparable, Codable, CustomStringCo
         (hour < 10 ? "0" : "") + "\(hour):" + (minute < 10 ? "0" : "") + "\(minute)"
     }
 
+    /// Orders by time of day.
     public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool { a.secondOfDay < b.secondOfDay }
 
     /// Decodes `"HH:MM"`.
