@@ -28,7 +28,8 @@ func main() throws {
         monthly: .init(months: 12, days: [.last]),
         yearly: .init(years: 5, months: [.december], days: [.last]))
     let policy = RetentionPolicy(
-        .tiered(tiers), schedule: schedule, timeZone: PolicyTimeZone(zone), onDemandRetentionDays: 30)
+        .tiered(tiers), schedule: schedule, timeZone: PolicyTimeZone(zone),
+        onDemandRetentionDays: 30)
     try policy.validate()
 
     var rng = Generator(state: 2025)
@@ -52,7 +53,8 @@ func main() throws {
     let gib = 1 << 30
 
     func cleanup(now: Date) throws {
-        let decisions = try Policy.evaluate(points: points, policy: policy, now: now, timeZone: zone)
+        let decisions = try Policy.evaluate(
+            points: points, policy: policy, now: now, timeZone: zone)
         let gone = Set(decisions.filter { !$0.isKept }.map(\.pointID))
         expiredCount += gone.count
         points.removeAll { gone.contains($0.id) }
@@ -66,9 +68,12 @@ func main() throws {
         if let retention = onDemand[day.string(from: run)] {
             let taken = run.addingTimeInterval(-10 * 3600)
             let id = "od-\(day.string(from: taken))"
-            points.append(RecoveryPoint(
-                id: id, time: taken, kind: .onDemand,
-                retainUntil: retention.map { taken.addingTimeInterval(TimeInterval($0) * 86_400) }))
+            points.append(
+                RecoveryPoint(
+                    id: id, time: taken, kind: .onDemand,
+                    retainUntil: retention.map {
+                        taken.addingTimeInterval(TimeInterval($0) * 86_400)
+                    }))
             sizeBytes[id] = Int.random(in: 1...3, using: &rng) * gib
         }
         if Int.random(in: 0..<100, using: &rng) < 3 {
@@ -90,8 +95,12 @@ func main() throws {
     print("policy: daily 7 days, weekly (Sunday) 4 weeks, monthly (last day) 12 months,")
     print("        yearly (Dec, last day) 5 years, on-demand 30 days unless set per point")
     print("now: \(stamp.string(from: now)) \(zone.identifier)\n")
-    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    print(pad("point", 16), pad("taken (local)", 17), pad("kind", 10), pad("tiers", 28), pad("expires", 17), "reasons")
+    func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s : s + String(repeating: " ", count: n - s.count)
+    }
+    print(
+        pad("point", 16), pad("taken (local)", 17), pad("kind", 10), pad("tiers", 28),
+        pad("expires", 17), "reasons")
     // The full disk image (64 GiB) stays, carried by the oldest point as older ones are merged
     // into it on expiry; every remaining point adds its own changes.
     let baseBytes = 64 * gib
@@ -105,9 +114,11 @@ func main() throws {
             d.reasons.joined(separator: "; "))
     }
     let gibHeld = Double(held) / Double(gib)
-    print("\n\(points.count) points remain, holding \(String(format: "%.1f", gibHeld)) GiB: a 64 GiB "
-        + "base image plus each point's changes (0.5-3 GiB, assumed).")
-    print("\(expiredCount) points expired over the two years; \(failedCount) scheduled runs failed.")
+    print(
+        "\n\(points.count) points remain, holding \(String(format: "%.1f", gibHeld)) GiB: a 64 GiB "
+            + "base image plus each point's changes (0.5-3 GiB, assumed).")
+    print(
+        "\(expiredCount) points expired over the two years; \(failedCount) scheduled runs failed.")
     print("next scheduled run: \(stamp.string(from: schedule.nextRun(after: now, timeZone: zone)))")
 }
 

@@ -159,8 +159,10 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     ///   - timeZone: The zone of the schedule's wall clock.
     public func dueRun(at now: Date, timeZone: TimeZone) -> Date? {
         let window = TimeInterval(startWindowMinutes * 60)
-        return runs(from: now.addingTimeInterval(-window), to: now.addingTimeInterval(1), timeZone: timeZone)
-            .last(where: { $0 <= now })
+        return runs(
+            from: now.addingTimeInterval(-window), to: now.addingTimeInterval(1), timeZone: timeZone
+        )
+        .last(where: { $0 <= now })
     }
 
     private enum Key: String, CodingKey {

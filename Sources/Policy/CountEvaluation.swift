@@ -32,10 +32,14 @@ enum CountEvaluation {
     static func restic(
         _ points: [RecoveryPoint], _ p: CountRetention, now: Date, zone: TimeZone
     ) -> [Outcome] {
-        let names = ["last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot",
-                     "monthly snapshot", "yearly snapshot"]
-        let withinNames = ["hourly within", "daily within", "weekly within", "monthly within",
-                           "yearly within"]
+        let names = [
+            "last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot",
+            "monthly snapshot", "yearly snapshot",
+        ]
+        let withinNames = [
+            "hourly within", "daily within", "weekly within", "monthly within",
+            "yearly within",
+        ]
         var counts = p.counts.map(\.value)
         var last = [Int?](repeating: nil, count: 6)
         var withinLast = [Int?](repeating: nil, count: 5)
@@ -76,7 +80,7 @@ enum CountEvaluation {
                 guard let (d, t) = periodCutoffs[i], t.map({ point.time > $0 }) ?? true else {
                     continue
                 }
-                let val = keys[i + 2]
+                let val = keys[i + 1]
                 if val != withinLast[i] || isOldest {
                     o.kept = true
                     let oldest = val == withinLast[i] && isOldest

@@ -177,7 +177,8 @@ public struct CountRetention: Hashable, Sendable, Codable {
             keepWithinWeekly: try duration("keepWithinWeekly"),
             keepWithinMonthly: try duration("keepWithinMonthly"),
             keepWithinYearly: try duration("keepWithinYearly"),
-            keepTags: try c.decodeIfPresent([[String]].self, forKey: AnyKey(stringValue: "keepTags"))
+            keepTags: try c.decodeIfPresent(
+                [[String]].self, forKey: AnyKey(stringValue: "keepTags"))
                 ?? [],
             timeZone: try c.decodeIfPresent(
                 PolicyTimeZone.self, forKey: AnyKey(stringValue: "timeZone")))

@@ -13,7 +13,16 @@ public enum DayRule: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// Which occurrence of a weekday within its month.
     public enum WeekdayOrdinal: String, Hashable, Sendable, Codable, CaseIterable {
-        case first, second, third, fourth, last
+        /// Days 1–7.
+        case first
+        /// Days 8–14.
+        case second
+        /// Days 15–21.
+        case third
+        /// Days 22–28.
+        case fourth
+        /// The last seven days of the month.
+        case last
     }
 
     /// Parses the JSON spelling.
@@ -74,7 +83,9 @@ public enum DayRule: Hashable, Sendable, Codable, CustomStringConvertible {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text: String
-        if let n = try? container.decode(Int.self) { text = "\(n)" } else {
+        if let n = try? container.decode(Int.self) {
+            text = "\(n)"
+        } else {
             text = try container.decode(String.self)
         }
         do { try self.init(text) } catch {

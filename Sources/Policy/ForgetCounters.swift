@@ -15,8 +15,10 @@ public struct ForgetCounters: Hashable, Sendable, Codable {
     public var yearly: Int
 
     /// Creates counters.
-    public init(last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0,
-                monthly: Int = 0, yearly: Int = 0) {
+    public init(
+        last: Int = 0, hourly: Int = 0, daily: Int = 0, weekly: Int = 0,
+        monthly: Int = 0, yearly: Int = 0
+    ) {
         self.last = last
         self.hourly = hourly
         self.daily = daily

@@ -94,7 +94,9 @@ public enum Policy {
 
         // Scheduled points: the rules, newest first (ties in input order).
         let scheduled = points.indices.filter { points[$0].kind == .scheduled }
-            .sorted { points[$0].time != points[$1].time ? points[$0].time > points[$1].time : $0 < $1 }
+            .sorted {
+                points[$0].time != points[$1].time ? points[$0].time > points[$1].time : $0 < $1
+            }
         let list = scheduled.map { points[$0] }
         switch policy.rules {
         case .tiered(let tiered):
@@ -118,6 +120,23 @@ public enum Policy {
             keep(&decisions[latest], reason: "latest point")
         }
         return decisions
+    }
+
+    /// Decides, for each point, keep / expire / soft-deleted, reading periods on a calendar.
+    ///
+    /// Only the calendar's `timeZone` is used: periods are always Gregorian days, months and
+    /// years and ISO 8601 weeks (Monday to Sunday), as restic and Azure cut them.
+    /// - Parameters:
+    ///   - points: The points of one protected item, in any order; ids must be unique.
+    ///   - policy: The policy; it is validated first.
+    ///   - now: The evaluation time, supplied by the caller.
+    ///   - calendar: Supplies the time zone (unless the policy names its own).
+    /// - Returns: One decision per point, in the order of `points`.
+    /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
+    public static func evaluate(
+        points: [RecoveryPoint], policy: RetentionPolicy, now: Date, calendar: Calendar
+    ) throws(PolicyError) -> [PointDecision] {
+        try evaluate(points: points, policy: policy, now: now, timeZone: calendar.timeZone)
     }
 
     private static func keep(_ decision: inout PointDecision, reason: String) {

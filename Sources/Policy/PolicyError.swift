@@ -27,7 +27,8 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
         public static let invalidPoints = Code(.invalidPoints)
 
         /// The code's stable name, e.g. `"outOfRange"`.
-        public var description: String { base.rawValue }
+        /// The code and message, and the cause when there is one.
+    public var description: String { base.rawValue }
     }
 
     /// What kind of failure this is.

@@ -72,10 +72,12 @@ public struct PolicyTimeZone: Hashable, Sendable, Codable, CustomStringConvertib
         try container.encode(spelling)
     }
 
+    /// Two zones are equal when spelt the same.
     public static func == (a: PolicyTimeZone, b: PolicyTimeZone) -> Bool {
         a.spelling == b.spelling
     }
 
+    /// Hashes the spelling.
     public func hash(into hasher: inout Hasher) { hasher.combine(spelling) }
 
     /// The spelling.

@@ -103,15 +103,29 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
         case protection
     }
 
-    /// Decodes the JSON form shown in the type's documentation.
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes the JSON form shown in the type's documentation; unknown keys are an error.
     public init(from decoder: any Decoder) throws {
+        let names = try decoder.container(keyedBy: AnyKey.self)
+        for key in names.allKeys where Key(rawValue: key.stringValue) == nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: names,
+                debugDescription: "unknown policy key \"\(key.stringValue)\"")
+        }
         let c = try decoder.container(keyedBy: Key.self)
         let present = [Key.tiered, .count, .nonOverlappingCount].filter { c.contains($0) }
         guard present.count == 1 else {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: c.codingPath,
-                    debugDescription: "a policy needs exactly one of tiered, count, nonOverlappingCount"))
+                    debugDescription:
+                        "a policy needs exactly one of tiered, count, nonOverlappingCount"))
         }
         let rules: Rules
         switch present[0] {

@@ -11,6 +11,7 @@ public enum RetentionTier: String, Hashable, Sendable, Codable, CaseIterable, Co
     /// ``TieredRetention/Yearly/years`` years.
     case yearly
 
+    /// Orders daily < weekly < monthly < yearly.
     public static func < (a: RetentionTier, b: RetentionTier) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }

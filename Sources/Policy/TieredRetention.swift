@@ -111,7 +111,8 @@ public struct TieredRetention: Hashable, Sendable, Codable {
     public func validate(schedule: BackupSchedule? = nil) throws(PolicyError) {
         if daily == nil && weekly == nil && monthly == nil && yearly == nil {
             throw PolicyError(
-                .missingValue, "a tiered policy needs at least one of daily, weekly, monthly, yearly")
+                .missingValue,
+                "a tiered policy needs at least one of daily, weekly, monthly, yearly")
         }
         if let daily {
             try PolicyError.check("daily.days", daily.days, Self.dailyDaysRange, "days")
@@ -235,6 +236,42 @@ public struct TieredRetention: Hashable, Sendable, Codable {
         let fraction = time.timeIntervalSince1970 - time.timeIntervalSince1970.rounded(.down)
         return LocalDateTime(date: date, secondOfDay: local.secondOfDay).instant(in: timeZone)
             .addingTimeInterval(fraction)
+    }
+
+    private enum Key: String, CodingKey, CaseIterable { case daily, weekly, monthly, yearly }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes the JSON form shown in the type's documentation; unknown keys are an error, so a
+    /// misspelt tier cannot silently keep less.
+    public init(from decoder: any Decoder) throws {
+        let names = try decoder.container(keyedBy: AnyKey.self)
+        for key in names.allKeys where Key(rawValue: key.stringValue) == nil {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: names,
+                debugDescription:
+                    "unknown tier \"\(key.stringValue)\"; expected daily, weekly, monthly, yearly")
+        }
+        let c = try decoder.container(keyedBy: Key.self)
+        self.init(
+            daily: try c.decodeIfPresent(Daily.self, forKey: .daily),
+            weekly: try c.decodeIfPresent(Weekly.self, forKey: .weekly),
+            monthly: try c.decodeIfPresent(Monthly.self, forKey: .monthly),
+            yearly: try c.decodeIfPresent(Yearly.self, forKey: .yearly))
+    }
+
+    /// Encodes the JSON form shown in the type's documentation.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(daily, forKey: .daily)
+        try c.encodeIfPresent(weekly, forKey: .weekly)
+        try c.encodeIfPresent(monthly, forKey: .monthly)
+        try c.encodeIfPresent(yearly, forKey: .yearly)
     }
 
     /// A short description of a tier's rule for reasons, e.g. `"weekly: 12 weeks"`.

@@ -20,7 +20,8 @@ public struct TimeOfDay: Hashable, Sendable, Comparable, Codable, CustomStringCo
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), parts[1].count == 2
         else {
-            throw PolicyError(.invalidValue, "time \"\(text)\" is not of the form HH:MM", field: "times")
+            throw PolicyError(
+                .invalidValue, "time \"\(text)\" is not of the form HH:MM", field: "times")
         }
         try self.init(hour: h, minute: m)
     }
@@ -33,6 +34,7 @@ public struct TimeOfDay: Hashable, Sendable, Comparable, Codable, CustomStringCo
         (hour < 10 ? "0" : "") + "\(hour):" + (minute < 10 ? "0" : "") + "\(minute)"
     }
 
+    /// Orders by time of day.
     public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool { a.secondOfDay < b.secondOfDay }
 
     /// Decodes `"HH:MM"`.

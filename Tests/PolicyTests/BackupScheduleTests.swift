@@ -15,14 +15,18 @@ import Testing
         let enhanced4 = try BackupSchedule(.enhanced(everyHours: 4, start: t("08:00")))
         let enhanced8 = try BackupSchedule(.enhanced(everyHours: 8, start: t("20:00")))
         let thursdays = try BackupSchedule(.weekly(weekdays: [.thursday], times: [t("12:00")]))
-        let sundays = try BackupSchedule(.weekly(weekdays: [.sunday, .wednesday], times: [t("23:30")]))
+        let sundays = try BackupSchedule(
+            .weekly(weekdays: [.sunday, .wednesday], times: [t("23:30")]))
         let rows: [(BackupSchedule, TimeZone, Date, Date, String)] = [
             (daily2, utc, at(2024, 5, 1, 1, 59), at(2024, 5, 1, 2), "same day"),
             (daily2, utc, at(2024, 5, 1, 2), at(2024, 5, 2, 2), "strictly after"),
             (dailyTwice, utc, at(2024, 5, 1, 3), at(2024, 5, 1, 14), "second time of day"),
             // Spring gap: 02:00 does not exist on 2024-03-31 in Berlin → 03:00 CEST = 01:00Z.
             (daily2, berlin, at(2024, 3, 30, 3), at(2024, 3, 31, 1), "DST gap shifts forward"),
-            (daily2, berlin, at(2024, 3, 31, 1), at(2024, 4, 1, 0), "day after the gap: 02:00 CEST"),
+            (
+                daily2, berlin, at(2024, 3, 31, 1), at(2024, 4, 1, 0),
+                "day after the gap: 02:00 CEST"
+            ),
             // Autumn overlap: 02:30 exists twice on 2024-10-27 → once, the first (CEST) = 00:30Z.
             (daily0230, berlin, at(2024, 10, 26, 12), at(2024, 10, 27, 0, 30), "overlap: first"),
             (daily0230, berlin, at(2024, 10, 27, 0, 30), at(2024, 10, 28, 1, 30), "overlap: once"),
@@ -36,7 +40,10 @@ import Testing
             (enhanced8, utc, at(2024, 5, 1, 0, 30), at(2024, 5, 1, 4), "every 8 h from 20:00"),
             (thursdays, utc, at(2024, 2, 28, 12), at(2024, 2, 29, 12), "weekly on a leap day"),
             (thursdays, utc, at(2024, 2, 29, 12), at(2024, 3, 7, 12), "weekly: next week"),
-            (sundays, newYork, at(2024, 11, 1), at(2024, 11, 4, 4, 30), "Sunday 23:30 EST after fall back"),
+            (
+                sundays, newYork, at(2024, 11, 1), at(2024, 11, 4, 4, 30),
+                "Sunday 23:30 EST after fall back"
+            ),
         ]
         for (schedule, zone, after, expected, note) in rows {
             #expect(schedule.nextRun(after: after, timeZone: zone) == expected, "\(note)")
@@ -47,7 +54,8 @@ import Testing
     /// none doubled by the overlap; every run is 23, 24 or 25 hours after the previous one.
     @Test func yearOfDailyRunsAcrossDST() throws {
         let s = try BackupSchedule(.daily(times: [t("02:30")]))
-        let runs = s.runs(from: wall(berlin, 2024, 1, 1, 0), to: wall(berlin, 2025, 1, 1, 0), timeZone: berlin)
+        let runs = s.runs(
+            from: wall(berlin, 2024, 1, 1, 0), to: wall(berlin, 2025, 1, 1, 0), timeZone: berlin)
         #expect(runs.count == 366)
         for (a, b) in zip(runs, runs.dropFirst()) {
             #expect([23.0, 24.0, 25.0].contains(b.timeIntervalSince(a) / 3600), "\(a) → \(b)")
@@ -67,7 +75,10 @@ import Testing
         let runs = s.runs(from: at(2024, 3, 30, 23), to: at(2024, 3, 31, 22), timeZone: berlin)
         #expect(runs.count == 6)
         #expect(runs.first == at(2024, 3, 31, 1))
-        #expect(s.timesOfDay.map(\.description) == ["02:00", "06:00", "10:00", "14:00", "18:00", "22:00"])
+        #expect(
+            s.timesOfDay.map(\.description) == [
+                "02:00", "06:00", "10:00", "14:00", "18:00", "22:00",
+            ])
     }
 
     /// The start window: default 2 h; configurable.
@@ -84,10 +95,26 @@ import Testing
 
     @Test func invalidSchedulesNameTheirField() {
         let cases: [(() throws(PolicyError) -> Void, String)] = [
-            ({ () throws(PolicyError) in _ = try BackupSchedule(.enhanced(everyHours: 5, start: try TimeOfDay("00:00"))) }, "schedule.everyHours"),
-            ({ () throws(PolicyError) in _ = try BackupSchedule(.daily(times: [])) }, "schedule.times (count)"),
-            ({ () throws(PolicyError) in _ = try BackupSchedule(.weekly(weekdays: [], times: [try TimeOfDay("01:00")])) }, "schedule.weekdays"),
-            ({ () throws(PolicyError) in _ = try BackupSchedule(.daily(times: [try TimeOfDay("01:00")]), startWindowMinutes: 0) }, "schedule.startWindowMinutes"),
+            (
+                { () throws(PolicyError) in
+                    _ = try BackupSchedule(.enhanced(everyHours: 5, start: try TimeOfDay("00:00")))
+                }, "schedule.everyHours"
+            ),
+            (
+                { () throws(PolicyError) in _ = try BackupSchedule(.daily(times: [])) },
+                "schedule.times (count)"
+            ),
+            (
+                { () throws(PolicyError) in
+                    _ = try BackupSchedule(.weekly(weekdays: [], times: [try TimeOfDay("01:00")]))
+                }, "schedule.weekdays"
+            ),
+            (
+                { () throws(PolicyError) in
+                    _ = try BackupSchedule(
+                        .daily(times: [try TimeOfDay("01:00")]), startWindowMinutes: 0)
+                }, "schedule.startWindowMinutes"
+            ),
             ({ () throws(PolicyError) in _ = try TimeOfDay("24:00") }, "hour"),
         ]
         for (make, field) in cases {
@@ -96,14 +123,16 @@ import Testing
     }
 
     @Test func scheduleJSONRoundTrips() throws {
-        let json = #"{"frequency":"weekly","weekdays":["saturday","sunday"],"times":["23:30"],"startWindowMinutes":60}"#
+        let json =
+            #"{"frequency":"weekly","weekdays":["saturday","sunday"],"times":["23:30"],"startWindowMinutes":60}"#
         let s = try JSONDecoder().decode(BackupSchedule.self, from: Data(json.utf8))
         #expect(s.frequency == .weekly(weekdays: [.saturday, .sunday], times: [t("23:30")]))
         #expect(s.startWindowMinutes == 60)
         let again = try JSONDecoder().decode(BackupSchedule.self, from: JSONEncoder().encode(s))
         #expect(again == s)
         let enhanced = try JSONDecoder().decode(
-            BackupSchedule.self, from: Data(#"{"frequency":"enhanced","everyHours":4,"start":"08:00"}"#.utf8))
+            BackupSchedule.self,
+            from: Data(#"{"frequency":"enhanced","everyHours":4,"start":"08:00"}"#.utf8))
         #expect(enhanced.startWindowMinutes == 120)
     }
 }

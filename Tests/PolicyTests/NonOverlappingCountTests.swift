@@ -6,8 +6,9 @@ import Testing
 /// The non-overlapping (borg / Proxmox prune) variant, contrasted with restic.
 @Suite struct NonOverlappingCountTests {
     func prune(_ points: [RecoveryPoint], _ p: CountRetention) throws -> [PointDecision] {
-        try Policy.evaluate(points: points, policy: RetentionPolicy(.nonOverlappingCount(p)),
-                            now: at(2100, 1, 1), timeZone: utc)
+        try Policy.evaluate(
+            points: points, policy: RetentionPolicy(.nonOverlappingCount(p)),
+            now: at(2100, 1, 1), timeZone: utc)
     }
 
     /// Points D3 10:00, D3 08:00, D2 10:00, D1 10:00 with keep-last 2, keep-daily 2.
@@ -15,8 +16,10 @@ import Testing
     /// Non-overlapping: last keeps D3 10, D3 08; daily passes over day 3 (its newest is already
     /// kept), then keeps D2 (#1) and D1 (#2) → all 4 kept.
     @Test func rulesDoNotShareCounts() throws {
-        let points = [point("d1", at(2024, 1, 1, 10)), point("d2", at(2024, 1, 2, 10)),
-                      point("d3a", at(2024, 1, 3, 8)), point("d3b", at(2024, 1, 3, 10))]
+        let points = [
+            point("d1", at(2024, 1, 1, 10)), point("d2", at(2024, 1, 2, 10)),
+            point("d3a", at(2024, 1, 3, 8)), point("d3b", at(2024, 1, 3, 10)),
+        ]
         let policy = CountRetention(keepLast: 2, keepDaily: 2)
         #expect(keptIDs(try forget(points, policy)) == ["d2", "d3a", "d3b"])
         let d = try prune(points, policy)
@@ -40,9 +43,14 @@ import Testing
 
     /// Tags and within come first and are not counted by the later rules.
     @Test func tagsAndWithinFirst() throws {
-        let points = [point("a", at(2024, 1, 1), tags: ["keep"]), point("b", at(2024, 1, 2)),
-                      point("c", at(2024, 1, 3))]
-        let d = try prune(points, CountRetention(keepLast: 1, keepWithin: KeepWithinDuration(days: 1), keepTags: [["keep"]]))
+        let points = [
+            point("a", at(2024, 1, 1), tags: ["keep"]), point("b", at(2024, 1, 2)),
+            point("c", at(2024, 1, 3)),
+        ]
+        let d = try prune(
+            points,
+            CountRetention(
+                keepLast: 1, keepWithin: KeepWithinDuration(days: 1), keepTags: [["keep"]]))
         #expect(decision(d, "a").reasons == ["has tags [keep]"])
         #expect(decision(d, "c").reasons == ["within 1d"])
         #expect(decision(d, "b").reasons == ["last #1"])

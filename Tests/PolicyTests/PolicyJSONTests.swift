@@ -25,9 +25,13 @@ import Testing
         #expect(again == p)
     }
 
-    @Test(arguments: [("Z", 0), ("UTC", 0), ("+01:00", 3600), ("-05:30", -19_800), ("+0200", 7200), ("Europe/Berlin", 3600)])
+    @Test(arguments: [
+        ("Z", 0), ("UTC", 0), ("+01:00", 3600), ("-05:30", -19_800), ("+0200", 7200),
+        ("Europe/Berlin", 3600),
+    ])
     func timeZoneSpellings(spelling: String, offsetInJanuary: Int) throws {
-        let p = try JSONDecoder().decode(CountRetention.self, from: Data(#"{"keepLast": 1, "timeZone": "\#(spelling)"}"#.utf8))
+        let p = try JSONDecoder().decode(
+            CountRetention.self, from: Data(#"{"keepLast": 1, "timeZone": "\#(spelling)"}"#.utf8))
         #expect(p.timeZone?.timeZone.secondsFromGMT(for: at(2024, 1, 15)) == offsetInJanuary)
         #expect(p.timeZone?.spelling == spelling)
     }
@@ -41,7 +45,8 @@ import Testing
                 try JSONDecoder().decode(CountRetention.self, from: Data(json.utf8))
             }
         }
-        let unlimited = try? JSONDecoder().decode(CountRetention.self, from: Data(#"{"keepDaily": "unlimited"}"#.utf8))
+        let unlimited = try? JSONDecoder().decode(
+            CountRetention.self, from: Data(#"{"keepDaily": "unlimited"}"#.utf8))
         #expect(unlimited?.keepDaily == -1)
     }
 
@@ -59,7 +64,10 @@ import Testing
             """
         let p = try JSONDecoder().decode(RetentionPolicy.self, from: Data(json.utf8))
         try p.validate()
-        guard case .tiered(let t) = p.rules else { Issue.record("not tiered"); return }
+        guard case .tiered(let t) = p.rules else {
+            Issue.record("not tiered")
+            return
+        }
         #expect(t.monthly?.days == [.day(1), .last, .weekday(.first, .sunday)])
         #expect(t.yearly?.months == [.december])
         #expect(p.onDemandRetentionDays == 45)
@@ -73,22 +81,68 @@ import Testing
     @Test func protectionAndPointsDecode() throws {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        let policy = try decoder.decode(RetentionPolicy.self, from: Data("""
-            {"count": {"keepLast": 2}, "protection": {"state": "deleteData", "requestedAt": "2026-05-01T10:00:00Z"}}
-            """.utf8))
-        #expect(policy.protection == .deleteData(requestedAt: at(2026, 5, 1, 10), softDeleteDays: 14))
-        let points = try decoder.decode([RecoveryPoint].self, from: Data("""
-            [{"id": "a", "time": "2026-03-29T02:00:00Z"},
-             {"id": "b", "time": "2026-03-30T02:00:00Z", "kind": "onDemand", "tags": ["x"], "isPinned": true,
-              "retainUntil": "2026-06-01T00:00:00Z", "tiers": ["daily"]}]
-            """.utf8))
+        let policy = try decoder.decode(
+            RetentionPolicy.self,
+            from: Data(
+                """
+                {"count": {"keepLast": 2}, "protection": {"state": "deleteData", "requestedAt": "2026-05-01T10:00:00Z"}}
+                """.utf8))
+        #expect(
+            policy.protection == .deleteData(requestedAt: at(2026, 5, 1, 10), softDeleteDays: 14))
+        let points = try decoder.decode(
+            [RecoveryPoint].self,
+            from: Data(
+                """
+                [{"id": "a", "time": "2026-03-29T02:00:00Z"},
+                 {"id": "b", "time": "2026-03-30T02:00:00Z", "kind": "onDemand", "tags": ["x"], "isPinned": true,
+                  "retainUntil": "2026-06-01T00:00:00Z", "tiers": ["daily"]}]
+                """.utf8))
         #expect(points[0] == RecoveryPoint(id: "a", time: at(2026, 3, 29, 2)))
         #expect(points[1].kind == .onDemand && points[1].isPinned && points[1].tiers == [.daily])
         #expect(throws: DecodingError.self) {
-            try decoder.decode(RetentionPolicy.self, from: Data(#"{"count": {"keepLast": 1}, "tiered": {"daily": {"days": 7}}}"#.utf8))
+            try decoder.decode(
+                RetentionPolicy.self,
+                from: Data(#"{"count": {"keepLast": 1}, "tiered": {"daily": {"days": 7}}}"#.utf8))
         }
         #expect(throws: DecodingError.self) {
             try decoder.decode(DayRule.self, from: Data(#""31""#.utf8))
+        }
+    }
+}
+
+@Suite struct StrictDecodingTests {
+    /// A misspelt tier or policy key must not silently keep less.
+    @Test func unknownKeysAreRejected() {
+        for json in [
+            #"{"tiered": {"dayly": {"days": 7}, "weekly": {"weeks": 4, "weekdays": ["sunday"]}}}"#,
+            #"{"tiered": {"daily": {"days": 7}}, "onDemandRetentionDay": 5}"#,
+        ] {
+            #expect(throws: DecodingError.self, "\(json)") {
+                try JSONDecoder().decode(RetentionPolicy.self, from: Data(json.utf8))
+            }
+        }
+    }
+
+    /// The calendar overload uses the calendar's zone.
+    @Test func calendarOverloadUsesItsZone() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = berlin
+        let points = [point("a", at(2024, 1, 1, 23, 30)), point("b", at(2024, 1, 2, 12))]
+        let d = try Policy.evaluate(
+            points: points, policy: RetentionPolicy(.count(CountRetention(keepDaily: 1))),
+            now: at(2024, 2, 1), calendar: calendar)
+        #expect(keptIDs(d) == ["b"])
+    }
+}
+
+@Suite struct ProgrammerErrorTests {
+    /// A schedule mutated past validation into one that never fires traps in `nextRun`.
+    @Test func nextRunOnAnInvalidScheduleTraps() async {
+        await #expect(processExitsWith: .failure) {
+            var schedule = try! BackupSchedule(.daily(times: [try! TimeOfDay("02:00")]))
+            schedule.frequency = .weekly(weekdays: [], times: [try! TimeOfDay("02:00")])
+            _ = schedule.nextRun(
+                after: Date(timeIntervalSince1970: 0), timeZone: TimeZone(secondsFromGMT: 0)!)
         }
     }
 }

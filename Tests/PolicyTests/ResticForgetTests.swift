@@ -42,10 +42,14 @@ import Testing
         let points = (start...end).map {
             point("d\($0)", Date(timeIntervalSince1970: TimeInterval($0 * 86_400 + 3600)))
         }
-        let d = try forget(points, CountRetention(keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 75))
+        let d = try forget(
+            points, CountRetention(keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 75))
         #expect(keptIDs(d).count == 25)
         let newest = decision(d, "d\(end)")
-        #expect(newest.reasons == ["daily snapshot", "weekly snapshot", "monthly snapshot", "yearly snapshot"])
+        #expect(
+            newest.reasons == [
+                "daily snapshot", "weekly snapshot", "monthly snapshot", "yearly snapshot",
+            ])
         #expect(newest.counters == ForgetCounters(daily: 6, weekly: 4, monthly: 11, yearly: 74))
         let oldest = decision(d, "d\(start)")
         #expect(oldest.reasons == ["oldest yearly snapshot"])
@@ -55,7 +59,9 @@ import Testing
     /// keep-last: the n newest, "last snapshot"; with fewer points than n, all are kept and the
     /// oldest is still plain "last snapshot" (every point is its own bucket).
     @Test func keepLast() throws {
-        let points = [point("a", at(2024, 1, 1)), point("b", at(2024, 1, 2)), point("c", at(2024, 1, 3))]
+        let points = [
+            point("a", at(2024, 1, 1)), point("b", at(2024, 1, 2)), point("c", at(2024, 1, 3)),
+        ]
         let two = try forget(points, CountRetention(keepLast: 2))
         #expect(keptIDs(two) == ["b", "c"])
         #expect(decision(two, "c").counters?.last == 1)
@@ -70,7 +76,10 @@ import Testing
     /// in an already-seen day but the count is 3 > 0 at the end, so it is kept as
     /// "oldest daily snapshot" (count 2). With keep-daily 2 the count is 0 there: removed.
     @Test func oldestKeptOnlyWhileCountLeft() throws {
-        let points = [point("j1a", at(2024, 1, 1, 10)), point("j1b", at(2024, 1, 1, 12)), point("j2", at(2024, 1, 2, 10))]
+        let points = [
+            point("j1a", at(2024, 1, 1, 10)), point("j1b", at(2024, 1, 1, 12)),
+            point("j2", at(2024, 1, 2, 10)),
+        ]
         let five = try forget(points, CountRetention(keepDaily: 5))
         #expect(keptIDs(five) == ["j1a", "j1b", "j2"])
         #expect(decision(five, "j1a").reasons == ["oldest daily snapshot"])
@@ -81,7 +90,10 @@ import Testing
 
     /// Unlimited (-1): every month's newest, the oldest as "oldest monthly snapshot", counter -1.
     @Test func unlimitedMonthly() throws {
-        let points = [point("jan5", at(2024, 1, 5)), point("jan20", at(2024, 1, 20)), point("feb3", at(2024, 2, 3))]
+        let points = [
+            point("jan5", at(2024, 1, 5)), point("jan20", at(2024, 1, 20)),
+            point("feb3", at(2024, 2, 3)),
+        ]
         let d = try forget(points, CountRetention(keepMonthly: -1))
         #expect(keptIDs(d) == ["jan5", "jan20", "feb3"])
         #expect(decision(d, "jan5").reasons == ["oldest monthly snapshot"])
@@ -107,14 +119,18 @@ import Testing
     /// Hours on the local wall clock: in New York 01:30 happens twice on 2024-11-03 (05:30Z EDT,
     /// 06:30Z EST): one hourly bucket, so keep-hourly keeps only the later; in UTC they differ.
     @Test func hourlyAcrossAutumnOverlap() throws {
-        let points = [point("00:30", at(2024, 11, 3, 4, 30)), point("01:30edt", at(2024, 11, 3, 5, 30)),
-                      point("01:30est", at(2024, 11, 3, 6, 30))]
+        let points = [
+            point("00:30", at(2024, 11, 3, 4, 30)), point("01:30edt", at(2024, 11, 3, 5, 30)),
+            point("01:30est", at(2024, 11, 3, 6, 30)),
+        ]
         let ny = try forget(points, CountRetention(keepHourly: 5), zone: newYork)
         #expect(keptIDs(ny) == ["00:30", "01:30est"])
         let gmt = try forget(points, CountRetention(keepHourly: 5), zone: utc)
         #expect(keptIDs(gmt).count == 3)
         // The policy's own zone wins over the evaluation's.
-        let own = try forget(points, CountRetention(keepHourly: 5, timeZone: PolicyTimeZone("America/New_York")), zone: utc)
+        let own = try forget(
+            points, CountRetention(keepHourly: 5, timeZone: PolicyTimeZone("America/New_York")),
+            zone: utc)
         #expect(keptIDs(own) == ["00:30", "01:30est"])
     }
 
@@ -122,8 +138,12 @@ import Testing
     @Test func dailyUsesTheTimeZone() throws {
         let points = [point("a", at(2024, 1, 1, 23, 30)), point("b", at(2024, 1, 2, 12))]
         #expect(keptIDs(try forget(points, CountRetention(keepDaily: 1), zone: berlin)) == ["b"])
-        #expect(keptIDs(try forget(points, CountRetention(keepDaily: 2), zone: berlin)) == ["a", "b"])
-        let p2 = [point("x", at(2024, 1, 1, 22, 30)), point("y", at(2024, 1, 1, 23, 30)), point("z", at(2024, 1, 2, 12))]
+        #expect(
+            keptIDs(try forget(points, CountRetention(keepDaily: 2), zone: berlin)) == ["a", "b"])
+        let p2 = [
+            point("x", at(2024, 1, 1, 22, 30)), point("y", at(2024, 1, 1, 23, 30)),
+            point("z", at(2024, 1, 2, 12)),
+        ]
         // In Berlin y (00:30 Jan 2) and z share a day; x is Jan 1.
         #expect(keptIDs(try forget(p2, CountRetention(keepDaily: 2), zone: berlin)) == ["x", "z"])
     }
@@ -131,8 +151,10 @@ import Testing
     /// keep-within "1m" from Mar 31 12:00 is Go's "Feb 31" = Mar 2 12:00: Mar 1 is *not* within.
     /// "32d" reaches Feb 28 12:00 exactly, and "exactly" is not within (strictly after).
     @Test func keepWithinFollowsGoDateArithmetic() throws {
-        let points = [point("feb28", at(2024, 2, 28, 12)), point("feb29", at(2024, 2, 29, 12)),
-                      point("mar1", at(2024, 3, 1, 12)), point("mar31", at(2024, 3, 31, 12))]
+        let points = [
+            point("feb28", at(2024, 2, 28, 12)), point("feb29", at(2024, 2, 29, 12)),
+            point("mar1", at(2024, 3, 1, 12)), point("mar31", at(2024, 3, 31, 12)),
+        ]
         let m = try forget(points, CountRetention(keepWithin: try KeepWithinDuration("1m")))
         #expect(keptIDs(m) == ["mar31"])
         #expect(decision(m, "mar31").reasons == ["within 1m"])
@@ -145,9 +167,12 @@ import Testing
     /// keep-within is measured from the newest point *not in the future*; future points are kept
     /// (they are within) and do not move the reference.
     @Test func keepWithinIgnoresFuturePoints() throws {
-        let points = [point("old", at(2024, 3, 29, 12)), point("mar31", at(2024, 3, 31, 12)),
-                      point("future", at(2024, 5, 1))]
-        let d = try forget(points, CountRetention(keepWithin: try KeepWithinDuration("1d")), now: at(2024, 4, 1))
+        let points = [
+            point("old", at(2024, 3, 29, 12)), point("mar31", at(2024, 3, 31, 12)),
+            point("future", at(2024, 5, 1)),
+        ]
+        let d = try forget(
+            points, CountRetention(keepWithin: try KeepWithinDuration("1d")), now: at(2024, 4, 1))
         #expect(keptIDs(d) == ["mar31", "future"])
     }
 
@@ -170,7 +195,10 @@ import Testing
     /// keep-within-weekly with every point within: the oldest, sharing a week with a newer one,
     /// is kept as "oldest weekly within 1y".
     @Test func keepWithinWeeklyOldest() throws {
-        let points = [point("mon", at(2024, 1, 1)), point("tue", at(2024, 1, 2)), point("next", at(2024, 1, 8))]
+        let points = [
+            point("mon", at(2024, 1, 1)), point("tue", at(2024, 1, 2)),
+            point("next", at(2024, 1, 8)),
+        ]
         let d = try forget(points, CountRetention(keepWithinWeekly: try KeepWithinDuration("1y")))
         #expect(keptIDs(d) == ["mon", "tue", "next"])
         #expect(decision(d, "mon").reasons == ["oldest weekly within 1y"])
@@ -179,26 +207,36 @@ import Testing
 
     /// keep-tag: a point is kept when it has all tags of one set; `[""]` matches untagged points.
     @Test func keepTags() throws {
-        let points = [point("ab", at(2024, 1, 1), tags: ["a", "b"]), point("a", at(2024, 1, 2), tags: ["a"]),
-                      point("ca", at(2024, 1, 3), tags: ["c", "a"]), point("none", at(2024, 1, 4))]
-        let d = try forget(points, CountRetention(keepTags: [["a", "b"], ["c"]]), now: at(2024, 1, 3))
+        let points = [
+            point("ab", at(2024, 1, 1), tags: ["a", "b"]), point("a", at(2024, 1, 2), tags: ["a"]),
+            point("ca", at(2024, 1, 3), tags: ["c", "a"]), point("none", at(2024, 1, 4)),
+        ]
+        let d = try forget(
+            points, CountRetention(keepTags: [["a", "b"], ["c"]]), now: at(2024, 1, 3))
         // "none" is the latest point: kept by the every-mode rule, not by a tag.
         #expect(keptIDs(d) == ["ab", "ca", "none"])
         #expect(decision(d, "ab").reasons == ["has tags [a, b]"])
         #expect(decision(d, "ca").reasons == ["has tags [c]"])
         #expect(decision(d, "none").reasons == ["latest point"])
-        let untagged = try forget(points + [point("z", at(2024, 1, 5), tags: ["x"])], CountRetention(keepTags: [[""]]))
+        let untagged = try forget(
+            points + [point("z", at(2024, 1, 5), tags: ["x"])], CountRetention(keepTags: [[""]]))
         #expect(decision(untagged, "none").reasons == ["has tags []"])
         #expect(decision(untagged, "a").action == .expire)
     }
 
     /// Rules overlap (ORed) and each kept point lists every rule that matched, in restic's order.
     @Test func reasonsAccumulateInResticOrder() throws {
-        let points = [point("p1", at(2024, 6, 1, 10), tags: ["x"]), point("p2", at(2024, 6, 2, 10))]
-        let policy = CountRetention(keepLast: 1, keepDaily: 1, keepWithin: try KeepWithinDuration("1d"),
-                                    keepWithinHourly: try KeepWithinDuration("2d"), keepTags: [["x"]])
+        let points = [
+            point("p1", at(2024, 6, 1, 10), tags: ["x"]), point("p2", at(2024, 6, 2, 10)),
+        ]
+        let policy = CountRetention(
+            keepLast: 1, keepDaily: 1, keepWithin: try KeepWithinDuration("1d"),
+            keepWithinHourly: try KeepWithinDuration("2d"), keepTags: [["x"]])
         let d = try forget(points, policy)
-        #expect(decision(d, "p2").reasons == ["within 1d", "last snapshot", "daily snapshot", "hourly within 2d"])
+        #expect(
+            decision(d, "p2").reasons == [
+                "within 1d", "last snapshot", "daily snapshot", "hourly within 2d",
+            ])
         #expect(decision(d, "p1").reasons == ["has tags [x]", "hourly within 2d"])
     }
 

@@ -23,11 +23,17 @@ import Testing
                 n += 1
             }
             if Double.random(in: 0..<1, using: &rng) < 0.1 {
-                points.append(point("p\(n)", day.addingTimeInterval(6 * 3600 + TimeInterval(Int.random(in: 0..<3600, using: &rng)))))
+                points.append(
+                    point(
+                        "p\(n)",
+                        day.addingTimeInterval(
+                            6 * 3600 + TimeInterval(Int.random(in: 0..<3600, using: &rng)))))
                 n += 1
             }
             if Double.random(in: 0..<1, using: &rng) < 0.02 {
-                points.append(RecoveryPoint(id: "od\(n)", time: day.addingTimeInterval(3 * 3600), kind: .onDemand))
+                points.append(
+                    RecoveryPoint(
+                        id: "od\(n)", time: day.addingTimeInterval(3 * 3600), kind: .onDemand))
                 n += 1
             }
             day = calendar.date(byAdding: .day, value: 1, to: day)!
@@ -41,7 +47,8 @@ import Testing
         yearly: .init(years: 3, months: [.december], days: [.last]))
 
     /// Oracle for the tiered policy above: which points stay and their expiry.
-    func tieredOracle(_ points: [RecoveryPoint], now: Date) -> [String: (kept: Bool, expiry: Date)] {
+    func tieredOracle(_ points: [RecoveryPoint], now: Date) -> [String: (kept: Bool, expiry: Date)]
+    {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = berlin
         let latest = points.max { $0.time < $1.time }!
@@ -58,13 +65,18 @@ import Testing
             } else {
                 expiries = [cal.date(byAdding: .day, value: 14, to: p.time)!]
                 let c = cal.dateComponents([.year, .month, .day, .weekday], from: p.time)
-                let isFirst = firstOfDay[cal.dateComponents([.year, .month, .day], from: p.time)] == p.time
+                let isFirst =
+                    firstOfDay[cal.dateComponents([.year, .month, .day], from: p.time)] == p.time
                 let isLast = c.day! == cal.range(of: .day, in: .month, for: p.time)!.count
-                if isFirst && c.weekday == 1 { expiries.append(cal.date(byAdding: .day, value: 56, to: p.time)!) }
+                if isFirst && c.weekday == 1 {
+                    expiries.append(cal.date(byAdding: .day, value: 56, to: p.time)!)
+                }
                 if isFirst && (isLast || (c.weekday == 2 && c.day! <= 7)) {
                     expiries.append(cal.date(byAdding: .month, value: 12, to: p.time)!)
                 }
-                if isFirst && isLast && c.month == 12 { expiries.append(cal.date(byAdding: .year, value: 3, to: p.time)!) }
+                if isFirst && isLast && c.month == 12 {
+                    expiries.append(cal.date(byAdding: .year, value: 3, to: p.time)!)
+                }
             }
             let expiry = expiries.max()!
             result[p.id] = (expiry > now || p.id == latest.id, expiry)
@@ -79,11 +91,14 @@ import Testing
         var now = wall(berlin, 2023, 1, 20, 0)
         while now < wall(berlin, 2026, 6, 1, 0) {
             let points = all.filter { $0.time <= now }
-            let decisions = try Policy.evaluate(points: points, policy: policy, now: now, timeZone: utc)
+            let decisions = try Policy.evaluate(
+                points: points, policy: policy, now: now, timeZone: utc)
             let oracle = tieredOracle(points, now: now)
             for d in decisions {
                 let o = oracle[d.pointID]!
-                #expect(d.isKept == o.kept, "seed \(seed), now \(now), point \(d.pointID): \(d.reasons)")
+                #expect(
+                    d.isKept == o.kept, "seed \(seed), now \(now), point \(d.pointID): \(d.reasons)"
+                )
                 #expect(d.expiry == o.expiry, "seed \(seed), point \(d.pointID)")
             }
             now = now.addingTimeInterval(29 * 86_400 + 3 * 3600)
@@ -111,8 +126,12 @@ import Testing
         return kept
     }
 
-    @Test(arguments: [(11, 7, 5, 12, 2), (3, 30, -1, 6, 1), (0, 0, 60, 0, -1), (1, 400, 0, 30, 5)] as [(Int, Int, Int, Int, Int)])
-    func resticCountsMatchBruteForce(last: Int, daily: Int, weekly: Int, monthly: Int, yearly: Int) throws {
+    @Test(
+        arguments: [(11, 7, 5, 12, 2), (3, 30, -1, 6, 1), (0, 0, 60, 0, -1), (1, 400, 0, 30, 5)]
+            as [(Int, Int, Int, Int, Int)])
+    func resticCountsMatchBruteForce(last: Int, daily: Int, weekly: Int, monthly: Int, yearly: Int)
+        throws
+    {
         for seed in [11, 12] as [UInt64] {
             let points = simulate(seed: seed).filter { $0.kind == .scheduled }
             var greg = Calendar(identifier: .gregorian)
@@ -122,15 +141,85 @@ import Testing
             let index = Dictionary(uniqueKeysWithValues: points.map { ($0.time, $0.id) })
             let rules: [(Int, (Date) -> String)] = [
                 (last, { index[$0]! }),
-                (daily, { let c = greg.dateComponents([.year, .month, .day], from: $0); return "\(c.year!)-\(c.month!)-\(c.day!)" }),
-                (weekly, { let c = iso.dateComponents([.yearForWeekOfYear, .weekOfYear], from: $0); return "\(c.yearForWeekOfYear!)W\(c.weekOfYear!)" }),
-                (monthly, { let c = greg.dateComponents([.year, .month], from: $0); return "\(c.year!)-\(c.month!)" }),
+                (
+                    daily,
+                    {
+                        let c = greg.dateComponents([.year, .month, .day], from: $0)
+                        return "\(c.year!)-\(c.month!)-\(c.day!)"
+                    }
+                ),
+                (
+                    weekly,
+                    {
+                        let c = iso.dateComponents([.yearForWeekOfYear, .weekOfYear], from: $0)
+                        return "\(c.yearForWeekOfYear!)W\(c.weekOfYear!)"
+                    }
+                ),
+                (
+                    monthly,
+                    {
+                        let c = greg.dateComponents([.year, .month], from: $0)
+                        return "\(c.year!)-\(c.month!)"
+                    }
+                ),
                 (yearly, { "\(greg.component(.year, from: $0))" }),
             ]
             let expected = countOracle(points, rules)
-            let policy = CountRetention(keepLast: last, keepDaily: daily, keepWeekly: weekly, keepMonthly: monthly, keepYearly: yearly)
+            let policy = CountRetention(
+                keepLast: last, keepDaily: daily, keepWeekly: weekly, keepMonthly: monthly,
+                keepYearly: yearly)
             let d = try forget(points, policy, zone: berlin)
             #expect(Set(keptIDs(d)) == expected, "seed \(seed)")
         }
+    }
+
+    /// Oracle for keep-within-daily/weekly/monthly with day-only durations: among points strictly
+    /// after (newest − N days), the newest of each period, plus the oldest point if it is inside.
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func resticWithinPeriodsMatchBruteForce(seed: UInt64) throws {
+        let points = simulate(seed: seed).filter { $0.kind == .scheduled }
+        var greg = Calendar(identifier: .gregorian)
+        greg.timeZone = berlin
+        var iso = Calendar(identifier: .iso8601)
+        iso.timeZone = berlin
+        let sorted = points.sorted { $0.time > $1.time }
+        var expected: Set<String> = [sorted[0].id]
+        let rules: [(Int, (Date) -> String)] = [
+            (
+                30,
+                {
+                    let c = greg.dateComponents([.year, .month, .day], from: $0)
+                    return "\(c.year!)-\(c.month!)-\(c.day!)"
+                }
+            ),
+            (
+                200,
+                {
+                    let c = iso.dateComponents([.yearForWeekOfYear, .weekOfYear], from: $0)
+                    return "\(c.yearForWeekOfYear!)W\(c.weekOfYear!)"
+                }
+            ),
+            (
+                400,
+                {
+                    let c = greg.dateComponents([.year, .month], from: $0)
+                    return "\(c.year!)-\(c.month!)"
+                }
+            ),
+        ]
+        for (days, key) in rules {
+            let cutoff = greg.date(byAdding: .day, value: -days, to: sorted[0].time)!
+            var seen: Set<String> = []
+            for p in sorted where p.time > cutoff && seen.insert(key(p.time)).inserted {
+                expected.insert(p.id)
+            }
+            if sorted.last!.time > cutoff { expected.insert(sorted.last!.id) }
+        }
+        let policy = CountRetention(
+            keepWithinDaily: KeepWithinDuration(days: 30),
+            keepWithinWeekly: KeepWithinDuration(days: 200),
+            keepWithinMonthly: KeepWithinDuration(days: 400))
+        let d = try forget(points, policy, zone: berlin)
+        #expect(Set(keptIDs(d)) == expected, "seed \(seed)")
     }
 }

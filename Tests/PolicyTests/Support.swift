@@ -12,8 +12,9 @@ let newYork = TimeZone(identifier: "America/New_York")!
 
 /// An instant given as UTC fields.
 func at(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s: Int = 0) -> Date {
-    Date(timeIntervalSince1970: TimeInterval(
-        CivilDate(year: y, month: mo, day: d).dayNumber * 86_400 + h * 3600 + mi * 60 + s))
+    Date(
+        timeIntervalSince1970: TimeInterval(
+            CivilDate(year: y, month: mo, day: d).dayNumber * 86_400 + h * 3600 + mi * 60 + s))
 }
 
 /// An instant given as wall-clock fields in `zone` (independent: uses Foundation's Calendar).
@@ -44,8 +45,9 @@ func forget(
     _ points: [RecoveryPoint], _ policy: CountRetention, now: Date = at(2100, 1, 1),
     zone: TimeZone = utc
 ) throws -> [PointDecision] {
-    try Policy.evaluate(points: points, policy: RetentionPolicy(.count(policy)), now: now,
-                        timeZone: zone)
+    try Policy.evaluate(
+        points: points, policy: RetentionPolicy(.count(policy)), now: now,
+        timeZone: zone)
 }
 
 /// SplitMix64: a small repeatable generator for seeded tests.
