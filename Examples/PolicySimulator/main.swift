@@ -39,7 +39,7 @@ func main() throws {
         "2025-03-14": nil, "2025-11-02": 365, "2026-06-30": nil, "2026-12-20": nil,
     ]
 
-    var points: [RecoveryPoint] = []
+    var points: [RetentionPoint] = []
     var sizeBytes: [String: Int] = [:]
     var expiredCount = 0
     var failedCount = 0
@@ -69,7 +69,7 @@ func main() throws {
             let taken = run.addingTimeInterval(-10 * 3600)
             let id = "od-\(day.string(from: taken))"
             points.append(
-                RecoveryPoint(
+                RetentionPoint(
                     id: id, time: taken, kind: .onDemand,
                     retainUntil: retention.map {
                         taken.addingTimeInterval(TimeInterval($0) * 86_400)
@@ -80,7 +80,7 @@ func main() throws {
             failedCount += 1
         } else {
             let id = "rp-\(day.string(from: started))"
-            points.append(RecoveryPoint(id: id, time: started))
+            points.append(RetentionPoint(id: id, time: started))
             // Each point holds its day's changes; the full image is counted once, below.
             sizeBytes[id] = Int.random(in: 512...3072, using: &rng) << 20
         }

@@ -24,13 +24,13 @@ enum CountEvaluation {
     }
 
     /// The newest time strictly before `now`, or `nil` when every point is at or after it.
-    static func latestNotInFuture(_ points: [RecoveryPoint], now: Date) -> Date? {
+    static func latestNotInFuture(_ points: [RetentionPoint], now: Date) -> Date? {
         points.lazy.map(\.time).filter { $0 < now }.max()
     }
 
     /// restic `forget`: `points` newest first (ties in input order); outcomes in the same order.
     static func restic(
-        _ points: [RecoveryPoint], _ p: CountRetention, now: Date, zone: TimeZone
+        _ points: [RetentionPoint], _ p: CountRetention, now: Date, zone: TimeZone
     ) -> [Outcome] {
         let names = [
             "last snapshot", "hourly snapshot", "daily snapshot", "weekly snapshot",
@@ -106,7 +106,7 @@ enum CountEvaluation {
     /// count (its period is spent). When the walk ends with count left, the oldest point is kept
     /// if nothing kept it yet. Reasons: `"daily #3"` (the third daily point), `"oldest daily"`.
     static func nonOverlapping(
-        _ points: [RecoveryPoint], _ p: CountRetention, now: Date, zone: TimeZone
+        _ points: [RetentionPoint], _ p: CountRetention, now: Date, zone: TimeZone
     ) -> [Outcome] {
         var outcomes = [Outcome](repeating: Outcome(), count: points.count)
         for (i, point) in points.enumerated() {

@@ -13,7 +13,7 @@ public struct PointDecision: Hashable, Sendable, Codable {
         case softDeleted
     }
 
-    /// The point's ``RecoveryPoint/id``.
+    /// The point's ``RetentionPoint/id``.
     public var pointID: String
     /// Keep, expire or soft-deleted.
     public var action: Action

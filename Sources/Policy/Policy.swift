@@ -8,11 +8,11 @@ import Foundation
 /// 1. Stop protection: with ``ProtectionState/retainData`` every point stays; with
 ///    ``ProtectionState/deleteData(requestedAt:softDeleteDays:)`` every point that is not pinned
 ///    is soft-deleted until the purge time, then expires.
-/// 2. A pinned point (``RecoveryPoint/isPinned``) is kept.
+/// 2. A pinned point (``RetentionPoint/isPinned``) is kept.
 /// 3. The latest point (the newest by time; on a tie, the earlier in the input, as in restic's
 ///    stable newest-first order) is kept while it is the latest; when no other rule keeps it,
 ///    its reason is `"latest point"`.
-/// 4. An on-demand point is kept until its own ``RecoveryPoint/retainUntil`` or, without one,
+/// 4. An on-demand point is kept until its own ``RetentionPoint/retainUntil`` or, without one,
 ///    ``RetentionPolicy/onDemandRetentionDays`` calendar days after it was taken; the tier and
 ///    count rules neither see nor count it.
 /// 5. Scheduled points follow the rules: tiers (``TieredRetention``), restic counts
@@ -36,7 +36,7 @@ public enum Policy {
     /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
     /// - Complexity: O(n log n) for n points.
     public static func evaluate(
-        points: [RecoveryPoint], policy: RetentionPolicy, now: Date, timeZone: TimeZone
+        points: [RetentionPoint], policy: RetentionPolicy, now: Date, timeZone: TimeZone
     ) throws(PolicyError) -> [PointDecision] {
         try policy.validate()
         var seen = Set<String>()
@@ -134,7 +134,7 @@ public enum Policy {
     /// - Returns: One decision per point, in the order of `points`.
     /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
     public static func evaluate(
-        points: [RecoveryPoint], policy: RetentionPolicy, now: Date, calendar: Calendar
+        points: [RetentionPoint], policy: RetentionPolicy, now: Date, calendar: Calendar
     ) throws(PolicyError) -> [PointDecision] {
         try evaluate(points: points, policy: policy, now: now, timeZone: calendar.timeZone)
     }
@@ -161,7 +161,7 @@ public enum Policy {
 
     /// Tiered mode: `list` newest first, `indices` its positions in the caller's array.
     private static func evaluateTiered(
-        _ list: [RecoveryPoint], _ indices: [Int], _ tiered: TieredRetention, now: Date,
+        _ list: [RetentionPoint], _ indices: [Int], _ tiered: TieredRetention, now: Date,
         zone: TimeZone, into decisions: inout [PointDecision]
     ) {
         // The first scheduled point of each civil day (list is newest first, so the last seen).

@@ -48,7 +48,7 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
     /// The zone of the policy's calendar; when `nil` the evaluation's zone is used. A count
     /// policy's own ``CountRetention/timeZone`` takes precedence over both.
     public var timeZone: PolicyTimeZone?
-    /// How long an on-demand point without ``RecoveryPoint/retainUntil`` is kept (default 30).
+    /// How long an on-demand point without ``RetentionPoint/retainUntil`` is kept (default 30).
     public var onDemandRetentionDays: Int
     /// Whether protection is active, stopped with data retained, or stopped with data deleted.
     public var protection: ProtectionState

@@ -12,7 +12,7 @@ import Testing
     /// On-demand default: 30 calendar days. Taken Jan 1 10:00 → kept until Jan 31 10:00.
     @Test func onDemandDefaultThirtyDays() throws {
         let points = [
-            RecoveryPoint(id: "od", time: at(2024, 1, 1, 10), kind: .onDemand),
+            RetentionPoint(id: "od", time: at(2024, 1, 1, 10), kind: .onDemand),
             point("s", at(2024, 2, 15)),
         ]
         for policy in [daily7, last1] {
@@ -30,9 +30,9 @@ import Testing
     /// Own retention and a configured default.
     @Test func onDemandOwnRetention() throws {
         let points = [
-            RecoveryPoint(
+            RetentionPoint(
                 id: "own", time: at(2024, 1, 1), kind: .onDemand, retainUntil: at(2025, 1, 1)),
-            RecoveryPoint(id: "dflt", time: at(2024, 1, 1), kind: .onDemand),
+            RetentionPoint(id: "dflt", time: at(2024, 1, 1), kind: .onDemand),
             point("s", at(2024, 6, 1)),
         ]
         var policy = daily7
@@ -49,7 +49,7 @@ import Testing
     @Test func onDemandIsNotCounted() throws {
         let points = [
             point("s1", at(2024, 1, 1)), point("s2", at(2024, 1, 2)),
-            RecoveryPoint(id: "od", time: at(2024, 1, 3), kind: .onDemand),
+            RetentionPoint(id: "od", time: at(2024, 1, 3), kind: .onDemand),
         ]
         let d = try Policy.evaluate(
             points: points, policy: last1, now: at(2024, 1, 4), timeZone: utc)
@@ -66,7 +66,7 @@ import Testing
         #expect(decision(d, "only").reasons == ["latest point"])
         #expect(decision(d, "only").expiry == at(2020, 1, 8))
         let od = try Policy.evaluate(
-            points: [RecoveryPoint(id: "od", time: at(2020, 1, 1), kind: .onDemand)],
+            points: [RetentionPoint(id: "od", time: at(2020, 1, 1), kind: .onDemand)],
             policy: daily7,
             now: at(2024, 1, 1), timeZone: utc)
         #expect(od[0].isKept)

@@ -5,7 +5,7 @@ import Testing
 
 /// The non-overlapping (borg / Proxmox prune) variant, contrasted with restic.
 @Suite struct NonOverlappingCountTests {
-    func prune(_ points: [RecoveryPoint], _ p: CountRetention) throws -> [PointDecision] {
+    func prune(_ points: [RetentionPoint], _ p: CountRetention) throws -> [PointDecision] {
         try Policy.evaluate(
             points: points, policy: RetentionPolicy(.nonOverlappingCount(p)),
             now: at(2100, 1, 1), timeZone: utc)

@@ -90,14 +90,14 @@ import Testing
         #expect(
             policy.protection == .deleteData(requestedAt: at(2026, 5, 1, 10), softDeleteDays: 14))
         let points = try decoder.decode(
-            [RecoveryPoint].self,
+            [RetentionPoint].self,
             from: Data(
                 """
                 [{"id": "a", "time": "2026-03-29T02:00:00Z"},
                  {"id": "b", "time": "2026-03-30T02:00:00Z", "kind": "onDemand", "tags": ["x"], "isPinned": true,
                   "retainUntil": "2026-06-01T00:00:00Z", "tiers": ["daily"]}]
                 """.utf8))
-        #expect(points[0] == RecoveryPoint(id: "a", time: at(2026, 3, 29, 2)))
+        #expect(points[0] == RetentionPoint(id: "a", time: at(2026, 3, 29, 2)))
         #expect(points[1].kind == .onDemand && points[1].isPinned && points[1].tiers == [.daily])
         #expect(throws: DecodingError.self) {
             try decoder.decode(

@@ -180,7 +180,7 @@ import Testing
     /// each day within is kept: Jan 3 06:00, Jan 2 18:00, Jan 1 18:00. Jan 1 00:00 is the oldest
     /// but outside the window, so not kept.
     @Test func keepWithinDaily() throws {
-        var points: [RecoveryPoint] = []
+        var points: [RetentionPoint] = []
         for day in 1...3 {
             for hour in stride(from: 0, to: 24, by: 6) where !(day == 3 && hour > 6) {
                 points.append(point("\(day)/\(hour)", at(2024, 1, day, hour)))

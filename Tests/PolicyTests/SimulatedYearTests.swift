@@ -9,9 +9,9 @@ import Testing
     /// About two years of backups in Europe/Berlin: most days one scheduled point between 10:00
     /// and 12:00 local, some days skipped, some days a second point in the afternoon, a few
     /// on-demand points.
-    func simulate(seed: UInt64) -> [RecoveryPoint] {
+    func simulate(seed: UInt64) -> [RetentionPoint] {
         var rng = SeededGenerator(seed: seed)
-        var points: [RecoveryPoint] = []
+        var points: [RetentionPoint] = []
         var day = wall(berlin, 2023, 1, 1, 10)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = berlin
@@ -32,7 +32,7 @@ import Testing
             }
             if Double.random(in: 0..<1, using: &rng) < 0.02 {
                 points.append(
-                    RecoveryPoint(
+                    RetentionPoint(
                         id: "od\(n)", time: day.addingTimeInterval(3 * 3600), kind: .onDemand))
                 n += 1
             }
@@ -47,7 +47,7 @@ import Testing
         yearly: .init(years: 3, months: [.december], days: [.last]))
 
     /// Oracle for the tiered policy above: which points stay and their expiry.
-    func tieredOracle(_ points: [RecoveryPoint], now: Date) -> [String: (kept: Bool, expiry: Date)]
+    func tieredOracle(_ points: [RetentionPoint], now: Date) -> [String: (kept: Bool, expiry: Date)]
     {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = berlin
@@ -107,7 +107,7 @@ import Testing
 
     /// Oracle for restic count rules: for each rule the newest point of each of the newest `n`
     /// periods, plus the oldest point when there are fewer than `n` periods (or `n` is -1).
-    func countOracle(_ points: [RecoveryPoint], _ rules: [(Int, (Date) -> String)]) -> Set<String> {
+    func countOracle(_ points: [RetentionPoint], _ rules: [(Int, (Date) -> String)]) -> Set<String> {
         let sorted = points.sorted { $0.time > $1.time }
         var kept: Set<String> = [sorted[0].id]
         for (n, key) in rules where n != 0 {

@@ -26,8 +26,8 @@ func wall(_ zone: TimeZone, _ y: Int, _ mo: Int, _ d: Int, _ h: Int, _ mi: Int =
 }
 
 /// A scheduled point.
-func point(_ id: String, _ time: Date, tags: [String] = [], pinned: Bool = false) -> RecoveryPoint {
-    RecoveryPoint(id: id, time: time, tags: tags, isPinned: pinned)
+func point(_ id: String, _ time: Date, tags: [String] = [], pinned: Bool = false) -> RetentionPoint {
+    RetentionPoint(id: id, time: time, tags: tags, isPinned: pinned)
 }
 
 /// The ids kept, in input order.
@@ -42,7 +42,7 @@ func decision(_ decisions: [PointDecision], _ id: String) -> PointDecision {
 
 /// Evaluates a restic count policy in `zone` (UTC by default) with `now` after every point.
 func forget(
-    _ points: [RecoveryPoint], _ policy: CountRetention, now: Date = at(2100, 1, 1),
+    _ points: [RetentionPoint], _ policy: CountRetention, now: Date = at(2100, 1, 1),
     zone: TimeZone = utc
 ) throws -> [PointDecision] {
     try Policy.evaluate(

@@ -187,8 +187,8 @@ import Testing
     @Test func recordedTiersAreHonoured() throws {
         let t = TieredRetention(
             daily: .init(days: 7), yearly: .init(years: 5, months: [.january], days: [.day(1)]))
-        let old = RecoveryPoint(id: "jan1", time: at(2023, 1, 1, 2), tiers: [.daily, .monthly])
-        let derived = RecoveryPoint(id: "jan1-derived", time: at(2024, 1, 1, 3))
+        let old = RetentionPoint(id: "jan1", time: at(2023, 1, 1, 2), tiers: [.daily, .monthly])
+        let derived = RetentionPoint(id: "jan1-derived", time: at(2024, 1, 1, 3))
         let newest = point("newest", at(2024, 3, 1))
         let d = try Policy.evaluate(
             points: [old, derived, newest], policy: tiered(t), now: at(2024, 2, 1), timeZone: utc)
