@@ -1,12 +1,21 @@
 /// How long one request attempt may take, phase by phase.
 ///
-/// An attempt fails when the TCP (and TLS) connection is not up within ``connect``, when no byte
-/// arrives for ``read`` while a response is awaited or streamed, or when the whole attempt takes
-/// longer than ``request``. A failed attempt is retried as ``S3RetryPolicy`` says, so the longest
-/// an operation can take against an endpoint that accepts no connections at all is
-/// `maxAttempts × connect + S3RetryPolicy.maxTotalBackoff` (with the defaults: 5 × 5 s + 3 s
-/// = 28 s); against a loopback port that refuses connections it fails within the backoff alone
-/// (about 3 s).
+/// An attempt fails when the TCP (and TLS) connection is not up within ``connect`` (a refused
+/// connection fails at once), when no byte arrives for ``read`` after the request was sent, and
+/// in any case when the whole attempt takes longer than ``request``. A failed attempt is retried
+/// as ``S3RetryPolicy`` says, so an operation never takes longer than
+/// `maxAttempts × request + S3RetryPolicy.maxTotalBackoff`, and with the defaults
+/// (5 attempts, backoff caps summing to 3 s):
+///
+/// | endpoint                                  | fails after at most            |
+/// |-------------------------------------------|--------------------------------|
+/// | refuses connections (nothing listening)   | ≈ 3 s (the backoff alone)      |
+/// | drops connection attempts (black hole)    | 5 × 5 s + 3 s = 28 s           |
+/// | accepts, then never answers               | 5 × 30 s + 3 s = 153 s         |
+/// | answers 5xx / SlowDown every time         | the backoff, ≈ 3 s, then the 5xx is reported |
+///
+/// Lower ``read`` and ``request`` for interactive tools; raise ``request`` for large parts on
+/// slow links.
 public struct S3Timeouts: Sendable, Hashable {
     /// The longest wait for a connection to be established. Default 5 s.
     public var connect: Duration

@@ -76,6 +76,9 @@ package final class HTTPClientTransport: S3Transport {
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
         configuration.decompression = .disabled
+        // The backend retries failed connections itself, with its own backoff and attempt
+        // bound: a refused connection fails its attempt at once instead of after `connect`.
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.maxResponseBytes = maxResponseBytes
     }
