@@ -61,7 +61,7 @@ extension S3Backend {
             : (configuration.signsPayload ? SigV4Signer.hexSHA256(request.body) : SigV4Signer.unsignedPayload)
         var baseHeaders = request.headers
         if request.contentMD5 {
-            baseHeaders.append(("Content-MD5", Data(Insecure.MD5.hash(data: request.body)).base64EncodedString()))
+            baseHeaders.append(("Content-MD5", Self.contentMD5(request.body)))
         }
         if !request.body.isEmpty { baseHeaders.append(("Content-Type", "application/octet-stream")) }
 
@@ -114,6 +114,11 @@ extension S3Backend {
             .backendError,
             "could not reach \(endpointText) for \(request.operation)\(request.object.map { " " + $0 } ?? "") after \(policy.maxAttempts) attempts (connect timeout \(t.connect), read timeout \(t.read)): check the endpoint URL (AWS_ENDPOINT_URL) and that the service is running and reachable",
             underlying: lastError)
+    }
+
+    /// The base64 MD5 of `body`, the value of a `Content-MD5` header.
+    package static func contentMD5(_ body: ArraySlice<UInt8>) -> String {
+        Data(Insecure.MD5.hash(data: body)).base64EncodedString()
     }
 
     /// Whether a response is worth another attempt: 5xx, throttling, S3's idle-connection
