@@ -43,7 +43,8 @@ package final class RequestGate: Sendable {
         }
         guard let id else { return }
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<Void, any Error>) in
                 let resumeNow: Bool = state.withLock { s in
                     if s.available > 0 {
                         s.available -= 1
@@ -55,7 +56,9 @@ package final class RequestGate: Sendable {
                 }
                 if resumeNow {
                     continuation.resume()
-                } else if Task.isCancelled, !state.withLock({ s in s.waiters.contains { $0.id == id } }) {
+                } else if Task.isCancelled,
+                    !state.withLock({ s in s.waiters.contains { $0.id == id } })
+                {
                     continuation.resume(throwing: CancellationError())
                 }
             }

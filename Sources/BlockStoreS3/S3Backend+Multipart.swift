@@ -8,16 +8,23 @@ extension S3Backend {
         let partSize = effectivePartSize(for: data.count)
         let partCount = (data.count + partSize - 1) / partSize
         let initiated = try await send(
-            S3Request(operation: "CreateMultipartUpload", method: "POST", object: name, query: [("uploads", "")])
+            S3Request(
+                operation: "CreateMultipartUpload", method: "POST", object: name,
+                query: [("uploads", "")])
         ).response
-        guard initiated.status == 200 else { throw failure(initiated, "CreateMultipartUpload", key: nil, name: name) }
-        guard let uploadID = S3XMLNode.parse(initiated.body)?.text(of: "UploadId"), !uploadID.isEmpty else {
+        guard initiated.status == 200 else {
+            throw failure(initiated, "CreateMultipartUpload", key: nil, name: name)
+        }
+        guard let uploadID = S3XMLNode.parse(initiated.body)?.text(of: "UploadId"),
+            !uploadID.isEmpty
+        else {
             throw malformed("CreateMultipartUpload", initiated)
         }
         do {
             let etags = try await uploadParts(
                 name, data: data, uploadID: uploadID, partSize: partSize, partCount: partCount)
-            try await completeMultipart(name, uploadID: uploadID, etags: etags, expectedSize: data.count)
+            try await completeMultipart(
+                name, uploadID: uploadID, etags: etags, expectedSize: data.count)
         } catch {
             // Abort even when this task was cancelled: an unstructured task does not inherit it.
             let backend = self
@@ -61,15 +68,19 @@ extension S3Backend {
         return etags
     }
 
-    private func completeMultipart(_ name: String, uploadID: String, etags: [String], expectedSize: Int) async throws {
+    private func completeMultipart(
+        _ name: String, uploadID: String, etags: [String], expectedSize: Int
+    ) async throws {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for (index, etag) in etags.enumerated() {
-            xml += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(S3XMLNode.escape(etag))</ETag></Part>"
+            xml +=
+                "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(S3XMLNode.escape(etag))</ETag></Part>"
         }
         xml += "</CompleteMultipartUpload>"
         let body = Array(xml.utf8)
         let request = S3Request(
-            operation: "CompleteMultipartUpload", method: "POST", object: name, query: [("uploadId", uploadID)],
+            operation: "CompleteMultipartUpload", method: "POST", object: name,
+            query: [("uploadId", uploadID)],
             headers: [("Content-Type", "application/xml")], body: body[...])
         var ambiguous = false
         for attempt in 1...configuration.retryPolicy.maxAttempts {
@@ -84,17 +95,23 @@ extension S3Backend {
                 // S3 reports some failures of a completion in a 200 response; they are retryable.
                 if attempt < configuration.retryPolicy.maxAttempts {
                     ambiguous = true
-                    try? await Task.sleep(for: configuration.retryPolicy.jitteredBackoff(afterAttempt: attempt))
+                    try? await Task.sleep(
+                        for: configuration.retryPolicy.jitteredBackoff(afterAttempt: attempt))
                     continue
                 }
-                throw failure(response, "CompleteMultipartUpload", key: nil, name: name, statusOverride: 500)
+                throw failure(
+                    response, "CompleteMultipartUpload", key: nil, name: name, statusOverride: 500)
             case 404 where ambiguous && root?.text(of: "Code") == "NoSuchUpload":
                 // An earlier attempt completed it and its response was lost.
-                if let key = ObjectKey(name), try await sizeOfName(key) == UInt64(expectedSize) { return }
+                if let key = ObjectKey(name), try await sizeOfName(key) == UInt64(expectedSize) {
+                    return
+                }
                 throw failure(response, "CompleteMultipartUpload", key: nil, name: name)
             case 200:
                 // Not XML: trust the object itself.
-                if let key = ObjectKey(name), try await sizeOfName(key) == UInt64(expectedSize) { return }
+                if let key = ObjectKey(name), try await sizeOfName(key) == UInt64(expectedSize) {
+                    return
+                }
                 throw malformed("CompleteMultipartUpload", response)
             default:
                 throw failure(response, "CompleteMultipartUpload", key: nil, name: name)
@@ -104,13 +121,17 @@ extension S3Backend {
 
     func abortMultipart(_ name: String, uploadID: String) async throws {
         _ = try await send(
-            S3Request(operation: "AbortMultipartUpload", method: "DELETE", object: name, query: [("uploadId", uploadID)]))
+            S3Request(
+                operation: "AbortMultipartUpload", method: "DELETE", object: name,
+                query: [("uploadId", uploadID)]))
     }
 
     /// The size of a bucket key that already carries the store's prefix.
     private func sizeOfName(_ name: ObjectKey) async throws -> UInt64? {
-        let response = try await send(S3Request(operation: "HeadObject", method: "HEAD", object: name.rawValue))
-            .response
+        let response = try await send(
+            S3Request(operation: "HeadObject", method: "HEAD", object: name.rawValue)
+        )
+        .response
         switch response.status {
         case 200: return response.header("content-length").flatMap(UInt64.init)
         case 404: return nil

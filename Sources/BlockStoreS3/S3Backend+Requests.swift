@@ -3,9 +3,9 @@ import BlockStore
 import Crypto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// One S3 call before signing: an operation on the bucket (`object == nil`) or on one object.
@@ -45,25 +45,35 @@ extension S3Backend {
         switch configuration.addressingStyle {
         case .path:
             host = hostPort
-            path = "/" + configuration.bucket
+            path =
+                "/" + configuration.bucket
                 + (request.object.map { "/" + SigV4Signer.uriEncode($0, encodeSlash: false) } ?? "")
         case .virtualHosted:
             host = configuration.bucket + "." + hostPort
-            path = "/" + (request.object.map { SigV4Signer.uriEncode($0, encodeSlash: false) } ?? "")
+            path =
+                "/" + (request.object.map { SigV4Signer.uriEncode($0, encodeSlash: false) } ?? "")
         }
         let queryText = request.query
-            .map { SigV4Signer.uriEncode($0.0, encodeSlash: true) + "=" + SigV4Signer.uriEncode($0.1, encodeSlash: true) }
+            .map {
+                SigV4Signer.uriEncode($0.0, encodeSlash: true) + "="
+                    + SigV4Signer.uriEncode($0.1, encodeSlash: true)
+            }
             .joined(separator: "&")
-        let url = "\(endpoint.scheme ?? "https")://\(host)\(path)" + (queryText.isEmpty ? "" : "?" + queryText)
+        let url =
+            "\(endpoint.scheme ?? "https")://\(host)\(path)"
+            + (queryText.isEmpty ? "" : "?" + queryText)
         let payloadHash =
             request.body.isEmpty
             ? SigV4Signer.emptyPayloadHash
-            : (configuration.signsPayload ? SigV4Signer.hexSHA256(request.body) : SigV4Signer.unsignedPayload)
+            : (configuration.signsPayload
+                ? SigV4Signer.hexSHA256(request.body) : SigV4Signer.unsignedPayload)
         var baseHeaders = request.headers
         if request.contentMD5 {
             baseHeaders.append(("Content-MD5", Self.contentMD5(request.body)))
         }
-        if !request.body.isEmpty { baseHeaders.append(("Content-Type", "application/octet-stream")) }
+        if !request.body.isEmpty {
+            baseHeaders.append(("Content-Type", "application/octet-stream"))
+        }
 
         let policy = configuration.retryPolicy
         var ambiguous = false
@@ -84,7 +94,8 @@ extension S3Backend {
                 headers: headers,
                 payloadHash: payloadHash, date: Date())
             let outgoing = S3HTTPRequest(
-                operation: request.operation, method: request.method, url: url, headers: headers, body: request.body)
+                operation: request.operation, method: request.method, url: url, headers: headers,
+                body: request.body)
             let response: S3HTTPResponse
             do {
                 response = try await gate.withPermit {
@@ -93,10 +104,13 @@ extension S3Backend {
             } catch let error as S3TransportError {
                 record(outgoing, retry: attempt > 1, received: 0)
                 throw BlockStoreError(
-                    .backendError, "\(request.operation) at \(location) failed: \(error)", underlying: error)
+                    .backendError, "\(request.operation) at \(location) failed: \(error)",
+                    underlying: error)
             } catch {
                 if error is CancellationError || Task.isCancelled { throw cancelled(request) }
-                if let http = error as? HTTPClientError, http == .cancelled { throw cancelled(request) }
+                if let http = error as? HTTPClientError, http == .cancelled {
+                    throw cancelled(request)
+                }
                 record(outgoing, retry: attempt > 1, received: 0)
                 lastError = error
                 ambiguous = true
@@ -152,7 +166,8 @@ extension S3Backend {
             reason: reason, statusCode: status, code: code, message: message, operation: operation,
             requestID: response.header("x-amz-request-id") ?? response.header("x-amzn-requestid"))
         let bucket = configuration.bucket
-        let target = "s3://\(bucket)" + ((key.map { objectName($0) } ?? name).map { "/" + $0 } ?? "")
+        let target =
+            "s3://\(bucket)" + ((key.map { objectName($0) } ?? name).map { "/" + $0 } ?? "")
         let attempts = configuration.retryPolicy.maxAttempts
         let text: String
         var blockCode = BlockStoreError.Code.backendError
@@ -170,12 +185,14 @@ extension S3Backend {
             let actual = response.header("x-amz-bucket-region") ?? xml?.text(of: "Region")
             text =
                 "bucket \(bucket) is not in region \(configuration.region) at \(endpointText)"
-                + (actual.map { ": set AWS_REGION=\($0)" } ?? ": set AWS_REGION to the bucket's region")
+                + (actual.map { ": set AWS_REGION=\($0)" }
+                    ?? ": set AWS_REGION to the bucket's region")
         case .throttled:
             text =
                 "\(endpointText) kept throttling \(operation) on \(target) after \(attempts) attempts: lower maxRequestsInFlight or retry later"
         case .serverError:
-            text = "\(endpointText) failed \(operation) on \(target) with HTTP \(status) after \(attempts) attempts: retry later"
+            text =
+                "\(endpointText) failed \(operation) on \(target) with HTTP \(status) after \(attempts) attempts: retry later"
         default:
             if code == "EntityTooLarge" { blockCode = .limitExceeded }
             text =

@@ -3,9 +3,9 @@ import Crypto
 import Synchronization
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A ``StorageBackend`` on S3-compatible object storage (AWS S3, MinIO, Ceph RGW, R2, …).
@@ -69,10 +69,12 @@ public final class S3Backend: StorageBackend {
     /// Creates a backend that sends through `transport` (tests inject faults here).
     package init(configuration: S3Configuration, transport: any S3Transport) {
         precondition(configuration.maxRequestsInFlight > 0, "maxRequestsInFlight must be positive")
-        precondition(configuration.multipartConcurrency > 0, "multipartConcurrency must be positive")
+        precondition(
+            configuration.multipartConcurrency > 0, "multipartConcurrency must be positive")
         self.configuration = configuration
         self.transport = transport
-        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+        self.signer = SigV4Signer(
+            credentials: configuration.credentials, region: configuration.region)
         self.gate = RequestGate(limit: configuration.maxRequestsInFlight)
     }
 
@@ -117,15 +119,20 @@ public final class S3Backend: StorageBackend {
     /// - Throws: `BlockStoreError` `.backendError` when the service refuses or cannot be reached.
     public func put(_ key: ObjectKey, data: [UInt8]) async throws {
         try await ensureBucket()
-        if data.count > max(configuration.multipartThresholdBytes, effectivePartSize(for: data.count)) {
+        if data.count
+            > max(configuration.multipartThresholdBytes, effectivePartSize(for: data.count))
+        {
             try await multipartPut(objectName(key), data: data)
             return
         }
         try checkSinglePutSize(data.count, key)
         let response = try await send(
-            S3Request(operation: "PutObject", method: "PUT", object: objectName(key), body: data[...],
-                      contentMD5: !configuration.signsPayload))
-        guard response.response.status == 200 else { throw failure(response.response, "PutObject", key: key) }
+            S3Request(
+                operation: "PutObject", method: "PUT", object: objectName(key), body: data[...],
+                contentMD5: !configuration.signsPayload))
+        guard response.response.status == 200 else {
+            throw failure(response.response, "PutObject", key: key)
+        }
     }
 
     /// Writes an object only if the key is free: PutObject with `If-None-Match: *`.
@@ -139,8 +146,10 @@ public final class S3Backend: StorageBackend {
         try checkSinglePutSize(data.count, key)
         if !configuration.createIsAtomic, try await size(key) != nil { return false }
         let sent = try await send(
-            S3Request(operation: "PutObject", method: "PUT", object: objectName(key),
-                      headers: [("If-None-Match", "*")], body: data[...], contentMD5: !configuration.signsPayload))
+            S3Request(
+                operation: "PutObject", method: "PUT", object: objectName(key),
+                headers: [("If-None-Match", "*")], body: data[...],
+                contentMD5: !configuration.signsPayload))
         switch sent.response.status {
         case 200:
             return true
@@ -158,8 +167,10 @@ public final class S3Backend: StorageBackend {
     ///   on failure.
     public func get(_ key: ObjectKey) async throws -> [UInt8] {
         try await ensureBucket()
-        let response = try await send(S3Request(operation: "GetObject", method: "GET", object: objectName(key)))
-            .response
+        let response = try await send(
+            S3Request(operation: "GetObject", method: "GET", object: objectName(key))
+        )
+        .response
         switch response.status {
         case 200: return response.body
         case 404 where !isMissingBucket(response): throw notFound(key)
@@ -178,8 +189,9 @@ public final class S3Backend: StorageBackend {
             return []
         }
         let response = try await send(
-            S3Request(operation: "GetObject", method: "GET", object: objectName(key),
-                      headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
+            S3Request(
+                operation: "GetObject", method: "GET", object: objectName(key),
+                headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
         ).response
         switch response.status {
         case 206:
@@ -202,13 +214,17 @@ public final class S3Backend: StorageBackend {
     /// - Throws: `BlockStoreError` `.backendError` on failure.
     public func size(_ key: ObjectKey) async throws -> UInt64? {
         try await ensureBucket()
-        let response = try await send(S3Request(operation: "HeadObject", method: "HEAD", object: objectName(key)))
-            .response
+        let response = try await send(
+            S3Request(operation: "HeadObject", method: "HEAD", object: objectName(key))
+        )
+        .response
         switch response.status {
         case 200:
             guard let length = response.header("content-length").flatMap(UInt64.init) else {
                 throw BlockStoreError(
-                    .backendError, "HeadObject \(key) at \(location) returned no Content-Length: the service is not S3-compatible")
+                    .backendError,
+                    "HeadObject \(key) at \(location) returned no Content-Length: the service is not S3-compatible"
+                )
             }
             return length
         case 404:
@@ -231,15 +247,18 @@ public final class S3Backend: StorageBackend {
         var truncated = true
         while entries.count < limit, truncated {
             var query: [(String, String)] = [
-                ("list-type", "2"), ("prefix", fullPrefix), ("max-keys", String(min(1000, limit - entries.count))),
+                ("list-type", "2"), ("prefix", fullPrefix),
+                ("max-keys", String(min(1000, limit - entries.count))),
             ]
             if let token {
                 query.append(("continuation-token", token))
             } else if let after {
                 query.append(("start-after", objectName(after)))
             }
-            let response = try await send(S3Request(operation: "ListObjectsV2", method: "GET", query: query))
-                .response
+            let response = try await send(
+                S3Request(operation: "ListObjectsV2", method: "GET", query: query)
+            )
+            .response
             guard response.status == 200 else { throw failure(response, "ListObjectsV2", key: nil) }
             guard let root = S3XMLNode.parse(response.body), root.name == "ListBucketResult" else {
                 throw malformed("ListObjectsV2", response)
@@ -248,7 +267,8 @@ public final class S3Backend: StorageBackend {
                 guard let name = item.text(of: "Key"), name.utf8.count > strip,
                     let key = ObjectKey(String(Substring(name.utf8.dropFirst(strip))))
                 else { continue }  // not a key of this store: ignore it.
-                entries.append(.init(key: key, sizeBytes: item.text(of: "Size").flatMap(UInt64.init) ?? 0))
+                entries.append(
+                    .init(key: key, sizeBytes: item.text(of: "Size").flatMap(UInt64.init) ?? 0))
             }
             truncated = root.text(of: "IsTruncated") == "true"
             token = root.text(of: "NextContinuationToken")
@@ -263,8 +283,10 @@ public final class S3Backend: StorageBackend {
     /// - Throws: `BlockStoreError` `.backendError` on failure (a missing bucket included).
     public func delete(_ key: ObjectKey) async throws {
         try await ensureBucket()
-        let response = try await send(S3Request(operation: "DeleteObject", method: "DELETE", object: objectName(key)))
-            .response
+        let response = try await send(
+            S3Request(operation: "DeleteObject", method: "DELETE", object: objectName(key))
+        )
+        .response
         switch response.status {
         case 200, 204: return
         case 404 where !isMissingBucket(response): return
@@ -284,16 +306,24 @@ public final class S3Backend: StorageBackend {
             let batch = keys[start..<min(keys.count, start + 1000)]
             var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
             xml += "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
-            for key in batch { xml += "<Object><Key>\(S3XMLNode.escape(objectName(key)))</Key></Object>" }
+            for key in batch {
+                xml += "<Object><Key>\(S3XMLNode.escape(objectName(key)))</Key></Object>"
+            }
             xml += "</Delete>"
             let body = Array(xml.utf8)
             let response = try await send(
-                S3Request(operation: "DeleteObjects", method: "POST", query: [("delete", "")],
-                          headers: [("Content-Type", "application/xml")], body: body[...], contentMD5: true)
+                S3Request(
+                    operation: "DeleteObjects", method: "POST", query: [("delete", "")],
+                    headers: [("Content-Type", "application/xml")], body: body[...],
+                    contentMD5: true)
             ).response
             guard response.status == 200 else { throw failure(response, "DeleteObjects", key: nil) }
-            guard let root = S3XMLNode.parse(response.body) else { throw malformed("DeleteObjects", response) }
-            if root.name == "Error" { throw failure(response, "DeleteObjects", key: nil, statusOverride: 500) }
+            guard let root = S3XMLNode.parse(response.body) else {
+                throw malformed("DeleteObjects", response)
+            }
+            if root.name == "Error" {
+                throw failure(response, "DeleteObjects", key: nil, statusOverride: 500)
+            }
             let failed = root.children("Error").filter { $0.text(of: "Code") != "NoSuchKey" }
             if let first = failed.first {
                 throw BlockStoreError(
@@ -314,11 +344,14 @@ public final class S3Backend: StorageBackend {
                     + "<LocationConstraint>\(S3XMLNode.escape(configuration.region))</LocationConstraint></CreateBucketConfiguration>")
                     .utf8)
         }
-        let response = try await send(S3Request(operation: "CreateBucket", method: "PUT", body: body[...]))
-            .response
+        let response = try await send(
+            S3Request(operation: "CreateBucket", method: "PUT", body: body[...])
+        )
+        .response
         switch response.status {
         case 200: break
-        case 409 where S3XMLNode.parse(response.body)?.text(of: "Code") == "BucketAlreadyOwnedByYou": break
+        case 409 where S3XMLNode.parse(response.body)?.text(of: "Code") == "BucketAlreadyOwnedByYou":
+            break
         default: throw failure(response, "CreateBucket", key: nil)
         }
         bucketVerified.store(true, ordering: .relaxed)
@@ -329,8 +362,9 @@ public final class S3Backend: StorageBackend {
     /// - Throws: `BlockStoreError` `.backendError` saying what to fix.
     public func checkAccess() async throws {
         let response = try await send(
-            S3Request(operation: "ListObjectsV2", method: "GET",
-                      query: [("list-type", "2"), ("max-keys", "1"), ("prefix", objectName(""))])
+            S3Request(
+                operation: "ListObjectsV2", method: "GET",
+                query: [("list-type", "2"), ("max-keys", "1"), ("prefix", objectName(""))])
         ).response
         guard response.status == 200 else { throw failure(response, "ListObjectsV2", key: nil) }
         bucketVerified.store(true, ordering: .relaxed)
@@ -342,9 +376,11 @@ public final class S3Backend: StorageBackend {
     /// - Returns: `true` when the second create was refused.
     public func probeConditionalWrites() async throws -> Bool {
         try await ensureBucket()
-        let key = try ObjectKey(validating: "probe-conditional-write-\(UInt64.random(in: 0...UInt64.max))")
+        let key = try ObjectKey(
+            validating: "probe-conditional-write-\(UInt64.random(in: 0...UInt64.max))")
         let request = S3Request(
-            operation: "PutObject", method: "PUT", object: objectName(key), headers: [("If-None-Match", "*")],
+            operation: "PutObject", method: "PUT", object: objectName(key),
+            headers: [("If-None-Match", "*")],
             body: [1][...])
         let first = try await send(request).response
         guard first.status == 200 else { throw failure(first, "PutObject", key: key) }
@@ -376,7 +412,8 @@ public final class S3Backend: StorageBackend {
         if count > S3Configuration.maximumSinglePutBytes {
             throw BlockStoreError(
                 .limitExceeded,
-                "object \(key) is \(count) bytes; a single S3 PUT takes at most 5 GiB: split the object")
+                "object \(key) is \(count) bytes; a single S3 PUT takes at most 5 GiB: split the object"
+            )
         }
     }
 
@@ -407,7 +444,8 @@ public final class S3Backend: StorageBackend {
 
     func effectivePartSize(for count: Int) -> Int {
         let size = max(configuration.multipartPartSizeBytes, S3Configuration.minimumPartSizeBytes)
-        let needed = (count + S3Configuration.maximumPartCount - 1) / S3Configuration.maximumPartCount
+        let needed =
+            (count + S3Configuration.maximumPartCount - 1) / S3Configuration.maximumPartCount
         return max(size, needed)
     }
 }

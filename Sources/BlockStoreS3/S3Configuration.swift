@@ -1,9 +1,9 @@
 import BlockStore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Where an S3 store lives and how to talk to it.
@@ -107,7 +107,8 @@ public struct S3Configuration: Sendable {
             )
         }
         guard !region.isEmpty else {
-            throw BlockStoreError(.invalidArgument, "S3 region is empty: set AWS_REGION, e.g. us-east-1")
+            throw BlockStoreError(
+                .invalidArgument, "S3 region is empty: set AWS_REGION, e.g. us-east-1")
         }
         let isAWS = host.lowercased().hasSuffix(".amazonaws.com")
         self.endpoint = endpoint
@@ -144,21 +145,26 @@ public struct S3Configuration: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> S3Configuration {
         func value(_ name: String) -> String? {
-            guard let v = environment[name].map({ trimmed($0, " \t\n") }), !v.isEmpty else { return nil }
+            guard let v = environment[name].map({ trimmed($0, " \t\n") }), !v.isEmpty else {
+                return nil
+            }
             return String(v)
         }
         guard let accessKey = value("AWS_ACCESS_KEY_ID") else {
             throw BlockStoreError(
-                .invalidArgument, "AWS_ACCESS_KEY_ID is not set: export the access key of the S3 store's credentials")
+                .invalidArgument,
+                "AWS_ACCESS_KEY_ID is not set: export the access key of the S3 store's credentials")
         }
         guard let secret = value("AWS_SECRET_ACCESS_KEY") else {
             throw BlockStoreError(
                 .invalidArgument,
-                "AWS_SECRET_ACCESS_KEY is not set: export the secret key that belongs to AWS_ACCESS_KEY_ID")
+                "AWS_SECRET_ACCESS_KEY is not set: export the secret key that belongs to AWS_ACCESS_KEY_ID"
+            )
         }
         let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1"
         let endpointText =
-            value("AWS_ENDPOINT_URL_S3") ?? value("AWS_ENDPOINT_URL") ?? "https://s3.\(region).amazonaws.com"
+            value("AWS_ENDPOINT_URL_S3") ?? value("AWS_ENDPOINT_URL")
+            ?? "https://s3.\(region).amazonaws.com"
         guard let endpoint = URL(string: endpointText), endpoint.host != nil else {
             throw BlockStoreError(
                 .invalidArgument,
@@ -168,7 +174,8 @@ public struct S3Configuration: Sendable {
         return try S3Configuration(
             endpoint: endpoint, region: region, bucket: bucket, keyPrefix: keyPrefix,
             credentials: S3Credentials(
-                accessKeyID: accessKey, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")))
+                accessKeyID: accessKey, secretAccessKey: secret,
+                sessionToken: value("AWS_SESSION_TOKEN")))
     }
 
     /// A configuration for a store URL `s3://BUCKET/PREFIX`, the rest from the environment (see
@@ -190,10 +197,13 @@ public struct S3Configuration: Sendable {
 
     /// Splits a store URL `s3://BUCKET` or `s3://BUCKET/PREFIX` into bucket and key prefix.
     /// - Throws: `BlockStoreError` `.invalidArgument` when the URL is not of that form.
-    public static func parseStoreURL(_ storeURL: String) throws -> (bucket: String, keyPrefix: String) {
+    public static func parseStoreURL(_ storeURL: String) throws -> (
+        bucket: String, keyPrefix: String
+    ) {
         guard isStoreURL(storeURL) else {
             throw BlockStoreError(
-                .invalidArgument, "'\(storeURL)' is not an S3 store URL: use s3://BUCKET or s3://BUCKET/PREFIX")
+                .invalidArgument,
+                "'\(storeURL)' is not an S3 store URL: use s3://BUCKET or s3://BUCKET/PREFIX")
         }
         let rest = storeURL.dropFirst("s3://".count)
         if rest.contains("?") || rest.contains("#") {
@@ -205,7 +215,8 @@ public struct S3Configuration: Sendable {
         let bucket = String(rest.prefix { $0 != "/" })
         let prefix = trimmed(rest.dropFirst(bucket.count), "/")
         guard !bucket.isEmpty else {
-            throw BlockStoreError(.invalidArgument, "'\(storeURL)' names no bucket: use s3://BUCKET/PREFIX")
+            throw BlockStoreError(
+                .invalidArgument, "'\(storeURL)' names no bucket: use s3://BUCKET/PREFIX")
         }
         try validateBucket(bucket)
         if !prefix.isEmpty, !ObjectKey.isValid(prefix) {
@@ -226,10 +237,12 @@ public struct S3Configuration: Sendable {
         let ok =
             (3...63).contains(bucket.utf8.count)
             && bucket.utf8.allSatisfy { c in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
                     || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
             }
-            && bucket.first != "-" && bucket.first != "." && bucket.last != "-" && bucket.last != "."
+            && bucket.first != "-" && bucket.first != "." && bucket.last != "-"
+            && bucket.last != "."
         guard ok else {
             throw BlockStoreError(
                 .invalidArgument,

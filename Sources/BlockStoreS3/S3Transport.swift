@@ -79,7 +79,8 @@ package final class HTTPClientTransport: S3Transport {
         // The backend retries failed connections itself, with its own backoff and attempt
         // bound: a refused connection fails its attempt at once instead of after `connect`.
         configuration.connectionPool.retryConnectionEstablishment = false
-        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.client = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.maxResponseBytes = maxResponseBytes
     }
 
@@ -97,7 +98,8 @@ package final class HTTPClientTransport: S3Transport {
         if !request.body.isEmpty || request.method == "PUT" || request.method == "POST" {
             outgoing.body = .bytes(request.body)
         }
-        let response = try await client.execute(outgoing, timeout: .milliseconds(timeout.wholeMilliseconds))
+        let response = try await client.execute(
+            outgoing, timeout: .milliseconds(timeout.wholeMilliseconds))
         var body: [UInt8] = []
         if let length = response.headers.first(name: "content-length").flatMap(Int.init),
             request.method != "HEAD"
@@ -111,7 +113,8 @@ package final class HTTPClientTransport: S3Transport {
             }
         }
         return S3HTTPResponse(
-            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: body)
+            status: Int(response.status.code),
+            headers: response.headers.map { ($0.name, $0.value) }, body: body)
     }
 
     package func shutdown() async throws {

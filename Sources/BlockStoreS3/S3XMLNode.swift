@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A parsed XML element: just enough of a tree to read S3's responses.
@@ -67,7 +67,9 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        if !stack.isEmpty { stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self) }
+        if !stack.isEmpty {
+            stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
+        }
     }
 
     func parser(

@@ -1,9 +1,9 @@
 import Crypto
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// AWS Signature Version 4 (`AWS4-HMAC-SHA256`) for S3 requests.
@@ -114,7 +114,8 @@ public struct SigV4Signer: Sendable {
         let dateStamp = String(amzDate.prefix(8))
         var params = query
         params.append(("X-Amz-Algorithm", "AWS4-HMAC-SHA256"))
-        params.append(("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope(dateStamp: dateStamp))"))
+        params.append(
+            ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope(dateStamp: dateStamp))"))
         params.append(("X-Amz-Date", amzDate))
         params.append(("X-Amz-Expires", String(expiresSeconds)))
         if let token = credentials.sessionToken { params.append(("X-Amz-Security-Token", token)) }
@@ -142,7 +143,8 @@ public struct SigV4Signer: Sendable {
     ) -> (text: String, signedHeaders: String) {
         var encoded: [(name: String, value: String)] = []
         for (name, value) in query {
-            encoded.append((Self.uriEncode(name, encodeSlash: true), Self.uriEncode(value, encodeSlash: true)))
+            encoded.append(
+                (Self.uriEncode(name, encodeSlash: true), Self.uriEncode(value, encodeSlash: true)))
         }
         encoded.sort { a, b in a.name == b.name ? a.value < b.value : a.name < b.name }
         let canonicalQuery = encoded.map { $0.name + "=" + $0.value }.joined(separator: "&")
@@ -151,7 +153,8 @@ public struct SigV4Signer: Sendable {
             merged[name.lowercased(), default: []].append(Self.normalizeHeaderValue(value))
         }
         let names = merged.keys.sorted()
-        let canonicalHeaders = names.map { "\($0):\(merged[$0]!.joined(separator: ","))\n" }.joined()
+        let canonicalHeaders = names.map { "\($0):\(merged[$0]!.joined(separator: ","))\n" }
+            .joined()
         let signedHeaders = names.joined(separator: ";")
         let text = [
             method, encodedPath.isEmpty ? "/" : encodedPath, canonicalQuery, canonicalHeaders,
@@ -172,7 +175,8 @@ public struct SigV4Signer: Sendable {
     public func signature(stringToSign: String, dateStamp: String) -> String {
         var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [dateStamp, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = SymmetricKey(
+                data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
         return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }

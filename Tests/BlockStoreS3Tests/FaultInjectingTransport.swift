@@ -28,7 +28,10 @@ final class FaultInjectingTransport: S3Transport {
     private let inFlight = Mutex((current: 0, maximum: 0))
 
     /// - Parameter decide: Gets each request and its index (from 0) and picks the fault.
-    init(inner: any S3Transport, decide: @escaping @Sendable (S3HTTPRequest, Int) async -> InjectedFault) {
+    init(
+        inner: any S3Transport,
+        decide: @escaping @Sendable (S3HTTPRequest, Int) async -> InjectedFault
+    ) {
         self.inner = inner
         self.decide = decide
     }
@@ -55,8 +58,11 @@ final class FaultInjectingTransport: S3Transport {
         case .none:
             return try await inner.send(request, timeout: timeout)
         case .status(let status, let code):
-            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>injected</Message></Error>"
-            return S3HTTPResponse(status: status, headers: [("Content-Type", "application/xml")], body: Array(body.utf8))
+            let body =
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>injected</Message></Error>"
+            return S3HTTPResponse(
+                status: status, headers: [("Content-Type", "application/xml")],
+                body: Array(body.utf8))
         case .connectionError:
             throw InjectedConnectionError()
         case .loseResponse:

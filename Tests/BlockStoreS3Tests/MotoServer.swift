@@ -4,9 +4,9 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A `moto_server` (PyPI `moto[server]`) on 127.0.0.1 and a free port, for the S3 tests.
@@ -48,7 +48,8 @@ actor MotoServer {
     static func start(extraEnvironment: [String: String] = [:]) async throws -> MotoServer {
         var lastError: (any Error)? = nil
         for _ in 0..<3 {
-            let server = MotoServer(port: try freeLoopbackPort(), extraEnvironment: extraEnvironment)
+            let server = MotoServer(
+                port: try freeLoopbackPort(), extraEnvironment: extraEnvironment)
             do {
                 try await server.launch()
                 return server
@@ -61,7 +62,9 @@ actor MotoServer {
     }
 
     private func launch() async throws {
-        guard let launcher = Self.launcher else { throw MotoError(Self.notInstalledMessage.rawValue) }
+        guard let launcher = Self.launcher else {
+            throw MotoError(Self.notInstalledMessage.rawValue)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: launcher.executable)
         process.arguments = launcher.arguments + ["-H", "127.0.0.1", "-p", String(port)]
@@ -75,7 +78,10 @@ actor MotoServer {
         self.process = process
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if !process.isRunning { throw MotoError("moto exited with status \(process.terminationStatus) on port \(port)") }
+            if !process.isRunning {
+                throw MotoError(
+                    "moto exited with status \(process.terminationStatus) on port \(port)")
+            }
             if Self.canConnect(port: port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -114,13 +120,16 @@ actor MotoServer {
     }
 
     /// A configuration for `bucket` on this server (path style, test credentials, short timeouts).
-    nonisolated func configuration(bucket: String, keyPrefix: String = "") throws -> S3Configuration {
+    nonisolated func configuration(bucket: String, keyPrefix: String = "") throws -> S3Configuration
+    {
         var configuration = try S3Configuration(
             endpoint: endpoint, region: "us-east-1", bucket: bucket, keyPrefix: keyPrefix,
             credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing"),
             addressingStyle: .path, createIsAtomic: true)
-        configuration.timeouts = S3Timeouts(connect: .seconds(2), read: .seconds(10), request: .seconds(60))
-        configuration.retryPolicy = S3RetryPolicy(maxAttempts: 5, baseDelay: .milliseconds(50), maxDelay: .milliseconds(500))
+        configuration.timeouts = S3Timeouts(
+            connect: .seconds(2), read: .seconds(10), request: .seconds(60))
+        configuration.retryPolicy = S3RetryPolicy(
+            maxAttempts: 5, baseDelay: .milliseconds(50), maxDelay: .milliseconds(500))
         return configuration
     }
 
@@ -177,7 +186,8 @@ actor MotoServer {
             guard (try? probe.run()) != nil else { continue }
             let output = pipe.fileHandleForReading.readDataToEndOfFile()
             probe.waitUntilExit()
-            let executable = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let executable = String(decoding: output, as: UTF8.self).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             if probe.terminationStatus == 0, !executable.isEmpty {
                 return (executable, ["-m", "moto.server"])
             }
@@ -235,7 +245,8 @@ func withMotoBackend<T>(
     _ body: (S3Backend) async throws -> T
 ) async throws -> T {
     let server = try #require(server ?? MotoServer.shared, "no moto server in scope")
-    var configuration = try server.configuration(bucket: await server.uniqueBucketName(hint), keyPrefix: keyPrefix)
+    var configuration = try server.configuration(
+        bucket: await server.uniqueBucketName(hint), keyPrefix: keyPrefix)
     configure(&configuration)
     return try await S3Backend.withBackend(configuration: configuration) { backend in
         try await backend.createBucket()

@@ -13,7 +13,9 @@ struct S3BackendTests {
         var out = [UInt8](repeating: 0, count: count)
         for i in stride(from: 0, to: count, by: 8) {
             let word = generator.next()
-            for j in 0..<min(8, count - i) { out[i + j] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(j))) }
+            for j in 0..<min(8, count - i) {
+                out[i + j] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(j)))
+            }
         }
         return out
     }
@@ -36,7 +38,9 @@ struct S3BackendTests {
             try await backend.put("empty", data: [])
             #expect(try await backend.get("empty") == [])
             #expect(try await backend.size("empty") == 0)
-            let error = await #expect(throws: BlockStoreError.self) { try await backend.get("nope") }
+            let error = await #expect(throws: BlockStoreError.self) {
+                try await backend.get("nope")
+            }
             #expect(error?.code == .notFound)
             #expect(error?.message.contains("nope") == true)
         }
@@ -55,7 +59,9 @@ struct S3BackendTests {
             try await backend.put("empty", data: [])
             #expect(try await backend.get("empty", range: 0..<10) == [])
             for range: Range<UInt64> in [0..<10, 3..<3] {
-                let error = await #expect(throws: BlockStoreError.self) { try await backend.get("nope", range: range) }
+                let error = await #expect(throws: BlockStoreError.self) {
+                    try await backend.get("nope", range: range)
+                }
                 #expect(error?.code == .notFound)
             }
         }
@@ -83,7 +89,9 @@ struct S3BackendTests {
             let all = try await backend.listAll(prefix: "index/", pageSize: 1000)
             #expect(all.map(\.key) == keys)
             #expect(all.allSatisfy { $0.sizeBytes == 1 })
-            #expect(backend.statistics.requestCountByOperation["ListObjectsV2", default: 0] - before == 3)
+            #expect(
+                backend.statistics.requestCountByOperation["ListObjectsV2", default: 0] - before
+                    == 3)
 
             let page = try await backend.list(prefix: "index/", after: keys[999], limit: 1000)
             #expect(page.entries.first?.key == keys[1000])
@@ -93,15 +101,19 @@ struct S3BackendTests {
             #expect(last.entries.count == 500)
             #expect(last.continuation == nil)
             let small = try await backend.list(prefix: "index/0001", after: nil, limit: 3)
-            #expect(small.entries.map(\.key.rawValue) == ["index/00010", "index/00011", "index/00012"])
+            #expect(
+                small.entries.map(\.key.rawValue) == ["index/00010", "index/00011", "index/00012"])
             #expect(small.continuation == "index/00012")
             let everything = try await backend.list(prefix: "", after: nil, limit: 5000)
             #expect(everything.entries.count == 2501)
             #expect(everything.continuation == nil)
 
-            let deletesBefore = backend.statistics.requestCountByOperation["DeleteObjects", default: 0]
+            let deletesBefore = backend.statistics.requestCountByOperation[
+                "DeleteObjects", default: 0]
             try await backend.deleteMany(keys + ["index/never-existed"])
-            #expect(backend.statistics.requestCountByOperation["DeleteObjects", default: 0] - deletesBefore == 3)
+            #expect(
+                backend.statistics.requestCountByOperation["DeleteObjects", default: 0]
+                    - deletesBefore == 3)
             #expect(try await backend.listAll(prefix: "index/").isEmpty)
             #expect(try await backend.get("other/x") == [9, 9])
         }
@@ -123,7 +135,9 @@ struct S3BackendTests {
             #expect(try await backend.size("packs/big") == UInt64(data.count))
             #expect(try await backend.get("packs/big") == data)
             let middle: Range<UInt64> = 5 * 1024 * 1024 - 10..<5 * 1024 * 1024 + 10
-            #expect(try await backend.get("packs/big", range: middle) == Array(data[Int(middle.lowerBound)..<Int(middle.upperBound)]))
+            #expect(
+                try await backend.get("packs/big", range: middle)
+                    == Array(data[Int(middle.lowerBound)..<Int(middle.upperBound)]))
         }
     }
 
@@ -138,7 +152,8 @@ struct S3BackendTests {
     }
 
     @Test func createWithoutAtomicServiceChecksFirst() async throws {
-        try await withMotoBackend(configure: { $0.createIsAtomic = false }) { (backend: S3Backend) async throws in
+        try await withMotoBackend(configure: { $0.createIsAtomic = false }) {
+            (backend: S3Backend) async throws in
             #expect(!backend.createIsAtomic)
             #expect(try await backend.create("locks/a", data: [1]) == true)
             #expect(try await backend.create("locks/a", data: [2]) == false)
@@ -149,7 +164,9 @@ struct S3BackendTests {
     @Test func concurrentCreatorsHaveExactlyOneWinner() async throws {
         try await withMotoBackend { backend in
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for i in 0..<8 { group.addTask { try await backend.create("locks/race", data: [UInt8(i)]) } }
+                for i in 0..<8 {
+                    group.addTask { try await backend.create("locks/race", data: [UInt8(i)]) }
+                }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(wins == 1)
@@ -205,7 +222,10 @@ struct S3BackendTests {
                     }
                 }
                 #expect(error?.code == .backendError)
-                #expect(error?.message.contains("bucket no-such-bucket-here does not exist at http://127.0.0.1:\(server.port)") == true)
+                #expect(
+                    error?.message.contains(
+                        "bucket no-such-bucket-here does not exist at http://127.0.0.1:\(server.port)"
+                    ) == true)
                 #expect((error?.underlying as? S3ServiceError)?.reason == .bucketMissing)
             }
         }

@@ -4,11 +4,14 @@ import Foundation
 import Testing
 
 @Suite struct S3ConfigurationTests {
-    static let credentials = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"]
+    static let credentials = [
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+    ]
 
     @Test func environmentGivesCredentialsRegionAndEndpoint() throws {
         let environment = Self.credentials.merging([
-            "AWS_SESSION_TOKEN": "tok", "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "AWS_SESSION_TOKEN": "tok", "AWS_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
         ]) { $1 }
         let configuration = try S3Configuration.fromEnvironment(
             bucket: "backups", keyPrefix: "/hosts/a/", environment: environment)
@@ -24,22 +27,26 @@ import Testing
     }
 
     @Test func awsIsTheDefaultEndpointWithVirtualHostedAddressing() throws {
-        let configuration = try S3Configuration.fromEnvironment(bucket: "backups", environment: Self.credentials)
+        let configuration = try S3Configuration.fromEnvironment(
+            bucket: "backups", environment: Self.credentials)
         #expect(configuration.region == "us-east-1")
         #expect(configuration.endpoint.absoluteString == "https://s3.us-east-1.amazonaws.com")
         #expect(configuration.addressingStyle == .virtualHosted)
         #expect(configuration.createIsAtomic == true)
         #expect(configuration.credentials.sessionToken == nil)
         // A dotted bucket cannot be a TLS host name: path style.
-        let dotted = try S3Configuration.fromEnvironment(bucket: "my.backups", environment: Self.credentials)
+        let dotted = try S3Configuration.fromEnvironment(
+            bucket: "my.backups", environment: Self.credentials)
         #expect(dotted.addressingStyle == .path)
     }
 
     @Test func serviceSpecificEndpointWinsAndDefaultRegionIsRead() throws {
         let environment = Self.credentials.merging([
-            "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://b:2", "AWS_DEFAULT_REGION": "ap-south-1",
+            "AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://b:2",
+            "AWS_DEFAULT_REGION": "ap-south-1",
         ]) { $1 }
-        let configuration = try S3Configuration.fromEnvironment(bucket: "backups", environment: environment)
+        let configuration = try S3Configuration.fromEnvironment(
+            bucket: "backups", environment: environment)
         #expect(configuration.endpoint.absoluteString == "http://b:2")
         #expect(configuration.region == "ap-south-1")
     }
@@ -66,24 +73,32 @@ import Testing
     @Test func storeURLsParse() throws {
         #expect(try S3Configuration.parseStoreURL("s3://backups") == ("backups", ""))
         #expect(try S3Configuration.parseStoreURL("s3://backups/") == ("backups", ""))
-        #expect(try S3Configuration.parseStoreURL("s3://backups/vm/host-1/") == ("backups", "vm/host-1"))
+        #expect(
+            try S3Configuration.parseStoreURL("s3://backups/vm/host-1/") == ("backups", "vm/host-1")
+        )
         #expect(S3Configuration.isStoreURL("s3://x"))
         #expect(S3Configuration.isStoreURL("S3://x"))
         #expect(!S3Configuration.isStoreURL("/var/lib/blocksnap"))
-        let configuration = try S3Configuration.fromStoreURL("s3://backups/vm", environment: Self.credentials)
+        let configuration = try S3Configuration.fromStoreURL(
+            "s3://backups/vm", environment: Self.credentials)
         #expect(configuration.bucket == "backups")
         #expect(configuration.keyPrefix == "vm")
     }
 
-    @Test(arguments: ["s3://", "s3:///prefix", "s3://Bad_Bucket", "s3://ab", "s3://backups/../x",
-                      "s3://backups/a b", "s3://backups/p?region=x", "/var/lib/store", "-bucket"])
+    @Test(arguments: [
+        "s3://", "s3:///prefix", "s3://Bad_Bucket", "s3://ab", "s3://backups/../x",
+        "s3://backups/a b", "s3://backups/p?region=x", "/var/lib/store", "-bucket",
+    ])
     func malformedStoreURLsAreRejected(_ text: String) {
-        let error = #expect(throws: BlockStoreError.self) { try S3Configuration.parseStoreURL(text) }
+        let error = #expect(throws: BlockStoreError.self) {
+            try S3Configuration.parseStoreURL(text)
+        }
         #expect(error?.code == .invalidArgument)
     }
 
     @Test func credentialsNeverPrintTheSecret() {
-        let credentials = S3Credentials(accessKeyID: "AKID", secretAccessKey: "s3cr3t", sessionToken: "t0k3n")
+        let credentials = S3Credentials(
+            accessKeyID: "AKID", secretAccessKey: "s3cr3t", sessionToken: "t0k3n")
         #expect(!credentials.description.contains("s3cr3t"))
         #expect(!credentials.description.contains("t0k3n"))
         #expect(credentials.description.contains("AKID"))
@@ -99,10 +114,13 @@ import Testing
     }
 
     @Test func defaultsAreWithinS3Limits() throws {
-        let configuration = try S3Configuration.fromEnvironment(bucket: "backups", environment: Self.credentials)
+        let configuration = try S3Configuration.fromEnvironment(
+            bucket: "backups", environment: Self.credentials)
         #expect(configuration.multipartPartSizeBytes >= S3Configuration.minimumPartSizeBytes)
         #expect(configuration.multipartThresholdBytes >= configuration.multipartPartSizeBytes)
         #expect(configuration.maxRequestsInFlight == 16)
-        #expect(configuration.timeouts == S3Timeouts(connect: .seconds(5), read: .seconds(30), request: .seconds(300)))
+        #expect(
+            configuration.timeouts
+                == S3Timeouts(connect: .seconds(5), read: .seconds(30), request: .seconds(300)))
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Failures: injected 5xx and throttling, lost responses, bad credentials, missing services,
@@ -13,7 +13,9 @@ import Glibc
 @Suite(.sharedMoto, .enabled(if: MotoServer.isInstalled, MotoServer.notInstalledMessage))
 struct S3FaultTests {
     /// A configuration on a fresh bucket of the shared server that retries hard and fast.
-    func patientConfiguration(_ hint: String = #function, attempts: Int = 10) async throws -> S3Configuration {
+    func patientConfiguration(_ hint: String = #function, attempts: Int = 10) async throws
+        -> S3Configuration
+    {
         let server = try #require(MotoServer.shared)
         var configuration = try server.configuration(bucket: await server.uniqueBucketName(hint))
         configuration.retryPolicy = S3RetryPolicy(
@@ -28,19 +30,25 @@ struct S3FaultTests {
         configuration.multipartPartSizeBytes = 5 * 1024 * 1024
         let generator = Mutex(SeededGenerator(seed: seed))
         let faults: [InjectedFault] = [
-            .status(500, code: "InternalError"), .status(503, code: "SlowDown"), .status(502, code: "BadGateway"),
+            .status(500, code: "InternalError"), .status(503, code: "SlowDown"),
+            .status(502, code: "BadGateway"),
             .connectionError, .loseResponse,
         ]
-        try await S3Backend.withFaults(configuration: configuration, decide: { request, _ in
-            generator.withLock { g in
-                // CreateMultipartUpload is left alone: a lost response there leaves an orphaned
-                // upload (harmless, but this test checks that nothing lingers).
-                guard request.operation != "CreateMultipartUpload", Double.random(in: 0..<1, using: &g) < 0.25 else {
-                    return .none
+        try await S3Backend.withFaults(
+            configuration: configuration,
+            decide: { request, _ in
+                generator.withLock { g in
+                    // CreateMultipartUpload is left alone: a lost response there leaves an orphaned
+                    // upload (harmless, but this test checks that nothing lingers).
+                    guard request.operation != "CreateMultipartUpload",
+                        Double.random(in: 0..<1, using: &g) < 0.25
+                    else {
+                        return .none
+                    }
+                    return faults.randomElement(using: &g)!
                 }
-                return faults.randomElement(using: &g)!
             }
-        }) { backend, transport in
+        ) { backend, transport in
             try await backend.createBucket()
             let big = S3BackendTests.bytes(11 * 1024 * 1024, seed: seed)
             try await backend.put("packs/big", data: big)
@@ -50,8 +58,12 @@ struct S3FaultTests {
             #expect(try await backend.create("locks/one", data: [7]) == true, "seed \(seed)")
             #expect(try await backend.create("locks/one", data: [8]) == false, "seed \(seed)")
             #expect(try await backend.get("packs/big") == big, "seed \(seed)")
-            #expect(try await backend.get("packs/big", range: 100..<200) == Array(big[100..<200]), "seed \(seed)")
-            #expect(try await backend.listAll(prefix: "small/", pageSize: 7).count == 20, "seed \(seed)")
+            #expect(
+                try await backend.get("packs/big", range: 100..<200) == Array(big[100..<200]),
+                "seed \(seed)")
+            #expect(
+                try await backend.listAll(prefix: "small/", pageSize: 7).count == 20, "seed \(seed)"
+            )
             try await backend.deleteMany((0..<10).map { ObjectKey(stringLiteral: "small/\($0)") })
             try await backend.delete("small/10")
             #expect(try await backend.listAll(prefix: "small/").count == 9, "seed \(seed)")
@@ -66,14 +78,21 @@ struct S3FaultTests {
         configuration.multipartThresholdBytes = 5 * 1024 * 1024
         configuration.multipartPartSizeBytes = 5 * 1024 * 1024
         let lost = Mutex<Set<String>>([])
-        try await S3Backend.withFaults(configuration: configuration, decide: { request, _ in
-            // The first PutObject with If-None-Match and the first completion take effect, but
-            // their responses are lost: the retries see 412 and NoSuchUpload.
-            let operation = request.operation == "PutObject" && request.headers.contains { $0.0 == "If-None-Match" }
-                ? "create" : request.operation
-            guard operation == "create" || operation == "CompleteMultipartUpload" else { return .none }
-            return lost.withLock { $0.insert(operation).inserted } ? .loseResponse : .none
-        }) { backend, transport in
+        try await S3Backend.withFaults(
+            configuration: configuration,
+            decide: { request, _ in
+                // The first PutObject with If-None-Match and the first completion take effect, but
+                // their responses are lost: the retries see 412 and NoSuchUpload.
+                let operation =
+                    request.operation == "PutObject"
+                        && request.headers.contains { $0.0 == "If-None-Match" }
+                    ? "create" : request.operation
+                guard operation == "create" || operation == "CompleteMultipartUpload" else {
+                    return .none
+                }
+                return lost.withLock { $0.insert(operation).inserted } ? .loseResponse : .none
+            }
+        ) { backend, transport in
             try await backend.createBucket()
             #expect(try await backend.create("locks/mine", data: [42]) == true)
             let big = S3BackendTests.bytes(6 * 1024 * 1024, seed: 9)
@@ -87,15 +106,21 @@ struct S3FaultTests {
 
     @Test func exhaustedRetriesGiveTypedErrors() async throws {
         var configuration = try await patientConfiguration(attempts: 3)
-        configuration.retryPolicy = S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2))
+        configuration.retryPolicy = S3RetryPolicy(
+            maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2))
         let mode = Mutex<InjectedFault>(.none)
-        try await S3Backend.withFaults(configuration: configuration, decide: { _, _ in mode.withLock { $0 } }) {
+        try await S3Backend.withFaults(
+            configuration: configuration, decide: { _, _ in mode.withLock { $0 } }
+        ) {
             backend, _ in
             try await backend.createBucket()
             let cases: [(InjectedFault, S3ServiceError.Reason?, String)] = [
                 (.status(503, code: "SlowDown"), .throttled, "kept throttling"),
                 (.status(500, code: "InternalError"), .serverError, "HTTP 500 after 3 attempts"),
-                (.status(403, code: "SignatureDoesNotMatch"), .credentialsRejected, "AWS_SECRET_ACCESS_KEY"),
+                (
+                    .status(403, code: "SignatureDoesNotMatch"), .credentialsRejected,
+                    "AWS_SECRET_ACCESS_KEY"
+                ),
                 (.status(403, code: "AccessDenied"), .accessDenied, "s3:PutObject"),
                 (.status(400, code: "AuthorizationHeaderMalformed"), .wrongRegion, "AWS_REGION"),
                 (.connectionError, nil, "could not reach"),
@@ -118,11 +143,14 @@ struct S3FaultTests {
     @Test func requestsInFlightStayBounded() async throws {
         var configuration = try await patientConfiguration()
         configuration.maxRequestsInFlight = 3
-        try await S3Backend.withFaults(configuration: configuration, decide: { _, _ in .none }) { backend, transport in
+        try await S3Backend.withFaults(configuration: configuration, decide: { _, _ in .none }) {
+            backend, transport in
             try await backend.createBucket()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for i in 0..<40 {
-                    group.addTask { try await backend.put(ObjectKey(stringLiteral: "k\(i)"), data: [UInt8(i)]) }
+                    group.addTask {
+                        try await backend.put(ObjectKey(stringLiteral: "k\(i)"), data: [UInt8(i)])
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -137,7 +165,8 @@ struct S3FaultTests {
         var configuration = try S3Configuration(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, bucket: "unreachable",
             credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"))
-        configuration.timeouts = S3Timeouts(connect: .seconds(1), read: .seconds(2), request: .seconds(5))
+        configuration.timeouts = S3Timeouts(
+            connect: .seconds(1), read: .seconds(2), request: .seconds(5))
         let policy = configuration.retryPolicy
         let bound = policy.maxTotalBackoff + configuration.timeouts.connect * policy.maxAttempts
         let start = ContinuousClock.now
@@ -179,11 +208,15 @@ struct S3FaultTests {
         var configuration = try S3Configuration(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, bucket: "silent",
             credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"))
-        configuration.timeouts = S3Timeouts(connect: .seconds(1), read: .milliseconds(500), request: .seconds(30))
-        configuration.retryPolicy = S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(10))
+        configuration.timeouts = S3Timeouts(
+            connect: .seconds(1), read: .milliseconds(500), request: .seconds(30))
+        configuration.retryPolicy = S3RetryPolicy(
+            maxAttempts: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(10))
         let start = ContinuousClock.now
         try await S3Backend.withBackend(configuration: configuration) { backend in
-            let error = await #expect(throws: BlockStoreError.self) { _ = try await backend.size("k") }
+            let error = await #expect(throws: BlockStoreError.self) {
+                _ = try await backend.size("k")
+            }
             #expect(error?.code == .backendError)
             #expect(error?.message.contains("could not reach") == true)
             #expect(backend.statistics.requestCount == 2)
@@ -196,11 +229,15 @@ struct S3FaultTests {
 
     @Test func rejectedCredentialsSayWhatToFix() async throws {
         // In this mode moto checks access keys (it knows none), as AWS does.
-        let server = try await MotoServer.start(extraEnvironment: ["INITIAL_NO_AUTH_ACTION_COUNT": "0"])
+        let server = try await MotoServer.start(extraEnvironment: [
+            "INITIAL_NO_AUTH_ACTION_COUNT": "0"
+        ])
         do {
             let configuration = try server.configuration(bucket: "any-bucket")
             try await S3Backend.withBackend(configuration: configuration) { backend in
-                let error = await #expect(throws: BlockStoreError.self) { try await backend.put("k", data: [1]) }
+                let error = await #expect(throws: BlockStoreError.self) {
+                    try await backend.put("k", data: [1])
+                }
                 #expect(error?.code == .backendError)
                 #expect(error?.message.contains("credentials rejected") == true)
                 #expect(error?.message.contains("AWS_ACCESS_KEY_ID") == true)
@@ -232,41 +269,57 @@ struct S3FaultTests {
         configuration.multipartThresholdBytes = 5 * 1024 * 1024
         configuration.multipartPartSizeBytes = 5 * 1024 * 1024
         configuration.multipartConcurrency = 1
-        configuration.timeouts = S3Timeouts(connect: .seconds(1), read: .seconds(1), request: .seconds(4))
-        configuration.retryPolicy = S3RetryPolicy(maxAttempts: 30, baseDelay: .milliseconds(100), maxDelay: .milliseconds(500))
+        configuration.timeouts = S3Timeouts(
+            connect: .seconds(1), read: .seconds(1), request: .seconds(4))
+        configuration.retryPolicy = S3RetryPolicy(
+            maxAttempts: 30, baseDelay: .milliseconds(100), maxDelay: .milliseconds(500))
         let fixed = configuration
         let big = S3BackendTests.bytes(12 * 1024 * 1024, seed: 11)
         let control = RestartControl()
 
-        try await S3Backend.withFaults(configuration: fixed, decide: { request, _ in
-            if control.restoring.withLock({ $0 }) { return .connectionError }
-            guard let target = control.trigger.withLock({ $0 }), request.url.contains(target) else { return .none }
-            guard control.fired.withLock({ f in defer { f = true }; return !f }) else { return .none }
-            if target.hasPrefix("paused") {
-                // Stop the server while parts are uploading; continue it 2.5 s later.
-                await server.pause(true)
-                let task = Task {
-                    try? await Task.sleep(for: .milliseconds(2500))
-                    await server.pause(false)
+        try await S3Backend.withFaults(
+            configuration: fixed,
+            decide: { request, _ in
+                if control.restoring.withLock({ $0 }) { return .connectionError }
+                guard let target = control.trigger.withLock({ $0 }), request.url.contains(target)
+                else { return .none }
+                guard
+                    control.fired.withLock({ f in
+                        defer { f = true }
+                        return !f
+                    })
+                else { return .none }
+                if target.hasPrefix("paused") {
+                    // Stop the server while parts are uploading; continue it 2.5 s later.
+                    await server.pause(true)
+                    let task = Task {
+                        try? await Task.sleep(for: .milliseconds(2500))
+                        await server.pause(false)
+                    }
+                    control.background.withLock { $0.append(task) }
+                } else {
+                    // Crash the server; bring a fresh one (no buckets, no uploads) back 1 s later.
+                    // This request goes to the dead server; its retries wait for the new one.
+                    await server.kill()
+                    control.restoring.withLock { $0 = true }
+                    let task = Task {
+                        try? await Task.sleep(for: .seconds(1))
+                        try? await server.restart()
+                        try? await S3Backend.withBackend(configuration: fixed) {
+                            try await $0.createBucket()
+                        }
+                        control.restoring.withLock { $0 = false }
+                    }
+                    control.background.withLock { $0.append(task) }
                 }
-                control.background.withLock { $0.append(task) }
-            } else {
-                // Crash the server; bring a fresh one (no buckets, no uploads) back 1 s later.
-                // This request goes to the dead server; its retries wait for the new one.
-                await server.kill()
-                control.restoring.withLock { $0 = true }
-                let task = Task {
-                    try? await Task.sleep(for: .seconds(1))
-                    try? await server.restart()
-                    try? await S3Backend.withBackend(configuration: fixed) { try await $0.createBucket() }
-                    control.restoring.withLock { $0 = false }
-                }
-                control.background.withLock { $0.append(task) }
+                return .none
             }
-            return .none
-        }) { backend, _ in
+        ) { backend, _ in
             func settle() async {
-                for task in control.background.withLock({ t in defer { t = [] }; return t }) { await task.value }
+                for task in control.background.withLock({ t in
+                    defer { t = [] }
+                    return t
+                }) { await task.value }
                 control.trigger.withLock { $0 = nil }
                 control.fired.withLock { $0 = false }
             }
@@ -289,12 +342,16 @@ struct S3FaultTests {
             // 3. Killed in the middle of a multipart upload: the new server knows no upload, so
             //    the put fails with a typed error, the upload is aborted, no object is visible.
             control.trigger.withLock { $0 = "multi?partNumber=2" }
-            let error = await #expect(throws: BlockStoreError.self) { try await backend.put("multi", data: big) }
+            let error = await #expect(throws: BlockStoreError.self) {
+                try await backend.put("multi", data: big)
+            }
             await settle()
             #expect(error?.code == .backendError)
             // AWS answers 404 NoSuchUpload; moto fails with a bare 500 (retried, then reported).
             let service = error?.underlying as? S3ServiceError
-            #expect(service?.code == "NoSuchUpload" || service?.reason == .serverError, "\(String(describing: error))")
+            #expect(
+                service?.code == "NoSuchUpload" || service?.reason == .serverError,
+                "\(String(describing: error))")
             #expect(try await backend.size("multi") == nil)
             #expect(try await backend.listAll(prefix: "").isEmpty)
         }

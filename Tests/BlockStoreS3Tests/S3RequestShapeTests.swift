@@ -9,11 +9,13 @@ final class RecordingTransport: S3Transport {
     let sent = Mutex<[S3HTTPRequest]>([])
     private let answer: @Sendable (S3HTTPRequest) -> S3HTTPResponse
 
-    init(answer: @escaping @Sendable (S3HTTPRequest) -> S3HTTPResponse = { request in
-        request.method == "HEAD"
-            ? S3HTTPResponse(status: 200, headers: [("Content-Length", "5")], body: [])
-            : S3HTTPResponse(status: 200, headers: [], body: Array("<ListBucketResult/>".utf8))
-    }) {
+    init(
+        answer: @escaping @Sendable (S3HTTPRequest) -> S3HTTPResponse = { request in
+            request.method == "HEAD"
+                ? S3HTTPResponse(status: 200, headers: [("Content-Length", "5")], body: [])
+                : S3HTTPResponse(status: 200, headers: [], body: Array("<ListBucketResult/>".utf8))
+        }
+    ) {
         self.answer = answer
     }
 
@@ -39,15 +41,18 @@ extension S3HTTPRequest {
         endpoint: String, style: S3AddressingStyle? = nil, prefix: String = "vault"
     ) throws -> S3Configuration {
         try S3Configuration(
-            endpoint: URL(string: endpoint)!, region: "eu-west-1", bucket: "backups", keyPrefix: prefix,
-            credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret", sessionToken: "tok"),
+            endpoint: URL(string: endpoint)!, region: "eu-west-1", bucket: "backups",
+            keyPrefix: prefix,
+            credentials: S3Credentials(
+                accessKeyID: "AKID", secretAccessKey: "secret", sessionToken: "tok"),
             addressingStyle: style)
     }
 
     @Test func pathStyleNamesTheBucketInThePath() async throws {
         let transport = RecordingTransport()
         let backend = S3Backend(
-            configuration: try Self.configuration(endpoint: "http://127.0.0.1:9000"), transport: transport)
+            configuration: try Self.configuration(endpoint: "http://127.0.0.1:9000"),
+            transport: transport)
         #expect(try await backend.size("data/ab/cd") == 5)
         let head = try #require(transport.requests.last)
         #expect(head.method == "HEAD")
@@ -56,7 +61,9 @@ extension S3HTTPRequest {
         let authorization = try #require(head.header("Authorization"))
         #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKID/"))
         #expect(authorization.contains("/eu-west-1/s3/aws4_request"))
-        #expect(authorization.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"))
+        #expect(
+            authorization.contains(
+                "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token,"))
         #expect(head.header("x-amz-security-token") == "tok")
         #expect(head.header("x-amz-content-sha256") == SigV4Signer.emptyPayloadHash)
         // The first request of a backend checks the bucket once.
@@ -106,7 +113,8 @@ extension S3HTTPRequest {
             S3HTTPResponse(status: 200, headers: [], body: Array("<DeleteResult/>".utf8))
         }
         let backend = S3Backend(
-            configuration: try Self.configuration(endpoint: "http://127.0.0.1:9000"), transport: transport)
+            configuration: try Self.configuration(endpoint: "http://127.0.0.1:9000"),
+            transport: transport)
         let keys = (0..<2001).map { ObjectKey(stringLiteral: "k\($0)") }
         try await backend.deleteMany(keys)
         let batches = transport.requests.filter { $0.operation == "DeleteObjects" }
@@ -119,7 +127,9 @@ extension S3HTTPRequest {
         let first = String(decoding: batches[0].body, as: UTF8.self)
         #expect(first.contains("<Quiet>true</Quiet><Object><Key>vault/k0</Key></Object>"))
         #expect(first.components(separatedBy: "<Object>").count - 1 == 1000)
-        #expect(String(decoding: batches[2].body, as: UTF8.self).components(separatedBy: "<Object>").count - 1 == 1)
+        #expect(
+            String(decoding: batches[2].body, as: UTF8.self).components(separatedBy: "<Object>")
+                .count - 1 == 1)
     }
 
     @Test func contentMD5IsBase64OfTheDigest() {
@@ -129,15 +139,19 @@ extension S3HTTPRequest {
 
     @Test func deleteObjectsReportsKeysItCouldNotDelete() async throws {
         let transport = RecordingTransport { request in
-            let body = request.operation == "DeleteObjects"
+            let body =
+                request.operation == "DeleteObjects"
                 ? "<DeleteResult><Error><Key>vault/a</Key><Code>AccessDenied</Code><Message>no</Message></Error>"
                     + "<Error><Key>vault/b</Key><Code>NoSuchKey</Code></Error></DeleteResult>"
                 : "<ListBucketResult/>"
             return S3HTTPResponse(status: 200, headers: [], body: Array(body.utf8))
         }
         let backend = S3Backend(
-            configuration: try Self.configuration(endpoint: "http://127.0.0.1:9000"), transport: transport)
-        let error = await #expect(throws: BlockStoreError.self) { try await backend.deleteMany(["a", "b"]) }
+            configuration: try Self.configuration(endpoint: "http://127.0.0.1:9000"),
+            transport: transport)
+        let error = await #expect(throws: BlockStoreError.self) {
+            try await backend.deleteMany(["a", "b"])
+        }
         #expect(error?.code == .backendError)
         #expect(error?.message.contains("left 1 of 2 objects, e.g. vault/a (AccessDenied") == true)
     }
@@ -146,10 +160,12 @@ extension S3HTTPRequest {
         let transport = RecordingTransport { _ in
             S3HTTPResponse(
                 status: 301, headers: [("x-amz-bucket-region", "ap-southeast-2")],
-                body: Array("<Error><Code>PermanentRedirect</Code><Message>moved</Message></Error>".utf8))
+                body: Array(
+                    "<Error><Code>PermanentRedirect</Code><Message>moved</Message></Error>".utf8))
         }
         let backend = S3Backend(
-            configuration: try Self.configuration(endpoint: "https://s3.eu-west-1.amazonaws.com"), transport: transport)
+            configuration: try Self.configuration(endpoint: "https://s3.eu-west-1.amazonaws.com"),
+            transport: transport)
         let error = await #expect(throws: BlockStoreError.self) { try await backend.get("k") }
         #expect(error?.message.contains("set AWS_REGION=ap-southeast-2") == true)
         #expect((error?.underlying as? S3ServiceError)?.reason == .wrongRegion)
@@ -157,10 +173,12 @@ extension S3HTTPRequest {
 
     @Test func cancellationEndsAWaitingOperation() async throws {
         let transport = RecordingTransport { _ in
-            S3HTTPResponse(status: 503, headers: [], body: Array("<Error><Code>SlowDown</Code></Error>".utf8))
+            S3HTTPResponse(
+                status: 503, headers: [], body: Array("<Error><Code>SlowDown</Code></Error>".utf8))
         }
         var configuration = try Self.configuration(endpoint: "http://127.0.0.1:9000")
-        configuration.retryPolicy = S3RetryPolicy(maxAttempts: 50, baseDelay: .seconds(1), maxDelay: .seconds(1))
+        configuration.retryPolicy = S3RetryPolicy(
+            maxAttempts: 50, baseDelay: .seconds(1), maxDelay: .seconds(1))
         let backend = S3Backend(configuration: configuration, transport: transport)
         let task = Task { try await backend.get("k") }
         try await Task.sleep(for: .milliseconds(100))

@@ -18,7 +18,8 @@ import Testing
         region: "us-east-1", service: "service")
     static let s3Signer = SigV4Signer(
         credentials: S3Credentials(
-            accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            accessKeyID: "AKIAIOSFODNN7EXAMPLE",
+            secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
         region: "us-east-1")
     static let s3Host = "examplebucket.s3.amazonaws.com"
 
@@ -40,8 +41,10 @@ import Testing
     @Test func getVanillaMatchesTheTestSuite() {
         let signer = Self.suiteSigner
         let added = signer.sign(
-            method: "GET", encodedPath: "/", query: [], headers: [("Host", "example.amazonaws.com")],
-            payloadHash: SigV4Signer.emptyPayloadHash, date: Self.suiteDate, sendsContentSHA256: false)
+            method: "GET", encodedPath: "/", query: [],
+            headers: [("Host", "example.amazonaws.com")],
+            payloadHash: SigV4Signer.emptyPayloadHash, date: Self.suiteDate,
+            sendsContentSHA256: false)
         #expect(
             authorization(added)
                 == "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
@@ -67,7 +70,8 @@ import Testing
             method: "GET", encodedPath: "/", query: [("Param2", "value2"), ("Param1", "value1")],
             headers: [("Host", "example.amazonaws.com")], payloadHash: SigV4Signer.emptyPayloadHash,
             date: Self.suiteDate, sendsContentSHA256: false)
-        #expect(signature(added) == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")
+        #expect(
+            signature(added) == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")
     }
 
     @Test func s3GetObjectWithRangeMatchesTheExample() {
@@ -94,7 +98,9 @@ import Testing
         ]
         let (canonical, signed) = Self.s3Signer.canonicalRequest(
             method: "PUT", encodedPath: path, query: [],
-            headers: headers + [("x-amz-date", "20130524T000000Z"), ("x-amz-content-sha256", payloadHash)],
+            headers: headers + [
+                ("x-amz-date", "20130524T000000Z"), ("x-amz-content-sha256", payloadHash),
+            ],
             payloadHash: payloadHash)
         #expect(signed == "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class")
         #expect(
@@ -103,7 +109,8 @@ import Testing
         let added = Self.s3Signer.sign(
             method: "PUT", encodedPath: path, query: [], headers: headers, payloadHash: payloadHash,
             date: Self.s3Date)
-        #expect(signature(added) == "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd")
+        #expect(
+            signature(added) == "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd")
     }
 
     @Test func s3BucketLifecycleSignsAValuelessParameter() {
@@ -114,31 +121,39 @@ import Testing
                 ("x-amz-content-sha256", SigV4Signer.emptyPayloadHash),
             ],
             payloadHash: SigV4Signer.emptyPayloadHash)
-        #expect(canonical.split(separator: "\n", omittingEmptySubsequences: false)[2] == "lifecycle=")
+        #expect(
+            canonical.split(separator: "\n", omittingEmptySubsequences: false)[2] == "lifecycle=")
         #expect(
             SigV4Signer.hexSHA256(Array(canonical.utf8))
                 == "9766c798316ff2757b517bc739a67f6213b4ab36dd5da2f94eaebf79c77395ca")
         let added = Self.s3Signer.sign(
-            method: "GET", encodedPath: "/", query: [("lifecycle", "")], headers: [("Host", Self.s3Host)],
+            method: "GET", encodedPath: "/", query: [("lifecycle", "")],
+            headers: [("Host", Self.s3Host)],
             payloadHash: SigV4Signer.emptyPayloadHash, date: Self.s3Date)
-        #expect(signature(added) == "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543")
+        #expect(
+            signature(added) == "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543")
     }
 
     @Test func s3ListObjectsMatchesTheExample() {
         let added = Self.s3Signer.sign(
             method: "GET", encodedPath: "/", query: [("prefix", "J"), ("max-keys", "2")],
-            headers: [("Host", Self.s3Host)], payloadHash: SigV4Signer.emptyPayloadHash, date: Self.s3Date)
-        #expect(signature(added) == "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7")
+            headers: [("Host", Self.s3Host)], payloadHash: SigV4Signer.emptyPayloadHash,
+            date: Self.s3Date)
+        #expect(
+            signature(added) == "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7")
     }
 
     @Test func presignedGetUsesUnsignedPayloadAndMatchesTheExample() {
         let params = Self.s3Signer.presignedQuery(
-            method: "GET", encodedPath: "/test.txt", host: Self.s3Host, date: Self.s3Date, expiresSeconds: 86_400)
+            method: "GET", encodedPath: "/test.txt", host: Self.s3Host, date: Self.s3Date,
+            expiresSeconds: 86_400)
         #expect(params.first { $0.0 == "X-Amz-SignedHeaders" }?.1 == "host")
         #expect(
-            params.first { $0.0 == "X-Amz-Credential" }?.1 == "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request")
+            params.first { $0.0 == "X-Amz-Credential" }?.1
+                == "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request")
         #expect(params.last?.0 == "X-Amz-Signature")
-        #expect(params.last?.1 == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404")
+        #expect(
+            params.last?.1 == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404")
     }
 
     @Test func unsignedPayloadIsSentAndSignedInTheHeader() {
@@ -146,9 +161,12 @@ import Testing
             method: "PUT", encodedPath: "/k", query: [], headers: [("Host", Self.s3Host)],
             payloadHash: SigV4Signer.unsignedPayload, date: Self.s3Date)
         #expect(added.first { $0.0 == "x-amz-content-sha256" }?.1 == "UNSIGNED-PAYLOAD")
-        #expect(authorization(added)?.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date,") == true)
+        #expect(
+            authorization(added)?.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date,")
+                == true)
         let (canonical, _) = Self.s3Signer.canonicalRequest(
-            method: "PUT", encodedPath: "/k", query: [], headers: [("Host", Self.s3Host)] + added.dropLast(),
+            method: "PUT", encodedPath: "/k", query: [],
+            headers: [("Host", Self.s3Host)] + added.dropLast(),
             payloadHash: SigV4Signer.unsignedPayload)
         #expect(canonical.hasSuffix("\nUNSIGNED-PAYLOAD"))
         // The signature commits to the payload mode: a signed hash gives another signature.
