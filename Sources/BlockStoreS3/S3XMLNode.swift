@@ -1,0 +1,86 @@
+import Foundation
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// A parsed XML element: just enough of a tree to read S3's responses.
+package struct S3XMLNode: Sendable {
+    /// The element name without namespace prefix, e.g. `Contents`.
+    package var name: String
+    /// The element's text content (concatenated, not trimmed).
+    package var text: String
+    /// The child elements, in document order.
+    package var children: [S3XMLNode]
+
+    /// The first child named `name`.
+    package func child(_ name: String) -> S3XMLNode? { children.first { $0.name == name } }
+    /// Every child named `name`.
+    package func children(_ name: String) -> [S3XMLNode] { children.filter { $0.name == name } }
+    /// The text of the first child named `name`.
+    package func text(of name: String) -> String? { child(name)?.text }
+
+    /// Parses a document; nil when it is not well-formed XML.
+    package static func parse(_ bytes: [UInt8]) -> S3XMLNode? {
+        guard !bytes.isEmpty else { return nil }
+        let builder = TreeBuilder()
+        let parser = XMLParser(data: Data(bytes))
+        parser.shouldProcessNamespaces = false
+        parser.shouldResolveExternalEntities = false
+        parser.delegate = builder
+        guard parser.parse() else { return nil }
+        return builder.root
+    }
+
+    /// Escapes `text` for use as XML character data.
+    package static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for ch in text {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}
+
+private final class TreeBuilder: NSObject, XMLParserDelegate {
+    var stack: [S3XMLNode] = []
+    var root: S3XMLNode?
+
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
+    ) {
+        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
+        stack.append(S3XMLNode(name: local, text: "", children: []))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if !stack.isEmpty { stack[stack.count - 1].text += string }
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        if !stack.isEmpty {
+            stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
+        }
+    }
+
+    func parser(
+        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
+        qualifiedName qName: String?
+    ) {
+        guard let node = stack.popLast() else { return }
+        if stack.isEmpty {
+            root = node
+        } else {
+            stack[stack.count - 1].children.append(node)
+        }
+    }
+}

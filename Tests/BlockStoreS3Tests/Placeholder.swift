@@ -1,4 +1,0 @@
-import BlockStoreS3
-import Testing
-
-@Test func moduleLinks() { #expect(Bool(true)) }
