@@ -70,9 +70,12 @@ func runCommand(json: Bool, _ body: @escaping @Sendable () async throws -> Void)
     source.resume()
     do {
         try await task.value
+        await OpenBackends.shared.shutdownAll()
     } catch let code as ExitCode {
+        await OpenBackends.shared.shutdownAll()
         exit(code.rawValue)
     } catch {
+        await OpenBackends.shared.shutdownAll()
         Output.fail(error, json: json)
     }
 }
