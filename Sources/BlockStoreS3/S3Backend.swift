@@ -195,7 +195,7 @@ public final class S3Backend: StorageBackend {
         ).response
         switch response.status {
         case 206:
-            return Array(response.body.prefix(Int(clamping: range.count)))
+            return Array(response.body.prefix(Int(clamping: range.upperBound - range.lowerBound)))
         case 200:
             // The service ignored the range: cut it out here.
             let end = Int(clamping: min(range.upperBound, UInt64(response.body.count)))
