@@ -99,6 +99,9 @@ public final class S3Backend: StorageBackend {
 
     /// Closes the backend's connections and stops its HTTP client; call it exactly once, when
     /// no operation is running. Operations afterwards fail.
+    ///
+    /// Required: in debug builds the HTTP client traps when it is released without a shutdown
+    /// (prefer ``withBackend(configuration:isolation:_:)``, which cannot forget it).
     public func shutdown() async throws {
         try await transport.shutdown()
     }
@@ -188,14 +191,17 @@ public final class S3Backend: StorageBackend {
             guard try await size(key) != nil else { throw notFound(key) }
             return []
         }
+        // Ends past any possible object (beyond Int64) are sent open-ended: `bytes=N-`.
+        let lengthBytes = range.upperBound - range.lowerBound
+        let last = range.upperBound > UInt64(Int64.max) ? "" : String(range.upperBound - 1)
         let response = try await send(
             S3Request(
                 operation: "GetObject", method: "GET", object: objectName(key),
-                headers: [("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")])
+                headers: [("Range", "bytes=\(range.lowerBound)-\(last)")])
         ).response
         switch response.status {
         case 206:
-            return Array(response.body.prefix(Int(clamping: range.upperBound - range.lowerBound)))
+            return Array(response.body.prefix(Int(clamping: lengthBytes)))
         case 200:
             // The service ignored the range: cut it out here.
             let end = Int(clamping: min(range.upperBound, UInt64(response.body.count)))

@@ -12,9 +12,10 @@ import Testing
 /// A `moto_server` (PyPI `moto[server]`) on 127.0.0.1 and a free port, for the S3 tests.
 ///
 /// Started as `PYTHON -m moto.server` with the interpreter that has moto installed (resolved
-/// once, so a pyenv shim does not stand between us and the process we kill), or as
-/// `moto_server` from `PATH`. ``stop()`` kills it and reaps it; ``kill()`` and ``restart()``
-/// simulate a crash (moto keeps its state in memory: a restarted server has no buckets).
+/// once, so a pyenv shim does not stand between us and the process we kill; the server exits by
+/// itself if the test process dies), or as `moto_server` from `PATH`. ``stop()`` kills it and
+/// reaps it; ``kill()`` and ``restart()`` simulate a crash (moto keeps its state in memory: a
+/// restarted server has no buckets).
 actor MotoServer {
     /// How to launch moto, or nil when it is not installed.
     static let launcher: (executable: String, arguments: [String])? = findMoto()
@@ -168,6 +169,20 @@ actor MotoServer {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// `python -m moto.server`, plus a thread that exits when the test process dies (the
+    /// server's parent changes), so that a crashed test run leaks no server.
+    static let orphanGuardedMoto = """
+        import os, runpy, sys, threading, time
+        parent = os.getppid()
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+        sys.argv = ["moto_server"] + sys.argv[1:]
+        runpy.run_module("moto.server", run_name="__main__", alter_sys=True)
+        """
+
     private static func findMoto() -> (executable: String, arguments: [String])? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let dirs = path.split(separator: ":").map(String.init)
@@ -189,7 +204,7 @@ actor MotoServer {
             let executable = String(decoding: output, as: UTF8.self).trimmingCharacters(
                 in: .whitespacesAndNewlines)
             if probe.terminationStatus == 0, !executable.isEmpty {
-                return (executable, ["-m", "moto.server"])
+                return (executable, ["-c", orphanGuardedMoto])
             }
         }
         return which("moto_server").map { ($0, []) }

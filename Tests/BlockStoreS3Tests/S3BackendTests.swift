@@ -56,6 +56,9 @@ struct S3BackendTests {
             #expect(try await backend.get("obj", range: 1000..<1010) == [])
             #expect(try await backend.get("obj", range: 5000..<6000) == [])
             #expect(try await backend.get("obj", range: 7..<7) == [])
+            #expect(try await backend.get("obj", range: 995..<UInt64.max) == Array(data[995...]))
+            #expect(try await backend.get("obj", range: 0..<UInt64(Int64.max)) == data)
+            #expect(try await backend.get("obj", range: UInt64.max - 1..<UInt64.max) == [])
             try await backend.put("empty", data: [])
             #expect(try await backend.get("empty", range: 0..<10) == [])
             for range: Range<UInt64> in [0..<10, 3..<3] {
