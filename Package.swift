@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "tour", targets: ["Tour"]),
         .executable(name: "blocksnap", targets: ["BlockSnapCLI"]),
         .executable(name: "policy-simulator", targets: ["PolicySimulator"]),
+        .executable(name: "vm-agent", targets: ["VMAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -94,6 +95,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/BlockSnapCLI",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "VMAgent",
+            dependencies: ["BlockSnap"],
+            path: "Examples/VMAgent",
             swiftSettings: strict
         ),
         .executableTarget(

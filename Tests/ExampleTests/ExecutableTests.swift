@@ -130,4 +130,20 @@ import Testing
         #expect(run.stdout.contains("verify: clean"))
         #expect(run.stdout.contains("Expire the first (full) point"))
     }
+
+    @Test func theVMAgentSimulatesWeeksAndReadsAFileFromAnOldPoint() throws {
+        let run = try Self.run("vm-agent", [])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("fileSystem"), "a failed database freeze shows as file-system-consistent")
+        #expect(run.stdout.contains("database failed to freeze"))
+        #expect(run.stdout.contains("matches what the VM held that day"))
+        #expect(run.stdout.contains("weekly: 4 weeks"))
+    }
+
+    @Test func thePolicySimulatorRunsTwoYears() throws {
+        let run = try Self.run("policy-simulator", [])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("yearly"))
+        #expect(!run.stdout.isEmpty)
+    }
 }
