@@ -1,4 +1,5 @@
 import BlockStoreS3
+import BlockStoreTesting
 import Synchronization
 
 /// What a ``FaultInjectingTransport`` does with one request.
@@ -76,18 +77,8 @@ final class FaultInjectingTransport: S3Transport {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so that random faults repeat by seed.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator the tests share (SplitMix64 from BlockStoreTesting).
+typealias SeededGenerator = SplitMix64
 
 extension S3Backend {
     /// A backend for `configuration` whose requests pass through `decide`'s faults.
