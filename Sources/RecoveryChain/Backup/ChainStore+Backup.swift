@@ -201,6 +201,12 @@ extension ChainStore {
                 let mayHoldData = allocatedBlocks?.contains(b) ?? true
                 if (isTracked || verify) && mayHoldData { toRead.append(b) } else { skipped += 1 }
             }
+            if toRead.isEmpty && allocatedBlocks == nil {
+                // Nothing tracked here: unchanged by the host's account, no map read needed.
+                meter.update { $0.blocksDone += skipped }
+                start = end
+                continue
+            }
             let stored = try await ingestor.ingest(toRead)
             meter.update { $0.blocksDone += skipped }
             // Compare with the previous map over the window.
