@@ -99,6 +99,9 @@ struct SlowDiskSource: DiskSource {
         }
         let midway = try #require(cancelledAt, "seed \(seed): no report while reading: \(reports)")
         #expect(midway.phase == "reading" && midway.blocksDone < 1024, "seed \(seed): cancelled at \(midway)")
+        // Midway the rate and the time left can be estimated.
+        #expect(midway.bytesPerSecond > 0 && midway.fractionDone > 0 && midway.fractionDone < 1, "seed \(seed): \(midway)")
+        #expect((midway.estimatedSecondsRemaining ?? 0) > 0, "seed \(seed): no ETA in \(midway)")
         do {
             let result = try await job.value
             Issue.record("seed \(seed): the cancelled backup recorded point \(result.point.id)")
