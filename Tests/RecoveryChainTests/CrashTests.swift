@@ -50,12 +50,12 @@ import Glibc
                 guard let verb = words.first else { continue }
                 lastLine = verb
                 switch verb {
-                case "BEGIN": begun = Array(words.dropFirst())
-                case "POINT":
+                case "BEGIN" where words.count == 3: begun = Array(words.dropFirst())
+                case "POINT" where words.count == 4:
                     committed.append((words[1], Array(words.dropFirst(2))))
                     begun = nil
-                case "EXPIRING": expiring = words[1]
-                case "EXPIRED":
+                case "EXPIRING" where words.count == 2: expiring = words[1]
+                case "EXPIRED" where words.count == 2:
                     expired.insert(words[1])
                     expiring = nil
                 default: break
@@ -79,22 +79,29 @@ import Glibc
             let process = Process()
             process.executableURL = URL(fileURLWithPath: helper)
             process.arguments = [directory, "pw", item, String(rng.next())]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
+            // Output to files, read while it runs: each line is written before the helper moves on.
+            let outputPath = scratch.file("\(item).out")
+            let errorPath = scratch.file("\(item).err")
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+            func printed() -> String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
             try process.run()
-            // Long enough to get past start-up most of the time, short enough to land anywhere.
-            try await Task.sleep(for: .milliseconds(400 + Int(rng.next() % 1400)))
+            // Once the first point is committed (however slow the machine), kill at a random moment.
+            let started = ContinuousClock.now
+            while !printed().contains("POINT ") && process.isRunning && ContinuousClock.now - started < .seconds(60) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(Int(rng.next() % 1000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()  // reaped: its locks now belong to a dead process
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let complaint = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
             #expect(process.terminationReason == .uncaughtSignal, "seed \(seed) round \(round): the helper stopped by itself: \(complaint)")
-            logs.append(HelperLog(item: item, output: printed))
+            logs.append(HelperLog(item: item, output: printed()))
         }
         let committed = logs.reduce(0) { $0 + $1.committed.count }
-        #expect(committed >= 6, "seed \(seed): the helpers committed only \(committed) points; killed after \(logs.map(\.lastLine))")
+        #expect(logs.allSatisfy { !$0.committed.isEmpty } && committed >= 12, "seed \(seed): the helpers committed only \(committed) points; killed after \(logs.map(\.lastLine))")
 
         // The store opens; verification finds no damage, only what GC removes (leftover packs).
         let writer = try await ChunkStore.open(on: backend, passphrase: "pw", options: testOptions())
