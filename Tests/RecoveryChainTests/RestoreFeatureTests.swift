@@ -73,6 +73,37 @@ import Testing
         #expect(try readFile(path) == states[to], "seed \(seed) \(from)→\(to): the reverted file differs")
     }
 
+    @Test func anInPlaceRevertAcrossADiskResizeEndsBitExact() async throws {
+        let seed: UInt64 = 22
+        var rng = SeededGenerator(seed: seed)
+        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
+        let chains = ChainStore(store: store, workerCount: 2)
+        var disk = [UInt8](repeating: 0, count: 40 * Self.blockSize + 512)
+        _ = Churn.clustered(&disk, length: disk.count, rng: &rng)
+        var states: [[UInt8]] = []
+        var ids: [String] = []
+        for grow in [0, 9 * Self.blockSize + 1024, -(20 * Self.blockSize)] {
+            if grow > 0 {
+                disk += [UInt8](repeating: 0, count: grow)
+                for i in (disk.count - grow)..<(disk.count - 700) { disk[i] = UInt8(truncatingIfNeeded: rng.next()) | 1 }
+            } else if grow < 0 {
+                disk.removeLast(-grow)
+            }
+            _ = Churn.scattered(&disk, count: 4, rng: &rng)
+            var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
+            request.blockSizeBytes = Self.blockSize
+            ids.append(try await chains.backup(request).point.id)
+            states.append(disk)
+        }
+        let scratch = ScratchDirectory()
+        for (from, to) in [(0, 1), (1, 0), (1, 2), (2, 1), (2, 0)] {
+            let path = scratch.file("t\(from)\(to).img")
+            _ = try await chains.restore(item: "vm", point: ids[from], disk: 0, to: path)
+            _ = try await chains.restoreInPlace(item: "vm", disk: 0, target: path, holding: ids[from], to: ids[to])
+            #expect(try readFile(path) == states[to], "seed \(seed): \(from)→\(to) (\(states[from].count) → \(states[to].count) bytes)")
+        }
+    }
+
     @Test func theRandomAccessReaderMatchesTheOracleAnywhere() async throws {
         let seed: UInt64 = 21
         var rng = SeededGenerator(seed: seed + 1000)
