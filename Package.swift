@@ -128,9 +128,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RecoveryChainTests",
-            dependencies: ["RecoveryChain", "BlockStoreTesting"],
+            dependencies: ["RecoveryChain", "BlockStoreTesting", "CrashHelper"],
             swiftSettings: strict
         ),
+        // Killed with SIGKILL by RecoveryChainTests' crash tests (S40).
+        .executableTarget(name: "CrashHelper", dependencies: ["BlockSnap"], path: "Tests/CrashHelper", swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(
             name: "ExampleTests",

@@ -23,8 +23,10 @@ final class ScriptedParticipant: QuiesceParticipant {
     private func step(_ phase: String) async throws {
         calls.withLock { $0.append(phase) }
         if hangIn == phase {
-            // Ignores cancellation on purpose: a hung writer must not hang the backup.
-            while true { try? await Task.sleep(for: .seconds(10)) }
+            // Ignores cancellation on purpose: a hung writer must not hang the backup. It waits on
+            // a task that is not cancelled with it (a loop around a cancelled `Task.sleep` would
+            // spin and starve the other tests of the cooperative pool).
+            await Task.detached { try? await Task.sleep(for: .seconds(30)) }.value
         }
         if failIn == phase { throw Failure() }
     }

@@ -93,15 +93,15 @@ public final class ChainStore: Sendable {
     /// The item's configuration stored with a point, if any.
     public func configuration(of id: String, item: String) async throws -> [UInt8]? {
         let (_, manifest) = try await pointRecord(id, of: item)
-        guard let chunk = manifest.configuration else { return nil }
-        do { return try await store.chunk(chunk) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
+        guard let blob = manifest.configuration else { return nil }
+        do { return try await loadBlob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
     }
 
     /// The host secrets stored (encrypted) with a point, if any.
     public func secrets(of id: String, item: String) async throws -> [UInt8]? {
         let (_, manifest) = try await pointRecord(id, of: item)
-        guard let chunk = manifest.secrets else { return nil }
-        do { return try await store.chunk(chunk) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
+        guard let blob = manifest.secrets else { return nil }
+        do { return try await loadBlob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
     }
 
     /// Expires one point (merge-on-expire, seed 002).

@@ -1,0 +1,169 @@
+import BlockStore
+import Foundation
+import RecoveryChain
+import Testing
+
+/// S15–S17: verify-everything mode, disks added later, selective disk backup.
+@Suite struct BackupFeatureTests {
+    static func request(_ item: String, _ disks: [(Int, [UInt8], [Range<UInt64>]?)]) -> BackupRequest {
+        var request = BackupRequest(item: item, disks: disks.map { DiskInput(disk: $0.0, source: MemoryDiskSource(bytes: $0.1), changedRanges: $0.2) })
+        request.blockSizeBytes = 4096
+        return request
+    }
+
+    static func chains() async throws -> ChainStore {
+        ChainStore(store: try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions()), workerCount: 2)
+    }
+
+    func block(_ index: Int) -> Range<UInt64> { UInt64(index * 4096)..<UInt64((index + 1) * 4096) }
+
+    @Test func verifyModeReportsBlocksTheTrackerMissedAndBacksThemUp() async throws {
+        let seed: UInt64 = 15
+        var rng = SeededGenerator(seed: seed)
+        let chains = try await Self.chains()
+        var disk = [UInt8](repeating: 0, count: 64 * 4096 + 512)
+        _ = Churn.clustered(&disk, length: disk.count, rng: &rng)
+        _ = try await chains.backup(Self.request("vm", [(0, disk, nil)]))
+
+        // Blocks 3, 17 and 40 and the partial last block (64) change; the tracker reports only 3.
+        for b in [3, 17, 40] { disk[b * 4096 + 100] ^= 0xFF }
+        disk[disk.count - 1] ^= 0x55
+        let reported: [Range<UInt64>] = [UInt64(3 * 4096 + 100)..<UInt64(3 * 4096 + 101)]
+
+        var verifying = Self.request("vm", [(0, disk, reported)])
+        verifying.verifyChangedRanges = true
+        let result = try await chains.backup(verifying)
+        let lastBlock = UInt64(64 * 4096)..<UInt64(disk.count)
+        #expect(result.missedByTracker == [0: [block(17), block(40), lastBlock]], "seed \(seed): \(result.missedByTracker)")
+        #expect(result.point.disks[0].changedBlocks == 4)
+        let scratch = ScratchDirectory()
+        #expect(try await restoredBytes(chains, item: "vm", point: result.point.id, scratch: scratch) == disk, "seed \(seed): the missed blocks were not backed up")
+
+        // Without verify mode the same wrong report is trusted: the point misses those blocks.
+        let trusting = try await Self.chains()
+        var original = disk
+        for b in [3, 17, 40] { original[b * 4096 + 100] ^= 0xFF }
+        original[original.count - 1] ^= 0x55
+        _ = try await trusting.backup(Self.request("vm", [(0, original, nil)]))
+        let trusted = try await trusting.backup(Self.request("vm", [(0, disk, reported)]))
+        #expect(trusted.missedByTracker.isEmpty)
+        let bytes = try await restoredBytes(trusting, item: "vm", point: trusted.point.id, scratch: scratch)
+        #expect(bytes != disk && bytes[17 * 4096 + 100] == original[17 * 4096 + 100], "seed \(seed): tracked mode reads only what the host reports")
+    }
+
+    @Test func aDiskAddedLaterIsBackedUpInFullAndRestores() async throws {
+        let seed: UInt64 = 16
+        var rng = SeededGenerator(seed: seed)
+        let chains = try await Self.chains()
+        var system = [UInt8](repeating: 0, count: 32 * 4096)
+        _ = Churn.clustered(&system, length: 50_000, rng: &rng)
+        let first = try await chains.backup(Self.request("vm", [(0, system, nil)]))
+
+        var data = [UInt8](repeating: 0, count: 48 * 4096 + 1024)
+        _ = Churn.clustered(&data, length: 20 * 4096, rng: &rng)
+        let dataBlocks = stride(from: 0, to: data.count, by: 4096).filter { data[$0..<min($0 + 4096, data.count)].contains { $0 != 0 } }.count
+        _ = Churn.scattered(&system, count: 3, rng: &rng)
+        // Change tracking for the new disk (empty: "nothing changed") must not hide its data.
+        let second = try await chains.backup(Self.request("vm", [(0, system, nil), (1, data, [])]))
+        #expect(second.point.disks.map(\.disk) == [0, 1])
+        #expect(second.point.disks[1].changedBlocks == dataBlocks, "seed \(seed): the new disk is full")
+        let scratch = ScratchDirectory()
+        #expect(try await restoredBytes(chains, item: "vm", point: second.point.id, disk: 1, scratch: scratch) == data, "seed \(seed)")
+        #expect(try await restoredBytes(chains, item: "vm", point: second.point.id, disk: 0, scratch: scratch) == system, "seed \(seed)")
+        await #expect(throws: RecoveryChainError.self, "the first point has no disk 1") {
+            _ = try await restoredBytes(chains, item: "vm", point: first.point.id, disk: 1, scratch: scratch)
+        }
+    }
+
+    @Test func aPointWithOnlySomeDisksRestoresThoseAndTheOthersComeBackLater() async throws {
+        let seed: UInt64 = 17
+        var rng = SeededGenerator(seed: seed)
+        let chains = try await Self.chains()
+        var disks = [[UInt8](repeating: 0, count: 32 * 4096), [UInt8](repeating: 0, count: 24 * 4096)]
+        _ = Churn.clustered(&disks[0], length: 60_000, rng: &rng)
+        _ = Churn.clustered(&disks[1], length: 60_000, rng: &rng)
+        let both = try await chains.backup(Self.request("vm", [(0, disks[0], nil), (1, disks[1], nil)]))
+        let bothStates = disks
+
+        _ = Churn.scattered(&disks[0], count: 5, rng: &rng)
+        let d1 = Churn.scattered(&disks[1], count: 5, rng: &rng)
+        let onlyOne = try await chains.backup(Self.request("vm", [(1, disks[1], d1)]))
+        #expect(onlyOne.point.disks.map(\.disk) == [1])
+        let scratch = ScratchDirectory()
+        #expect(try await restoredBytes(chains, item: "vm", point: onlyOne.point.id, disk: 1, scratch: scratch) == disks[1], "seed \(seed)")
+        do {
+            _ = try await chains.restore(item: "vm", point: onlyOne.point.id, disk: 0, to: scratch.file("x.img"))
+            Issue.record("a point without disk 0 restored it")
+        } catch let error as RecoveryChainError {
+            #expect(error.code == .notFound)
+        }
+
+        // Disk 0's changes since the first point are found even though the latest point lacks it.
+        let again = try await chains.backup(Self.request("vm", [(0, disks[0], []), (1, disks[1], [])]))
+        #expect(try await restoredBytes(chains, item: "vm", point: again.point.id, disk: 0, scratch: scratch) == disks[0], "seed \(seed)")
+        #expect(try await restoredBytes(chains, item: "vm", point: again.point.id, disk: 1, scratch: scratch) == disks[1], "seed \(seed)")
+        for d in 0..<2 {
+            #expect(try await restoredBytes(chains, item: "vm", point: both.point.id, disk: d, scratch: scratch) == bothStates[d], "seed \(seed)")
+        }
+    }
+}
+
+/// S19: configuration, secrets and tags travel with a point, within their limits.
+@Suite struct PointMetadataTests {
+    @Test func configurationAndSecretsRoundTripWithThePoint() async throws {
+        var rng = SeededGenerator(seed: 19)
+        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
+        let chains = ChainStore(store: store, workerCount: 2)
+        // Larger than one 1 MiB piece, so the blob spans several chunks.
+        let configuration = (0..<((1 << 20) + 777)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let secrets = Array("disk-key: 00112233445566778899aabbccddeeff".utf8)
+        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))])
+        request.blockSizeBytes = 4096
+        request.configuration = configuration
+        request.secrets = secrets
+        request.tags = (0..<50).map { "tag-\($0)" }
+        let with = try await chains.backup(request)
+        #expect(with.point.hasConfiguration && with.point.hasSecrets)
+        #expect(try await chains.configuration(of: with.point.id, item: "vm") == configuration)
+        #expect(try await chains.secrets(of: with.point.id, item: "vm") == secrets)
+        #expect(try await chains.point(with.point.id, of: "vm").tags == request.tags)
+
+        request.configuration = []
+        request.secrets = nil
+        request.tags = []
+        let without = try await chains.backup(request)
+        #expect(try await chains.configuration(of: without.point.id, item: "vm") == [])
+        #expect(try await chains.secrets(of: without.point.id, item: "vm") == nil)
+        #expect(!without.point.hasSecrets)
+    }
+
+    @Test func secretsAreRefusedOnAnUnencryptedStore() async throws {
+        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
+        let chains = ChainStore(store: store, workerCount: 2)
+        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))])
+        request.secrets = [1, 2, 3]
+        do {
+            _ = try await chains.backup(request)
+            Issue.record("secrets were stored in the clear")
+        } catch let error as RecoveryChainError {
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.contains("encrypted"), "\(error.message)")
+        }
+        #expect(try await chains.points(of: "vm").isEmpty)
+    }
+
+    @Test func moreThanFiftyTagsAreRefused() async throws {
+        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
+        let chains = ChainStore(store: store, workerCount: 2)
+        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))])
+        request.tags = (0..<51).map { "t\($0)" }
+        do {
+            _ = try await chains.backup(request)
+            Issue.record("51 tags were accepted")
+        } catch let error as RecoveryChainError {
+            #expect(error.code == .limitExceeded)
+            #expect(error.message.contains("50"), "\(error.message)")
+        }
+        #expect(try await chains.points(of: "vm").isEmpty)
+    }
+}
