@@ -111,7 +111,7 @@ func passOverImage(_ body: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeMu
     }
 }
 
-let config = Benchmark.Configuration(
+nonisolated(unsafe) let config = Benchmark.Configuration(
     metrics: [.wallClock, .peakMemoryResident], timeUnits: .milliseconds, warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 3)
 
 let benchmarks: @Sendable () -> Void = {

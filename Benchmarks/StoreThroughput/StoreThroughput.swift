@@ -74,7 +74,7 @@ func parallelBlocks(_ body: @escaping @Sendable (Int, UnsafeMutableRawBufferPoin
 /// Compressed copies of every block for the decompress baseline.
 nonisolated(unsafe) var compressed: [[UInt8]] = []
 
-let config = Benchmark.Configuration(
+nonisolated(unsafe) let config = Benchmark.Configuration(
     metrics: [.wallClock, .peakMemoryResident, .mallocCountTotal],
     timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(30), maxIterations: 5)
 

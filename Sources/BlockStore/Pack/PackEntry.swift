@@ -9,6 +9,14 @@ package struct PackEntry: Sendable, Equatable {
     /// Decoded length of the chunk's content.
     package var rawLength: UInt32
 
+    package init(id: ChunkID, kind: ChunkKind, offset: UInt32, length: UInt32, rawLength: UInt32) {
+        self.id = id
+        self.kind = kind
+        self.offset = offset
+        self.length = length
+        self.rawLength = rawLength
+    }
+
     package static let encodedBytes = 46
     /// The largest decoded chunk accepted (blocks are at most 4 MiB; nodes about 2.3 MiB).
     package static let rawLengthMax: UInt32 = 8 << 20
