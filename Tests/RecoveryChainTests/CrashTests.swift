@@ -12,10 +12,13 @@ import Glibc
 /// store opens, verifies, and every point the helper reported committed restores bit-exact; no
 /// point it had not finished is visible half-written.
 @Suite struct ProcessCrashTests {
-    /// `CrashHelper` sits beside the test bundle (`.build/<configuration>/`).
+    /// `CrashHelper` sits beside the test bundle (`.build/<configuration>/`); the environment
+    /// variable `BLOCKSNAP_CRASH_HELPER` names it elsewhere.
     static func helperPath() -> String? {
         let fm = FileManager.default
-        var directories: [URL] = []
+        if let path = ProcessInfo.processInfo.environment["BLOCKSNAP_CRASH_HELPER"] { return path }
+        // macOS runs the bundle inside `xctest`; Linux runs it as an executable.
+        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map { $0.bundleURL.deletingLastPathComponent() }
         var arg0 = URL(fileURLWithPath: CommandLine.arguments[0])
         if !arg0.path.hasPrefix("/") {
             arg0 = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(CommandLine.arguments[0])
