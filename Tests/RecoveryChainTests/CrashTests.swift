@@ -328,3 +328,35 @@ import Glibc
         try await store.close()
     }
 }
+
+extension FailingBackendTests {
+    /// A dropped connection can fail the write of an item's job guard after it landed; the job
+    /// then fails, but the guard it left must not block the item (as if another job ran).
+    @Test func aJobGuardWrittenByAFailedCallDoesNotBlockTheItem() async throws {
+        let memory = MemoryBackend()
+        try await ChunkStore.create(on: memory, encryption: .none, options: testOptions()).close()
+        let faulty = FaultInjectingBackend(wrapping: memory, seed: 5)
+        let store = try await ChunkStore.open(on: faulty, options: testOptions())
+        let chains = ChainStore(store: store, workerCount: 2)
+        let disk = [UInt8](repeating: 4, count: 16 * 4096)
+        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
+        request.blockSizeBytes = 4096
+
+        // The next create (the job guard) lands, then reports an error.
+        faulty.configuration = .init(failureProbabilities: [.create: 1], failuresAfterApplyingFraction: 1)
+        let outcome: Result<BackupResult, any Error>
+        do { outcome = .success(try await chains.backup(request)) } catch { outcome = .failure(error) }
+        faulty.configuration = .init()
+        let guardLeft = memory.allKeys.contains { $0.rawValue == "jobs/vm" }
+
+        // Whether the first call failed or went on, the item is free for the next job.
+        let result = try await chains.backup(request)
+        let scratch = ScratchDirectory()
+        #expect(try await restoredBytes(chains, item: "vm", point: result.point.id, scratch: scratch) == disk)
+        if case .failure(let error) = outcome {
+            #expect(!"\(error)".contains("operationInProgress"), "\(error)")
+        }
+        #expect(!memory.allKeys.contains { $0.rawValue == "jobs/vm" }, "the guard is released (left after the failure: \(guardLeft))")
+        try await store.close()
+    }
+}
