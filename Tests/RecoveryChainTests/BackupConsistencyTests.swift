@@ -7,7 +7,7 @@ import Testing
 /// S18 through a real backup: the point records the consistency the quiesce achieved and why it
 /// is lower than asked for; thaw always runs; the snapshot is taken between freeze and thaw.
 @Suite struct BackupConsistencyTests {
-    func backup(_ participants: [ScriptedParticipant], timeout: Duration = .seconds(5)) async throws -> (RecoveryPoint, ChainStore) {
+    func backup(_ participants: [ScriptedParticipant], timeout: Duration = .seconds(5)) async throws -> RecoveryPoint {
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
         let disk = (0..<(16 * 4096)).map { UInt8(truncatingIfNeeded: $0 / 4096 + 1) }
@@ -24,13 +24,13 @@ import Testing
         #expect(listed.consistency == result.point.consistency && listed.consistencyNote == result.point.consistencyNote)
         let scratch = ScratchDirectory()
         #expect(try await restoredBytes(chains, item: "vm", point: result.point.id, scratch: scratch) == disk)
-        return (listed, chains)
+        return listed
     }
 
     @Test func applicationParticipantsThatSucceedGiveAnApplicationConsistentPoint() async throws {
         let sql = ScriptedParticipant("sql", level: .application)
         let mail = ScriptedParticipant("mail", level: .application)
-        let (point, _) = try await backup([sql, mail])
+        let point = try await backup([sql, mail])
         #expect(point.consistency == .application)
         #expect(point.consistencyNote == nil)
         #expect(sql.recorded == ["prepare", "freeze", "snapshot", "thaw", "post"])
@@ -39,7 +39,7 @@ import Testing
 
     @Test func aFailingParticipantGivesACrashConsistentPointWithANoteAndStillThaws() async throws {
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem, failIn: "freeze")
-        let (point, _) = try await backup([fs])
+        let point = try await backup([fs])
         #expect(point.consistency == .crash)
         #expect(point.consistencyNote?.contains("fsfreeze failed to freeze") == true, "\(point.consistencyNote ?? "no note")")
         #expect(fs.recorded == ["prepare", "freeze", "snapshot", "thaw"], "thaw runs after a failed freeze")
@@ -47,7 +47,7 @@ import Testing
 
     @Test func aParticipantFailingToPrepareGivesACrashConsistentPoint() async throws {
         let sql = ScriptedParticipant("sql", level: .application, failIn: "prepare")
-        let (point, _) = try await backup([sql])
+        let point = try await backup([sql])
         #expect(point.consistency == .crash)
         #expect(point.consistencyNote?.contains("sql failed to prepare") == true, "\(point.consistencyNote ?? "no note")")
         #expect(!sql.recorded.contains("freeze"), "a participant that did not prepare is not frozen: \(sql.recorded)")
@@ -56,8 +56,8 @@ import Testing
     @Test func aTimedOutParticipantGivesACrashConsistentPointWithoutHangingTheBackup() async throws {
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem, hangIn: "freeze")
         let start = ContinuousClock.now
-        let (point, _) = try await backup([fs], timeout: .milliseconds(200))
-        #expect(ContinuousClock.now - start < .seconds(10))
+        let point = try await backup([fs], timeout: .milliseconds(200))
+        #expect(ContinuousClock.now - start < .seconds(30), "far below the participant's 120 s hang")
         #expect(point.consistency == .crash)
         #expect(point.consistencyNote?.contains("did not finish within") == true, "\(point.consistencyNote ?? "no note")")
         #expect(fs.recorded.contains("thaw"), "thaw runs after a timed-out freeze: \(fs.recorded)")

@@ -97,6 +97,36 @@ import Testing
         try await store.close()
     }
 
+    @Test func itemsBackedUpAtOnceThroughOneChainStoreEachRestoreTheirOwnData() async throws {
+        let seed: UInt64 = 43
+        var rng = SeededGenerator(seed: seed)
+        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
+        let chains = ChainStore(store: store, workerCount: 2)
+        var disks: [String: [UInt8]] = [:]
+        for item in ["a", "b", "c"] {
+            var disk = [UInt8](repeating: 0, count: 48 * 4096)
+            _ = Churn.clustered(&disk, length: 100_000, rng: &rng)
+            disks[item] = disk
+        }
+        for round in 0..<2 {
+            let snapshot = disks
+            let results = try await withThrowingTaskGroup(of: (String, String).self) { group in
+                for (item, disk) in snapshot {
+                    group.addTask { (item, try await chains.backup(Self.request(item, disk)).point.id) }
+                }
+                return try await group.reduce(into: [String: String]()) { $0[$1.0] = $1.1 }
+            }
+            let scratch = ScratchDirectory()
+            for (item, id) in results {
+                #expect(try await restoredBytes(chains, item: item, point: id, scratch: scratch) == snapshot[item], "seed \(seed) round \(round): \(item)")
+            }
+            for item in disks.keys { _ = Churn.scattered(&disks[item]!, count: 6, rng: &rng) }
+        }
+        #expect(try await chains.items() == ["a", "b", "c"])
+        #expect(try await store.verify().isClean)
+        try await store.close()
+    }
+
     @Test func aSecondJobOnAnItemWhileOneRunsIsRefusedWithOperationInProgress() async throws {
         let backend = MemoryBackend()
         let store = try await ChunkStore.create(on: backend, encryption: .none, options: testOptions())

@@ -20,6 +20,8 @@ final class ItemJobLock: Sendable {
         var pid: Int32
         var started: Date
         var refreshed: Date
+        /// Random: tells this job's guard from another job's written in the same second.
+        var nonce: String? = nil
     }
 
     private init(key: ObjectKey, backend: any StorageBackend, record: Record, staleAfter: Duration) {
@@ -53,10 +55,20 @@ final class ItemJobLock: Sendable {
     static func acquire(item: String, operation: String, backend: any StorageBackend, staleAfter: Duration = .seconds(15 * 60)) async throws -> ItemJobLock {
         let key = try ObjectKey(validating: "jobs/\(item)")
         let now = Date()
-        let record = Record(operation: operation, hostname: hostName(), pid: getpid(), started: now, refreshed: now)
+        let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let record = Record(operation: operation, hostname: hostName(), pid: getpid(), started: now, refreshed: now, nonce: nonce)
         let bytes = Array(try encoder.encode(record))
         for attempt in 0..<2 {
-            if try await backend.create(key, data: bytes) {
+            let created: Bool
+            do {
+                created = try await backend.create(key, data: bytes)
+            } catch {
+                // The write may have landed before the call failed (a dropped connection): a
+                // guard holding this very record is ours, not another job's.
+                guard let landed = try? await backend.get(key), landed == bytes else { throw error }
+                created = true
+            }
+            if created {
                 return ItemJobLock(key: key, backend: backend, record: record, staleAfter: staleAfter)
             }
             let decoder = JSONDecoder()
