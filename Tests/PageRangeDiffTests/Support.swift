@@ -194,7 +194,8 @@ final class ByteNodeStore: NodeStore {
     }
     func restore(_ id: ChunkID, _ bytes: [UInt8]) { objects.withLock { $0[id] = bytes } }
     func remove(_ id: ChunkID) { objects.withLock { $0[id] = nil } }
-    var ids: [ChunkID] { objects.withLock { Array($0.keys) } }
+    /// Sorted, so a seeded test visits nodes in the same order in every process.
+    var ids: [ChunkID] { objects.withLock { Array($0.keys) }.sorted() }
 }
 
 /// Collects every page of a diff by following markers.
