@@ -137,28 +137,33 @@ extension ChainStore {
 
     private func restoreParallel(_ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter) async throws -> UInt64 {
         guard !jobs.isEmpty else { return 0 }
-        let cursor = WorkCursor(count: jobs.count)
+        // Workers take runs of neighbouring blocks, so the store can read each run's chunks from
+        // their pack in one request.
+        let runLength = 64
+        let cursor = WorkCursor(count: (jobs.count + runLength - 1) / runLength)
         return try await withThrowingTaskGroup(of: UInt64.self) { group in
             for _ in 0..<min(workerCount, jobs.count) {
                 group.addTask {
                     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
                     defer { buffer.deallocate() }
                     var written: UInt64 = 0
-                    while let i = cursor.next() {
+                    while let run = cursor.next() {
                         try Task.checkCancellation()
-                        let (block, id) = jobs[i]
-                        let n = try await self.store.readChunk(id, into: buffer)
-                        guard n == blockSizeBytes else {
-                            throw RecoveryChainError(.corruptMetadata, "block \(block) maps to a \(n)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes")
-                        }
-                        let offset = block * UInt64(blockSizeBytes)
-                        let length = Int(min(UInt64(blockSizeBytes), sizeBytes - offset))
-                        try target.write(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), at: offset)
-                        written += UInt64(length)
-                        meter.update {
-                            $0.blocksDone += 1
-                            $0.bytesRead += UInt64(length)
-                            $0.bytesWritten += UInt64(length)
+                        let slice = jobs[(run * runLength)..<min((run + 1) * runLength, jobs.count)]
+                        try await self.store.readChunks(slice.map(\.1), into: buffer) { k, bytes in
+                            let block = slice[slice.startIndex + k].0
+                            guard bytes.count == blockSizeBytes else {
+                                throw RecoveryChainError(.corruptMetadata, "block \(block) maps to a \(bytes.count)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes")
+                            }
+                            let offset = block * UInt64(blockSizeBytes)
+                            let length = Int(min(UInt64(blockSizeBytes), sizeBytes - offset))
+                            try target.write(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), at: offset)
+                            written += UInt64(length)
+                            meter.update {
+                                $0.blocksDone += 1
+                                $0.bytesRead += UInt64(length)
+                                $0.bytesWritten += UInt64(length)
+                            }
                         }
                     }
                     return written
