@@ -33,6 +33,26 @@ public struct BlockMapReader: Sendable {
     public init(store: some NodeStore, cache: NodeCache = NodeCache()) {
         self.store = store
         self.cache = cache
+        memoryStore = store as? MemoryNodeStore
+    }
+
+    /// Set when the store is in memory: nodes can then be read without suspending.
+    let memoryStore: MemoryNodeStore?
+
+    /// A node available without suspending (cached, or in a memory store), else nil.
+    func nodeWithoutSuspending(_ id: ChunkID) throws -> MapNode? {
+        if let node = cache.node(id) { return node }
+        guard let memoryStore else { return nil }
+        let stored: StoreNode
+        do {
+            stored = try memoryStore.nodeSync(id)
+        } catch {
+            throw PageRangeDiffError(.nodeNotFound,
+                "map node \(id.shortHex) is missing from the store", underlying: error)
+        }
+        let node = try MapNode(decoding: stored, id: id)
+        cache.insert(id, node)
+        return node
     }
 
     /// Opens the map whose root node is `rootID`, reading its geometry from the root.
@@ -195,7 +215,7 @@ public struct BlockMapReader: Sendable {
 
     /// Reads and decodes a node through the cache.
     func load(_ id: ChunkID) async throws -> MapNode {
-        if let node = cache.node(id) { return node }
+        if let node = try nodeWithoutSuspending(id) { return node }
         let stored: StoreNode
         do {
             stored = try await store.node(id)

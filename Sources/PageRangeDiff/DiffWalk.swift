@@ -34,7 +34,8 @@ final class DiffWalk {
     let noBase: Bool
     /// First block touching the grown zone (`targetBlockCount` when there is none).
     let grownFirstBlock: UInt64
-    let firstBlock: UInt64
+    /// The first block still to report (raised when the synchronous walk restarts).
+    var firstBlock: UInt64
     let endBlock: UInt64
     /// Blocks per node at each level, indexed by level.
     let spans: [UInt64]
@@ -71,9 +72,25 @@ final class DiffWalk {
     /// Walks the trees and returns the page's ranges.
     func run() async throws -> [PageRange] {
         let height = spans.count
+        let baseRoot: Ref = base.map { .root($0.rootID) } ?? .absent
         if firstBlock < endBlock {
-            try await walk(level: height - 1, first: 0,
-                base: base.map { .root($0.rootID) } ?? .absent, target: .root(target.rootID))
+            var needsAsyncWalk = granularity == .exact
+            if granularity == .block {
+                // Synchronous walk over nodes at hand (cached, or in a memory store). A node that
+                // needs a suspending read stops it; the async walk then resumes at that node's
+                // first block, since everything before it is already reported, in order.
+                do {
+                    try walkSync(level: height - 1, first: 0, base: baseRoot,
+                        target: .root(target.rootID))
+                } catch let need as NeedNode {
+                    firstBlock = max(firstBlock, need.firstBlock)
+                    needsAsyncWalk = true
+                }
+            }
+            if needsAsyncWalk {
+                try await walk(level: height - 1, first: 0, base: baseRoot,
+                    target: .root(target.rootID))
+            }
         }
         if !noBase && baseSize > targetSize {
             collector.add(targetSize, baseSize, .cleared)
@@ -101,6 +118,133 @@ final class DiffWalk {
                 return (node.entries, false)
             }
             return ([StoreNode.Entry(slot: 0, id: id)], true)
+        }
+    }
+
+    /// Thrown by the synchronous walk for a node that needs a suspending read.
+    struct NeedNode: Error {
+        var id: ChunkID
+        var firstBlock: UInt64
+    }
+
+    /// The children of a subtree, without suspending; throws ``NeedNode`` otherwise.
+    private func childrenSync(_ ref: Ref, map: BlockMap?, level: Int, first: UInt64)
+        throws -> (entries: [StoreNode.Entry], childIsRoot: Bool)
+    {
+        switch ref {
+        case .absent:
+            return ([], false)
+        case .node(let id):
+            guard let node = try reader.nodeWithoutSuspending(id) else {
+                throw NeedNode(id: id, firstBlock: first)
+            }
+            try node.check(level: level, isRoot: false, geometry: map!.geometry,
+                firstBlock: first, id: id)
+            return (node.entries, false)
+        case .root(let id):
+            let g = map!.geometry
+            if level == g.height - 1 {
+                guard let node = try reader.nodeWithoutSuspending(id) else {
+                    throw NeedNode(id: id, firstBlock: first)
+                }
+                try node.check(level: level, isRoot: true, geometry: g, firstBlock: 0, id: id)
+                return (node.entries, false)
+            }
+            return ([StoreNode.Entry(slot: 0, id: id)], true)
+        }
+    }
+
+    /// The block-granularity walk, synchronous (same rules as ``walk(level:first:base:target:)``).
+    private func walkSync(level: Int, first: UInt64, base a: Ref, target b: Ref) throws {
+        if collector.isFull { return }
+        let end = first &+ spans[level]
+        guard first < endBlock, end > firstBlock else { return }
+        let touchesGrown = end > grownFirstBlock
+        if !touchesGrown && a == b { return }
+        let (ea, aRoot) = try childrenSync(a, map: base, level: level, first: first)
+        let (eb, bRoot) = try childrenSync(b, map: target, level: level, first: first)
+        if level == 0 {
+            if !touchesGrown {
+                leafFast(first: first, base: ea, target: eb)
+            } else {
+                leafGeneralSync(first: first, base: ea, target: eb)
+            }
+            return
+        }
+        let childSpan = spans[level - 1]
+        if !touchesGrown {
+            // Start at the first child that can still matter (cheap restarts).
+            let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
+            var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
+            var j = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(eb, atOrAfter: startSlot)
+            while i < ea.count || j < eb.count {
+                let sa = i < ea.count ? ea[i].slot : UInt32.max
+                let sb = j < eb.count ? eb[j].slot : UInt32.max
+                let slot = min(sa, sb)
+                var ra = Ref.absent
+                var rb = Ref.absent
+                var same = false
+                if sa == sb {
+                    same = ea[i].id == eb[j].id && aRoot == bRoot
+                    if !same {
+                        ra = aRoot ? .root(ea[i].id) : .node(ea[i].id)
+                        rb = bRoot ? .root(eb[j].id) : .node(eb[j].id)
+                    }
+                    i += 1
+                    j += 1
+                } else if sa < sb {
+                    ra = aRoot ? .root(ea[i].id) : .node(ea[i].id)
+                    i += 1
+                } else {
+                    rb = bRoot ? .root(eb[j].id) : .node(eb[j].id)
+                    j += 1
+                }
+                if same { continue }
+                let childFirst = first + UInt64(slot) * childSpan
+                if childFirst >= endBlock { return }
+                if childFirst + childSpan <= firstBlock { continue }
+                try walkSync(level: level - 1, first: childFirst, base: ra, target: rb)
+                if collector.isFull { return }
+            }
+            return
+        }
+        var i = 0
+        var j = 0
+        for slot in 0..<UInt32(geometry.interiorFanout) {
+            let childFirst = first + UInt64(slot) * childSpan
+            if childFirst >= endBlock { return }
+            while i < ea.count && ea[i].slot < slot { i += 1 }
+            while j < eb.count && eb[j].slot < slot { j += 1 }
+            let ra: Ref = i < ea.count && ea[i].slot == slot
+                ? (aRoot ? .root(ea[i].id) : .node(ea[i].id)) : .absent
+            let rb: Ref = j < eb.count && eb[j].slot == slot
+                ? (bRoot ? .root(eb[j].id) : .node(eb[j].id)) : .absent
+            if childFirst + childSpan <= firstBlock { continue }
+            if ra == .absent && rb == .absent {
+                zeroSpan(firstBlock: childFirst, endBlock: childFirst + childSpan)
+            } else {
+                try walkSync(level: level - 1, first: childFirst, base: ra, target: rb)
+            }
+            if collector.isFull { return }
+        }
+    }
+
+    /// Any leaf pair at block granularity: every slot in range, grown-zone rules.
+    private func leafGeneralSync(first: UInt64, base ea: [StoreNode.Entry],
+        target eb: [StoreNode.Entry])
+    {
+        var i = 0
+        var j = 0
+        for slot in 0..<UInt32(geometry.leafFanout) {
+            let block = first + UInt64(slot)
+            if block >= endBlock { return }
+            while i < ea.count && ea[i].slot < slot { i += 1 }
+            while j < eb.count && eb[j].slot < slot { j += 1 }
+            if block < firstBlock { continue }
+            let idA = i < ea.count && ea[i].slot == slot ? ea[i].id : .zero
+            let idB = j < eb.count && eb[j].slot == slot ? eb[j].id : .zero
+            emitWholeBlock(block, base: idA, target: idB)
+            if collector.isFull { return }
         }
     }
 
@@ -229,7 +373,11 @@ final class DiffWalk {
             if block < firstBlock { continue }
             let idA = i < ea.count && ea[i].slot == slot ? ea[i].id : .zero
             let idB = j < eb.count && eb[j].slot == slot ? eb[j].id : .zero
-            try await emitBlock(block, base: idA, target: idB)
+            if granularity == .block {
+                emitWholeBlock(block, base: idA, target: idB)
+            } else {
+                try await emitBlock(block, base: idA, target: idB)
+            }
             if collector.isFull { return }
         }
     }
@@ -246,9 +394,18 @@ final class DiffWalk {
             try await refine(start: s, end: e, commonEnd: commonEnd, base: idA, target: idB)
             return
         }
+        emitWholeBlock(block, base: idA, target: idB)
+    }
+
+    /// Reports one block by the zone rules at block granularity (no reads, no suspension).
+    @inline(__always)
+    private func emitWholeBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) {
+        let s = block * blockSize
+        let e = min(s + blockSize, targetSize)
+        let commonEnd = max(s, min(e, baseSize))
         let kind: PageRange.Kind = idB.isZero ? .cleared : .changed
-        if commonDiffers { collector.add(s, commonEnd, kind) }
-        if hasGrown && !(noBase && kind == .cleared) { collector.add(commonEnd, e, kind) }
+        if s < commonEnd && idA != idB { collector.add(s, commonEnd, kind) }
+        if commonEnd < e && !(noBase && kind == .cleared) { collector.add(commonEnd, e, kind) }
     }
 
     /// Exact mode: compares both blocks page by page over `[start, end)`.

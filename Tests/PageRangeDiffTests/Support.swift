@@ -187,6 +187,10 @@ final class ByteNodeStore: NodeStore {
         guard let bytes = objects.withLock({ $0[id] }) else {
             throw BlockStoreError(.notFound, "no node \(id.shortHex)")
         }
+        // Like a real store, verify the bytes against their name before decoding.
+        guard ChunkHasher.sha256.nodeID(bytes) == id else {
+            throw BlockStoreError(.corruptObject, "node \(id.shortHex) does not match its ID")
+        }
         return try StoreNode(decoding: bytes)
     }
     func damage(_ id: ChunkID, _ change: (inout [UInt8]) -> Void) {
