@@ -55,9 +55,9 @@ import Testing
 
     @Test func aTimedOutParticipantGivesACrashConsistentPointWithoutHangingTheBackup() async throws {
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem, hangIn: "freeze")
-        let start = ContinuousClock.now
         let point = try await backup([fs], timeout: .milliseconds(200))
-        #expect(ContinuousClock.now - start < .seconds(30), "far below the participant's 120 s hang")
+        // No clock involved: the hung freeze call is still running when the backup is done.
+        #expect(!fs.finished.contains("freeze"), "the backup waited for the hung participant")
         #expect(point.consistency == .crash)
         #expect(point.consistencyNote?.contains("did not finish within") == true, "\(point.consistencyNote ?? "no note")")
         #expect(fs.recorded.contains("thaw"), "thaw runs after a timed-out freeze: \(fs.recorded)")
