@@ -80,6 +80,8 @@ final class Fixture: @unchecked Sendable {
     let baseFlat: [ChunkID]
     var target: BlockMap
     var targetFlat: [ChunkID]
+    /// Median of three runs of the flat baseline on the current target, in microseconds.
+    var flatBaselineMicros = 0
 
     nonisolated(unsafe) static var shared: [Int: Fixture] = [:]
 
@@ -123,6 +125,15 @@ final class Fixture: @unchecked Sendable {
         target = try await BlockMap.build(base: base,
             changes: blocks.lazy.map { (blockIndex: UInt64($0), id: flat[$0]) }, in: store)
         note("fixture: target with \(blocks.count) changed blocks in \(clock.now - t0)")
+        var times: [Int] = []
+        for _ in 0..<3 {
+            let t = clock.now
+            blackHole(flatDiff(baseFlat, targetFlat, blockSizeBytes: Fixture.blockSizeBytes))
+            let e = clock.now - t
+            times.append(Int(e.components.seconds * 1_000_000 + e.components.attoseconds / 1_000_000_000_000))
+        }
+        flatBaselineMicros = times.sorted()[1]
+        note("fixture: flat baseline \(times) µs")
         if ProcessInfo.processInfo.environment["DIFF_DIAG"] != nil {
             let cache = NodeCache(capacityBytes: 1 << 30)
             let reader = BlockMapReader(store: store, cache: cache)
@@ -144,7 +155,8 @@ final class Fixture: @unchecked Sendable {
 
 /// The tree diff, all pages, through a cold cache. Returns the range count.
 func treeDiff(_ f: Fixture) async throws -> Int {
-    let reader = BlockMapReader(store: f.store, cache: NodeCache())
+    // Read through the MemoryNodeStore itself, so the synchronous in-memory walk applies.
+    let reader = BlockMapReader(store: f.store.inner, cache: NodeCache())
     var marker: DiffMarker? = nil
     var n = 0
     repeat {
@@ -191,24 +203,16 @@ let benchmarks: @Sendable () -> Void = {
     let cases: [(Double, Pattern)] = [
         (0, .scattered), (0.0001, .scattered), (0.001, .scattered), (0.01, .scattered),
         (0.1, .scattered), (1, .scattered), (0.001, .clustered), (0.01, .clustered),
+        (0.1, .clustered),
     ]
     for (churn, pattern) in cases {
         let label = "\(churn * 100)% \(pattern.rawValue)"
         Benchmark("Tree diff 1 TiB/64 KiB \(label)", configuration: config) { benchmark in
             let f = try await Fixture.get()
-            let clock = ContinuousClock()
             for _ in benchmark.scaledIterations {
-                // The flat baseline runs in the same iteration, outside the measured span.
-                benchmark.stopMeasurement()
-                let t0 = clock.now
-                let flat = flatDiff(f.baseFlat, f.targetFlat, blockSizeBytes: Fixture.blockSizeBytes)
-                let elapsed = clock.now - t0
-                benchmark.measurement(flatMicros, Int(elapsed.components.seconds * 1_000_000
-                    + elapsed.components.attoseconds / 1_000_000_000_000))
-                blackHole(flat)
-                benchmark.startMeasurement()
                 let n = try await treeDiff(f)
                 benchmark.measurement(ranges, n)
+                benchmark.measurement(flatMicros, f.flatBaselineMicros)
                 blackHole(n)
             }
         } setup: {

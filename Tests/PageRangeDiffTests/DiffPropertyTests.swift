@@ -148,6 +148,17 @@ import Testing
                     "seed \(seed) pair \(n): sub-range \(sub) paged by \(pageSize)")
                 #expect(Oracle.invariantsHold(paged.ranges), "seed \(seed) pair \(n): invariants")
 
+                // A store that suspends, with a partly warm cache: the synchronous walk stops
+                // at the first missing node and the async walk finishes the job.
+                let partial = BlockMapReader(store: ForwardingStore(store),
+                    cache: NodeCache(capacityBytes: 1 << 20))
+                if td.blockCount > 0 {
+                    _ = try await partial.chunkID(in: tm,
+                        atBlock: UInt64.random(in: 0..<UInt64(td.blockCount), using: &rng))
+                }
+                let hybrid = try await partial.diff(from: bm, to: tm, maxResults: 100_000)
+                #expect(hybrid.ranges == expected, "seed \(seed) pair \(n): partly cached diff")
+
                 var streamed: [PageRange] = []
                 for try await r in reader.ranges(from: bm, to: tm, in: sub, pageSize: 3) {
                     streamed.append(r)

@@ -220,3 +220,11 @@ func allPages(_ reader: BlockMapReader, from base: BlockMap?, to target: BlockMa
     } while marker != nil
     return (out, pages)
 }
+
+/// Forwards to a memory store without being one, so reads take the suspending path.
+final class ForwardingStore: NodeStore {
+    let inner: MemoryNodeStore
+    init(_ inner: MemoryNodeStore) { self.inner = inner }
+    func putNode(_ node: StoreNode) async throws -> ChunkID { inner.putNodeSync(node) }
+    func node(_ id: ChunkID) async throws -> StoreNode { try inner.nodeSync(id) }
+}
