@@ -16,10 +16,16 @@ package struct PackBuilder: Sendable {
         bytes.append(contentsOf: blob)
     }
 
-    /// Closes the pack: appends header and trailer, returns its bytes and ID.
+    /// Closes the pack: appends header and trailer, returns its bytes and a fresh random ID.
     package consuming func finish(crypto: ObjectCrypto) throws -> (id: ChunkID, bytes: [UInt8], entries: [PackEntry]) {
         bytes.append(contentsOf: try PackFormat.trailer(entries: entries, crypto: crypto))
-        let id = ChunkHasher.sha256.dataID(bytes)
+        // A pack needs a name that is never reused, not a content hash: every chunk inside is
+        // verified against its own ID on read, so hashing the whole pack again would only cost a
+        // full extra pass over the stored bytes.
+        var rng = SystemRandomNumberGenerator()
+        let id = withUnsafeBytes(of: (rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64)) {
+            ChunkID(bytes: $0)
+        }
         return (id, bytes, entries)
     }
 }
