@@ -115,7 +115,8 @@ struct Tour {
         let verify = try await gcStore.verify()
         try await gcStore.close()
         t.title("Garbage collection and verification")
-        t.say("  freed \(format(UInt64(max(0, gc.freedBytes)))) (\(gc.deletedChunks) chunks); verify: \(verify.isClean ? "clean" : "DAMAGED"), \(verify.checkedChunks) chunks checked")
+        t.say("  deleted \(gc.deletedChunks) chunks that only the expired point held (\(format(UInt64(max(0, gc.deletedChunkBytes))))); \(gc.deletedPacks + gc.repackedPacks) packs removed or rewritten")
+        t.say("  verify: \(verify.isClean ? "clean" : "DAMAGED"), \(verify.checkedChunks) chunks checked")
 
         t.title("Figures")
         t.say("  full backup   \(rate(disk.sizeBytes, fullSeconds))")
