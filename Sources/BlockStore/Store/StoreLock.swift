@@ -36,7 +36,8 @@ package struct StoreLockRecord: Codable, Sendable {
         return false
     }
 
-    static func hostName() -> String {
+    /// This machine's host name, as lock and job-guard records name it.
+    package static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count - 1)
         return String(cString: buffer)

@@ -181,8 +181,8 @@ extension ChainStore {
         } catch {
             throw RecoveryChainError(.diskFailed, "finding the holes of disk \(input.disk) failed", underlying: error)
         }
-        let allocatedBlocks = allocated.map { Set(BlockGeometry.blocks(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount)) }
-        let trackedBlocks = tracked.map { Set(BlockGeometry.blocks(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount)) }
+        let allocatedBlocks = allocated.map { BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount) }
+        let trackedBlocks = tracked.map { BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount) }
         let ingestor = BlockIngestor(store: store, source: input.source, blockSizeBytes: blockSizeBytes, workerCount: workers, meter: meter)
         let builder = try await maps.builder(base: previous?.root, sizeBytes: size, blockSizeBytes: blockSizeBytes)
         var changedBlocks = 0

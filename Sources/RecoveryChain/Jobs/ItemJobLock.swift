@@ -46,17 +46,11 @@ final class ItemJobLock: Sendable {
         return e
     }()
 
-    static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        gethostname(&buffer, buffer.count - 1)
-        return String(cString: buffer)
-    }
-
     static func acquire(item: String, operation: String, backend: any StorageBackend, staleAfter: Duration = .seconds(15 * 60)) async throws -> ItemJobLock {
         let key = try ObjectKey(validating: "jobs/\(item)")
         let now = Date()
         let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let record = Record(operation: operation, hostname: hostName(), pid: getpid(), started: now, refreshed: now, nonce: nonce)
+        let record = Record(operation: operation, hostname: StoreLockRecord.hostName(), pid: getpid(), started: now, refreshed: now, nonce: nonce)
         let bytes = Array(try encoder.encode(record))
         for attempt in 0..<2 {
             let created: Bool

@@ -14,8 +14,9 @@ enum BlockGeometry {
         (sizeBytes + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)
     }
 
-    /// Block indices touched by `ranges` (sorted, unique), clipped to `blockCount`.
-    static func blocks(touching ranges: [Range<UInt64>], blockSizeBytes: Int, blockCount: UInt64) -> [UInt64] {
+    /// The blocks touched by byte `ranges`, as sorted, coalesced spans of block indices,
+    /// clipped to `blockCount`. Memory follows the number of ranges, not the disk's size.
+    static func spans(touching ranges: [Range<UInt64>], blockSizeBytes: Int, blockCount: UInt64) -> BlockSpans {
         let b = UInt64(blockSizeBytes)
         var spans: [Range<UInt64>] = ranges.compactMap { r in
             guard !r.isEmpty else { return nil }
@@ -24,16 +25,33 @@ enum BlockGeometry {
             return lo < hi ? lo..<hi : nil
         }
         spans.sort { $0.lowerBound < $1.lowerBound }
-        var out: [UInt64] = []
-        var next: UInt64 = 0
+        var merged: [Range<UInt64>] = []
         for s in spans {
-            var i = max(s.lowerBound, next)
-            while i < s.upperBound {
-                out.append(i)
-                i += 1
+            if let last = merged.last, s.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, s.upperBound)
+            } else {
+                merged.append(s)
             }
-            next = max(next, s.upperBound)
         }
-        return out
+        return BlockSpans(spans: merged)
+    }
+}
+
+/// Sorted, non-overlapping spans of block indices with O(log n) membership.
+struct BlockSpans: Sendable {
+    let spans: [Range<UInt64>]
+
+    func contains(_ block: UInt64) -> Bool {
+        var lo = 0
+        var hi = spans.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if spans[mid].upperBound <= block {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        return lo < spans.count && spans[lo].contains(block)
     }
 }
