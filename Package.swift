@@ -67,7 +67,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PageRangeDiff", dependencies: ["BlockStore"], swiftSettings: strict),
+        .target(
+            name: "PageRangeDiff", dependencies: ["BlockStore", "CBlockSnapLinux"],
+            swiftSettings: strict),
         .target(
             name: "RecoveryChain",
             dependencies: ["BlockStore", "PageRangeDiff", "Policy", "CBlockSnapLinux"],

@@ -39,6 +39,37 @@ public struct BlockMapReader: Sendable {
     /// Set when the store is in memory: nodes can then be read without suspending.
     let memoryStore: MemoryNodeStore?
 
+    /// The checked entries of a non-root node in the memory store, read in place (no decode
+    /// into the cache, no copy, no reference counting: the store already holds the nodes in
+    /// memory, so a cache would only add cost). A well-formed header is recognised from the
+    /// store's packed header prefix without reading the header itself; anything else takes
+    /// the full decode for its typed error. The entries stay valid while the reader (which
+    /// holds the store) lives.
+    /// - Precondition: ``memoryStore`` is set.
+    @inline(__always)
+    func memoryEntries(_ id: ChunkID, level: Int, geometry: BlockMapGeometry, firstBlock: UInt64)
+        throws -> UnsafeBufferPointer<StoreNode.Entry>
+    {
+        let store = memoryStore!
+        guard let (entries, headerCount, prefix) = store.entriesAndHeaderPrefix(id) else {
+            throw PageRangeDiffError(.nodeNotFound,
+                "map node \(id.shortHex) is missing from the store")
+        }
+        if headerCount == MapNode.nonRootHeaderBytes,
+            prefix == MapNode.nonRootHeaderPrefix(level: level), !entries.isEmpty
+        {
+            try MapNode.checkEntries(entries, id: id, level: level, geometry: geometry,
+                firstBlock: firstBlock)
+            return entries
+        }
+        // A non-root node at this level has exactly the header above; the full decode says
+        // what is wrong instead.
+        _ = try MapNode.checkedEntries(of: store.nodeSync(id), id: id, level: level,
+            isRoot: false, geometry: geometry, firstBlock: firstBlock)
+        throw PageRangeDiffError(.corruptNode,
+            "block-map node \(id.shortHex) has a malformed header for level \(level)")
+    }
+
     /// A node available without suspending (cached, or in a memory store), else nil.
     func nodeWithoutSuspending(_ id: ChunkID) throws -> MapNode? {
         if let node = cache.node(id) { return node }
@@ -181,7 +212,7 @@ public struct BlockMapReader: Sendable {
         if let base, base.rootID == target.rootID, base.geometry == target.geometry {
             return DiffPage(ranges: [], nextMarker: nil)
         }
-        let walk = DiffWalk(reader: self, base: base, target: target,
+        var walk = DiffWalk(reader: self, base: base, target: target,
             clip: start..<request.upperBound, maxResults: maxResults, granularity: granularity,
             contents: contents)
         let ranges = try await walk.run()
@@ -255,9 +286,11 @@ enum MapNodeSearch {
     }
 
     /// The index of the first entry whose slot is `>= slot`.
-    static func firstIndex(_ entries: [StoreNode.Entry], atOrAfter slot: UInt32) -> Int {
-        var lo = 0
-        var hi = entries.count
+    static func firstIndex<C: RandomAccessCollection<StoreNode.Entry>>(_ entries: C,
+        atOrAfter slot: UInt32) -> Int where C.Index == Int
+    {
+        var lo = entries.startIndex
+        var hi = entries.endIndex
         while lo < hi {
             let mid = (lo + hi) / 2
             if entries[mid].slot < slot { lo = mid + 1 } else { hi = mid }

@@ -1,4 +1,5 @@
 import BlockStore
+import CBlockSnapLinux
 
 /// The tree-walk diff of two maps: descends both trees together, skipping equal child IDs
 /// without reading them, and feeds per-block differences to a ``RangeCollector``.
@@ -11,7 +12,7 @@ import BlockStore
 ///
 /// Trees of different heights are aligned by treating a shorter root as child 0 of virtual
 /// nodes above it.
-final class DiffWalk {
+struct DiffWalk {
     /// A subtree on one side: absent (all zeros), a stored non-root node, or the side's root
     /// (which sits below virtual levels when the other tree is taller).
     enum Ref: Equatable {
@@ -32,6 +33,8 @@ final class DiffWalk {
     let targetSize: UInt64
     let baseSize: UInt64
     let noBase: Bool
+    /// Whether nodes come straight from a memory store (no cache, no decode).
+    let inMemory: Bool
     /// First block touching the grown zone (`targetBlockCount` when there is none).
     let grownFirstBlock: UInt64
     /// The first block still to report (raised when the synchronous walk restarts).
@@ -40,8 +43,22 @@ final class DiffWalk {
     /// Blocks per node at each level, indexed by level.
     let spans: [UInt64]
 
-    private var targetBuffer: UnsafeMutableRawBufferPointer?
-    private var baseBuffer: UnsafeMutableRawBufferPointer?
+    /// Reused by ``memoryChildren(level:first:base:target:)``, one list per level (no
+    /// allocation per node).
+    private var pendingByLevel: [[PendingPair]] = []
+
+    /// Block buffers for exact mode, allocated on first use.
+    private let scratch = Scratch()
+
+    /// Two block-sized buffers that outlive copies of the walk and are freed with it.
+    private final class Scratch {
+        var target: UnsafeMutableRawBufferPointer?
+        var base: UnsafeMutableRawBufferPointer?
+        deinit {
+            target?.deallocate()
+            base?.deallocate()
+        }
+    }
 
     init(reader: BlockMapReader, base: BlockMap?, target: BlockMap, clip: Range<UInt64>,
         maxResults: Int, granularity: DiffGranularity, contents: (any ChunkContentSource)?) {
@@ -56,6 +73,7 @@ final class DiffWalk {
         targetSize = target.diskSizeBytes
         baseSize = base?.diskSizeBytes ?? 0
         noBase = base == nil
+        inMemory = reader.memoryStore != nil
         let count = target.blockCount
         grownFirstBlock = baseSize < targetSize ? baseSize / blockSize : count
         firstBlock = clip.lowerBound / blockSize
@@ -64,13 +82,8 @@ final class DiffWalk {
         spans = (0..<height).map { target.geometry.blocksPerNode(atLevel: $0) }
     }
 
-    deinit {
-        targetBuffer?.deallocate()
-        baseBuffer?.deallocate()
-    }
-
     /// Walks the trees and returns the page's ranges.
-    func run() async throws -> [PageRange] {
+    mutating func run() async throws -> [PageRange] {
         let height = spans.count
         let baseRoot: Ref = base.map { .root($0.rootID) } ?? .absent
         if firstBlock < endBlock {
@@ -135,6 +148,10 @@ final class DiffWalk {
         case .absent:
             return ([], false)
         case .node(let id):
+            if inMemory {
+                return (Array(try reader.memoryEntries(id, level: level,
+                    geometry: map!.geometry, firstBlock: first)), false)
+            }
             guard let node = try reader.nodeWithoutSuspending(id) else {
                 throw NeedNode(id: id, firstBlock: first)
             }
@@ -155,7 +172,7 @@ final class DiffWalk {
     }
 
     /// The block-granularity walk, synchronous (same rules as ``walk(level:first:base:target:)``).
-    private func walkSync(level: Int, first: UInt64, base a: Ref, target b: Ref) throws {
+    private mutating func walkSync(level: Int, first: UInt64, base a: Ref, target b: Ref) throws {
         if collector.isFull { return }
         let end = first &+ spans[level]
         guard first < endBlock, end > firstBlock else { return }
@@ -172,6 +189,14 @@ final class DiffWalk {
             return
         }
         let childSpan = spans[level - 1]
+        if inMemory && !aRoot && !bRoot && !touchesGrown {
+            try ea.withUnsafeBufferPointer { pa in
+                try eb.withUnsafeBufferPointer { pb in
+                    try memoryChildren(level: level, first: first, base: pa, target: pb)
+                }
+            }
+            return
+        }
         if !touchesGrown {
             // Start at the first child that can still matter (cheap restarts).
             let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
@@ -229,8 +254,134 @@ final class DiffWalk {
         }
     }
 
+    /// A child pair still to compare in ``memoryChildren(level:first:base:target:)``.
+    struct PendingPair {
+        var first: UInt64
+        var baseID: ChunkID
+        var targetID: ChunkID
+        /// Found with a canonical header (entries still to check); nil: take the checked path.
+        /// The memory store's own entries, valid while the reader lives.
+        var base: UnsafeBufferPointer<StoreNode.Entry>?
+        var target: UnsafeBufferPointer<StoreNode.Entry>?
+    }
+
+    /// The children of one interior node pair (common zone, neither side a root), from a
+    /// memory store, in two passes: first every differing child pair is looked up (the table
+    /// slots requested together, so the cache misses of independent lookups overlap instead of
+    /// being paid one after the other), then each pair is checked and compared (leaves) or
+    /// descended into, with the entries of the pairs two ahead requested meanwhile. Gives
+    /// exactly what descending child by child gives: a lookup that fails is repeated on the
+    /// checked path when (and only if) the walk reaches it, for the same typed error.
+    private mutating func memoryChildren(level: Int, first: UInt64,
+        base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>)
+        throws
+    {
+        let store = reader.memoryStore!
+        let childLevel = level - 1
+        let childSpan = spans[childLevel]
+        let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
+        var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
+        var j = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(eb, atOrAfter: startSlot)
+        if pendingByLevel.count <= level {
+            pendingByLevel += Array(repeating: [], count: level + 1 - pendingByLevel.count)
+        }
+        var pending = pendingByLevel[level]
+        pendingByLevel[level] = []
+        pending.removeAll(keepingCapacity: true)
+        defer { pendingByLevel[level] = pending }
+        let prefix = MapNode.nonRootHeaderPrefix(level: childLevel)
+        @inline(__always) func canonical(_ id: ChunkID) -> UnsafeBufferPointer<StoreNode.Entry>? {
+            guard let (entries, count, p) = store.entriesAndHeaderPrefix(id),
+                count == MapNode.nonRootHeaderBytes, p == prefix, !entries.isEmpty
+            else { return nil }
+            return entries
+        }
+        while i < ea.count || j < eb.count {
+            let sa = i < ea.count ? ea[i].slot : UInt32.max
+            let sb = j < eb.count ? eb[j].slot : UInt32.max
+            let slot = min(sa, sb)
+            let idA = sa == slot ? ea[i].id : .zero
+            let idB = sb == slot ? eb[j].id : .zero
+            if sa == slot { i += 1 }
+            if sb == slot { j += 1 }
+            if idA == idB { continue }
+            let childFirst = first + UInt64(slot) * childSpan
+            if childFirst >= endBlock { break }
+            if childFirst + childSpan <= firstBlock { continue }
+            if !idA.isZero { store.prefetch(idA) }
+            if !idB.isZero { store.prefetch(idB) }
+            pending.append(PendingPair(first: childFirst, baseID: idA, targetID: idB,
+                base: nil, target: nil))
+        }
+        for k in pending.indices {
+            let idA = pending[k].baseID
+            let idB = pending[k].targetID
+            pending[k].base = idA.isZero ? DiffWalk.noEntries : canonical(idA)
+            pending[k].target = idB.isZero ? DiffWalk.noEntries : canonical(idB)
+        }
+        for p in pending.prefix(DiffWalk.prefetchDistance) { DiffWalk.prefetch(p) }
+        for (k, p) in pending.enumerated() {
+            if k + DiffWalk.prefetchDistance < pending.count {
+                DiffWalk.prefetch(pending[k + DiffWalk.prefetchDistance])
+            }
+            let a: UnsafeBufferPointer<StoreNode.Entry>
+            if let found = p.base {
+                if !p.baseID.isZero {
+                    try MapNode.checkEntries(found, id: p.baseID, level: childLevel,
+                        geometry: base!.geometry, firstBlock: p.first)
+                }
+                a = found
+            } else {
+                a = try reader.memoryEntries(p.baseID, level: childLevel,
+                    geometry: base!.geometry, firstBlock: p.first)
+            }
+            let b: UnsafeBufferPointer<StoreNode.Entry>
+            if let found = p.target {
+                if !p.targetID.isZero {
+                    try MapNode.checkEntries(found, id: p.targetID, level: childLevel,
+                        geometry: target.geometry, firstBlock: p.first)
+                }
+                b = found
+            } else {
+                b = try reader.memoryEntries(p.targetID, level: childLevel,
+                    geometry: target.geometry, firstBlock: p.first)
+            }
+            if childLevel == 0 {
+                leafFast(first: p.first, base: a, target: b)
+            } else {
+                try memoryChildren(level: childLevel, first: p.first, base: a, target: b)
+            }
+            if collector.isFull { return }
+        }
+    }
+
+    /// How many child pairs ahead of the comparison their entries are requested.
+    static let prefetchDistance = 4
+
+    /// Starts loading both sides' entries of a pending pair into the cache.
+    @inline(__always)
+    private static func prefetch(_ p: PendingPair) {
+        if let b = p.base { prefetch(UnsafeRawBufferPointer(b)) }
+        if let t = p.target { prefetch(UnsafeRawBufferPointer(t)) }
+    }
+
+    /// The entries of an absent (all-zero) subtree.
+    static var noEntries: UnsafeBufferPointer<StoreNode.Entry> {
+        UnsafeBufferPointer(start: nil, count: 0)
+    }
+
+    @inline(__always)
+    private static func prefetch(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        var offset = 0
+        while offset < bytes.count {
+            cbs_prefetch(base + offset)
+            offset += 64
+        }
+    }
+
     /// Any leaf pair at block granularity: every slot in range, grown-zone rules.
-    private func leafGeneralSync(first: UInt64, base ea: [StoreNode.Entry],
+    private mutating func leafGeneralSync(first: UInt64, base ea: [StoreNode.Entry],
         target eb: [StoreNode.Entry])
     {
         var i = 0
@@ -248,7 +399,7 @@ final class DiffWalk {
         }
     }
 
-    private func walk(level: Int, first: UInt64, base a: Ref, target b: Ref) async throws {
+    private mutating func walk(level: Int, first: UInt64, base a: Ref, target b: Ref) async throws {
         if collector.isFull { return }
         let end = first &+ spans[level]
         guard first < endBlock, end > firstBlock else { return }
@@ -312,55 +463,83 @@ final class DiffWalk {
     }
 
     /// Both sides read zeros over these blocks: only the grown zone is reported (cleared).
-    private func zeroSpan(firstBlock first: UInt64, endBlock end: UInt64) {
+    private mutating func zeroSpan(firstBlock first: UInt64, endBlock end: UInt64) {
         guard !noBase else { return }
         let s = max(first &* blockSize, baseSize)
         let e = min(end &* blockSize, targetSize)
         if s < e { collector.add(s, e, .cleared) }
     }
 
-    /// A leaf pair wholly inside the common zone, block granularity: merge the entries.
-    private func leafFast(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry]) {
-        var i = 0
-        var j = 0
-        let bs = blockSize
-        let lo = firstBlock
-        let hi = endBlock
+    /// A leaf pair wholly inside the common zone, block granularity: merge the entries,
+    /// gathering consecutive differing blocks of one kind into a run so the collector sees one
+    /// call per run, not per block (a fully rewritten leaf is one call).
+    private mutating func leafFast(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry]) {
         ea.withUnsafeBufferPointer { pa in
-            eb.withUnsafeBufferPointer { pb in
-                while i < pa.count || j < pb.count {
-                    let sa = i < pa.count ? pa[i].slot : UInt32.max
-                    let sb = j < pb.count ? pb[j].slot : UInt32.max
-                    let kind: PageRange.Kind
-                    let block: UInt64
-                    if sa == sb {
-                        let same = pa[i].id == pb[j].id
-                        i += 1
-                        j += 1
-                        if same { continue }
-                        block = first + UInt64(sa)
-                        kind = .changed
-                    } else if sa < sb {
-                        block = first + UInt64(sa)
-                        i += 1
-                        kind = .cleared
-                    } else {
-                        block = first + UInt64(sb)
-                        j += 1
-                        kind = .changed
-                    }
-                    if block < lo { continue }
-                    if block >= hi { return }
-                    let s = block * bs
-                    collector.add(s, min(s + bs, targetSize), kind)
-                    if collector.isFull { return }
-                }
-            }
+            eb.withUnsafeBufferPointer { pb in leafFast(first: first, base: pa, target: pb) }
         }
     }
 
+    /// ``leafFast(first:base:target:)`` over entries in place.
+    private mutating func leafFast(first: UInt64, base pa: UnsafeBufferPointer<StoreNode.Entry>,
+        target pb: UnsafeBufferPointer<StoreNode.Entry>)
+    {
+        // Slots of this leaf inside [firstBlock, endBlock).
+        let lo = firstBlock > first ? firstBlock - first : 0
+        let hi = endBlock - first
+        let bs = blockSize
+        let size = targetSize
+        var start: UInt32 = 0
+        var end: UInt32 = 0
+        var kind = PageRange.Kind.changed
+
+        func flush() {
+            let s = max(UInt64(start), lo)
+            let e = min(UInt64(end), hi)
+            if s < e { collector.add((first + s) * bs, min((first + e) * bs, size), kind) }
+        }
+        @inline(__always) func note(_ slot: UInt32, _ k: PageRange.Kind) {
+            if slot == end && k == kind && end > start {
+                end += 1
+                return
+            }
+            if end > start { flush() }
+            start = slot
+            end = slot + 1
+            kind = k
+        }
+
+        let na = pa.count
+        let nb = pb.count
+        var i = 0
+        var j = 0
+        while i < na && j < nb {
+            let sa = pa[i].slot
+            let sb = pb[j].slot
+            if sa == sb {
+                if pa[i].id != pb[j].id { note(sa, .changed) }
+                i += 1
+                j += 1
+            } else if sa < sb {
+                note(sa, .cleared)
+                i += 1
+            } else {
+                note(sb, .changed)
+                j += 1
+            }
+        }
+        while i < na {
+            note(pa[i].slot, .cleared)
+            i += 1
+        }
+        while j < nb {
+            note(pb[j].slot, .changed)
+            j += 1
+        }
+        if end > start { flush() }
+    }
+
     /// Any leaf pair: every slot in range, grown-zone rules and exact refinement.
-    private func leafGeneral(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry])
+    private mutating func leafGeneral(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry])
         async throws
     {
         var i = 0
@@ -383,7 +562,7 @@ final class DiffWalk {
     }
 
     /// Reports one block by the zone rules.
-    private func emitBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) async throws {
+    private mutating func emitBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) async throws {
         let s = block * blockSize
         let e = min(s + blockSize, targetSize)
         let commonEnd = max(s, min(e, baseSize))
@@ -399,7 +578,7 @@ final class DiffWalk {
 
     /// Reports one block by the zone rules at block granularity (no reads, no suspension).
     @inline(__always)
-    private func emitWholeBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) {
+    private mutating func emitWholeBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) {
         let s = block * blockSize
         let e = min(s + blockSize, targetSize)
         let commonEnd = max(s, min(e, baseSize))
@@ -409,16 +588,16 @@ final class DiffWalk {
     }
 
     /// Exact mode: compares both blocks page by page over `[start, end)`.
-    private func refine(start s: UInt64, end e: UInt64, commonEnd: UInt64, base idA: ChunkID,
+    private mutating func refine(start s: UInt64, end e: UInt64, commonEnd: UInt64, base idA: ChunkID,
         target idB: ChunkID) async throws
     {
         let bs = Int(blockSize)
-        if targetBuffer == nil {
-            targetBuffer = .allocate(byteCount: bs, alignment: 64)
-            baseBuffer = .allocate(byteCount: bs, alignment: 64)
+        if scratch.target == nil {
+            scratch.target = .allocate(byteCount: bs, alignment: 64)
+            scratch.base = .allocate(byteCount: bs, alignment: 64)
         }
-        let tb = targetBuffer!
-        let bb = baseBuffer!
+        let tb = scratch.target!
+        let bb = scratch.base!
         try await read(idB, into: tb, count: Int(e - s))
         let baseEnd = min(s + blockSize, baseSize)
         try await read(idA, into: bb, count: baseEnd > s ? Int(baseEnd - s) : 0)

@@ -46,6 +46,59 @@ package final class MapNode: Sendable {
     /// Decodes and checks the context-free properties of a stored node.
     /// - Throws: ``PageRangeDiffError`` `corruptNode` or `unsupportedFormat`.
     package convenience init(decoding node: StoreNode, id: ChunkID) throws {
+        let (level, isRoot, geometry) = try MapNode.decodeHeader(node, id: id)
+        try node.entries.withUnsafeBufferPointer { try MapNode.checkNoZeroIDs($0, id: id) }
+        self.init(level: level, isRoot: isRoot, rootGeometry: geometry, entries: node.entries,
+            byteCount: node.encodedByteCount)
+    }
+
+    /// Checks a stored node completely for the place the walk found it, without building a
+    /// ``MapNode`` (no allocation, no cache): what ``init(decoding:id:)`` followed by
+    /// ``check(level:isRoot:geometry:firstBlock:id:)`` checks. Returns its entries.
+    ///
+    /// For nodes already in memory (a ``MemoryNodeStore``), where decoding into the cache would
+    /// cost more than the comparison it serves.
+    /// - Throws: ``PageRangeDiffError`` `corruptNode` or `unsupportedFormat`.
+    package static func checkedEntries(of node: StoreNode, id: ChunkID, level expected: Int,
+        isRoot expectedRoot: Bool, geometry: BlockMapGeometry, firstBlock: UInt64) throws
+        -> [StoreNode.Entry]
+    {
+        let (level, isRoot, rootGeometry) = try decodeHeader(node, id: id)
+        try checkPlace(level: level, isRoot: isRoot, rootGeometry: rootGeometry,
+            lastSlot: nil, expected: expected, expectedRoot: expectedRoot, geometry: geometry,
+            firstBlock: firstBlock, id: id)
+        try node.entries.withUnsafeBufferPointer {
+            try checkEntries($0, id: id, level: expected, geometry: geometry,
+                firstBlock: firstBlock)
+        }
+        return node.entries
+    }
+
+    /// The packed first bytes (see ``MemoryNodeStore/headerPrefix(_:)``) of a well-formed
+    /// non-root header at `level`.
+    @inline(__always)
+    package static func nonRootHeaderPrefix(level: Int) -> UInt64 {
+        UInt64(magic0) | UInt64(magic1) << 8 | UInt64(version) << 16
+            | UInt64(truncatingIfNeeded: level & 0xFF) << 24
+    }
+
+    /// The entry checks of a node whose header is known good for its place: no zero IDs, last
+    /// slot within the fan-out and the disk. O(entries), no allocation.
+    /// - Throws: ``PageRangeDiffError`` `corruptNode`.
+    @inline(__always)
+    package static func checkEntries(_ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID,
+        level: Int, geometry: BlockMapGeometry, firstBlock: UInt64) throws
+    {
+        try checkNoZeroIDs(entries, id: id)
+        try checkPlace(level: level, isRoot: false, rootGeometry: nil,
+            lastSlot: entries.last?.slot, expected: level, expectedRoot: false,
+            geometry: geometry, firstBlock: firstBlock, id: id)
+    }
+
+    /// The header's level, kind and (for roots) geometry, with the context-free checks.
+    private static func decodeHeader(_ node: StoreNode, id: ChunkID) throws
+        -> (level: Int, isRoot: Bool, geometry: BlockMapGeometry?)
+    {
         let h = node.header
         guard h.count >= 3, h[0] == MapNode.magic0, h[1] == MapNode.magic1 else {
             throw PageRangeDiffError(.corruptNode,
@@ -64,23 +117,21 @@ package final class MapNode: Sendable {
             throw PageRangeDiffError(.corruptNode,
                 "block-map node \(id.shortHex) claims level \(level), beyond the depth limit")
         }
-        let isRoot: Bool
-        var geometry: BlockMapGeometry? = nil
         switch (h[4], h.count) {
         case (0, MapNode.nonRootHeaderBytes):
-            isRoot = false
             guard !node.entries.isEmpty else {
                 throw PageRangeDiffError(.corruptNode,
                     "non-root block-map node \(id.shortHex) is empty (never written canonically)")
             }
+            return (level, false, nil)
         case (1, MapNode.rootHeaderBytes):
-            isRoot = true
             guard h[5] < 64, h[6] < 64, h[7] < 64 else {
                 throw PageRangeDiffError(.corruptNode,
                     "root node \(id.shortHex) declares an impossible geometry")
             }
             var size: UInt64 = 0
             for k in 0..<8 { size |= UInt64(h[8 + k]) << (8 * UInt64(k)) }
+            let geometry: BlockMapGeometry
             do {
                 geometry = try BlockMapGeometry(diskSizeBytes: size,
                     blockSizeBytes: 1 << UInt64(h[5]), leafFanout: 1 << Int(h[6]),
@@ -89,27 +140,45 @@ package final class MapNode: Sendable {
                 throw PageRangeDiffError(.corruptNode,
                     "root node \(id.shortHex) declares an unacceptable geometry", underlying: error)
             }
-            guard geometry!.height - 1 == level else {
+            guard geometry.height - 1 == level else {
                 throw PageRangeDiffError(.corruptNode,
                     "root node \(id.shortHex) is at level \(level) but its disk needs "
-                        + "\(geometry!.height) levels")
+                        + "\(geometry.height) levels")
             }
+            return (level, true, geometry)
         default:
             throw PageRangeDiffError(.corruptNode,
                 "block-map node \(id.shortHex) has bad flags \(h[4]) for a \(h.count)-byte header")
         }
-        for entry in node.entries where entry.id.isZero {
-            throw PageRangeDiffError(.corruptNode,
-                "block-map node \(id.shortHex) stores the zero ID at slot \(entry.slot)")
-        }
-        self.init(level: level, isRoot: isRoot, rootGeometry: geometry, entries: node.entries,
-            byteCount: node.encodedByteCount)
+    }
+
+    /// Zero IDs are never stored (an absent slot means zeros).
+    @inline(__always)
+    private static func checkNoZeroIDs(_ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID)
+        throws
+    {
+        var hasZero = false
+        for e in entries where e.id.isZero { hasZero = true }
+        guard hasZero else { return }
+        let slot = entries.first(where: { $0.id.isZero })!.slot
+        throw PageRangeDiffError(.corruptNode,
+            "block-map node \(id.shortHex) stores the zero ID at slot \(slot)")
     }
 
     /// Checks that this node may sit where the walk found it. O(1).
     /// - Throws: ``PageRangeDiffError`` `corruptNode`.
     package func check(level expected: Int, isRoot expectedRoot: Bool, geometry: BlockMapGeometry,
         firstBlock: UInt64, id: ChunkID) throws {
+        try MapNode.checkPlace(level: level, isRoot: isRoot, rootGeometry: rootGeometry,
+            lastSlot: entries.last?.slot, expected: expected, expectedRoot: expectedRoot, geometry: geometry,
+            firstBlock: firstBlock, id: id)
+    }
+
+    @inline(__always)
+    private static func checkPlace(level: Int, isRoot: Bool, rootGeometry: BlockMapGeometry?,
+        lastSlot: UInt32?, expected: Int, expectedRoot: Bool, geometry: BlockMapGeometry,
+        firstBlock: UInt64, id: ChunkID) throws
+    {
         guard level == expected, isRoot == expectedRoot else {
             throw PageRangeDiffError(.corruptNode,
                 "block-map node \(id.shortHex) is a \(isRoot ? "root" : "non-root") node at "
@@ -120,14 +189,14 @@ package final class MapNode: Sendable {
             throw PageRangeDiffError(.corruptNode,
                 "root node \(id.shortHex) declares \(rootGeometry), not the map's \(geometry)")
         }
-        guard let last = entries.last else { return }
-        guard Int(last.slot) < geometry.fanout(atLevel: level) else {
+        guard let lastSlot else { return }
+        guard Int(lastSlot) < geometry.fanout(atLevel: level) else {
             throw PageRangeDiffError(.corruptNode,
-                "block-map node \(id.shortHex) has slot \(last.slot) beyond its fan-out "
+                "block-map node \(id.shortHex) has slot \(lastSlot) beyond its fan-out "
                     + "\(geometry.fanout(atLevel: level))")
         }
         let childSpan = level == 0 ? 1 : geometry.blocksPerNode(atLevel: level - 1)
-        guard firstBlock + UInt64(last.slot) * childSpan < geometry.blockCount else {
+        guard firstBlock + UInt64(lastSlot) * childSpan < geometry.blockCount else {
             throw PageRangeDiffError(.corruptNode,
                 "block-map node \(id.shortHex) has an entry past the disk's last block")
         }
