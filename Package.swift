@@ -118,7 +118,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BlockStoreS3Tests",
-            dependencies: ["BlockStoreS3", "BlockStoreTesting", "BlockSnap"],
+            // CrashHelper: built first, run as writer and collector processes (S3MultiProcessTests).
+            dependencies: ["BlockStoreS3", "BlockStoreTesting", "BlockSnap", "CrashHelper"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -132,7 +133,10 @@ let package = Package(
             swiftSettings: strict
         ),
         // Killed with SIGKILL by RecoveryChainTests' crash tests (S40).
-        .executableTarget(name: "CrashHelper", dependencies: ["BlockSnap"], path: "Tests/CrashHelper", swiftSettings: strict),
+        // Its s3-writer and s3-gc modes are BlockStoreS3Tests' processes on one S3 store (S42).
+        .executableTarget(
+            name: "CrashHelper", dependencies: ["BlockSnap", "BlockStoreS3"], path: "Tests/CrashHelper",
+            swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(
             name: "ExampleTests",
