@@ -156,7 +156,7 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
             traits: ["MallocInterposer"]
         )
     )
-    for name in ["StoreThroughput", "DiffThroughput", "ChainThroughput"] {
+    for name in ["StoreThroughput", "DiffThroughput", "ChainThroughput", "S3Throughput"] {
         package.targets.append(
             .executableTarget(
                 name: name,
@@ -165,7 +165,7 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
                     "CZstd",
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Benchmark", package: "benchmark"),
-                ],
+                ] + (name == "S3Throughput" ? ["BlockStoreS3"] : []),
                 path: "Benchmarks/\(name)",
                 plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
             )
