@@ -42,15 +42,17 @@ extension S3FaultTests {
     {
         var configuration = try server.configuration(
             bucket: await server.uniqueBucketName("gc\(outage.kind)\(outage.phase)"))
-        configuration.timeouts = S3Timeouts(
-            connect: .seconds(1), read: .seconds(1), request: .seconds(4))
         switch outage.kind {
         case .paused:
+            // Short timeouts, so that attempts at the stopped server end soon; many retries.
+            configuration.timeouts = S3Timeouts(
+                connect: .seconds(1), read: .seconds(1), request: .seconds(4))
             configuration.retryPolicy = S3RetryPolicy(
                 maxAttempts: 30, baseDelay: .milliseconds(100), maxDelay: .milliseconds(500))
         case .unreachable:
+            // The fixture's patient timeouts (a busy machine's moto can be slow), few retries.
             configuration.retryPolicy = S3RetryPolicy(
-                maxAttempts: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20))
+                maxAttempts: 4, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))
         }
         let control = OutageControl()
         try await S3Backend.withFaults(
