@@ -105,6 +105,16 @@ extension S3FaultTests {
             #expect(backend.statistics.retryCount > retriesBefore, "\(outage): no request was retried")
             try await gc.close()
 
+            // Before any repair, a reader already finds every kept point whole.
+            let reader = try await ChunkStore.open(
+                on: backend, passphrase: "gc", options: S3ChainTests.options(.shared))
+            for point in kept {
+                let restored = try await S3ChainTests.restored(
+                    ChainStore(store: reader, workerCount: 2), item: point.item, point: point.id)
+                #expect(restored == point.bytes, "\(outage): \(point.item) \(point.id) differs before the next collection")
+            }
+            try await reader.close()
+
             // A new collection (rewriting every pack with any garbage) completes and leaves none.
             let again = try await ChunkStore.open(
                 on: backend, passphrase: "gc", options: S3ChainTests.options(.exclusive))
