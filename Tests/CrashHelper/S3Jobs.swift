@@ -5,7 +5,8 @@
 //     CrashHelper s3-writer s3://BUCKET/PREFIX <passphrase> <item> <seed> <rounds>
 //     CrashHelper s3-gc s3://BUCKET/PREFIX <passphrase> <collections>
 //
-// A writer runs `rounds` backups of one seeded, changing disk, each with its own shared lock
+// A writer runs `rounds` backups of one seeded, changing disk (some blocks drawn from a pool
+// both writers share), each with its own shared lock
 // (released between rounds, so that a collector can take the exclusive one), and expires an
 // older point of its own item every second round. It prints `POINT <id> <sha256 of the disk>`
 // once a backup has committed and `EXPIRED <id>` once an expiry has. The collector runs
@@ -68,6 +69,15 @@ enum S3Jobs {
         var rng = Generator(state: seed)
         var disk = [UInt8](repeating: 0, count: 512 << 10)
         rng.scribble(&disk, count: disk.count / 3)
+        // Blocks that recur, in both writers and across rounds: a backup dedups against chunks
+        // the other writer stored, and against chunks that only expired points held (garbage a
+        // collection running beside the backup would delete under it).
+        var patternRNG = Generator(state: 0x5EED)
+        let patterns = (0..<16).map { _ in
+            var block = [UInt8](repeating: 0, count: 4096)
+            patternRNG.scribble(&block[...])
+            return block
+        }
         var committed: [String] = []
         for round in 0..<rounds {
             if round > 0 {
@@ -75,6 +85,10 @@ enum S3Jobs {
                     let length = 4096 * (1 + Int(rng.next() % 4))
                     let offset = 4096 * Int(rng.next() % UInt64((disk.count - length) / 4096 + 1))
                     rng.scribble(&disk[offset..<(offset + length)])
+                }
+                for _ in 0..<(2 + Int(rng.next() % 8)) {
+                    let offset = 4096 * Int(rng.next() % UInt64(disk.count / 4096))
+                    disk.replaceSubrange(offset..<(offset + 4096), with: patterns[Int(rng.next() % 16)])
                 }
             }
             let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: options(.shared))
