@@ -118,7 +118,8 @@ func report(_ name: String, _ counts: [String: Int], retries: Int) {
     let byOperation = counts.sorted { $0.key < $1.key }.map {
         "\($0.key) \($0.value) (\(String(format: "%.0f", Double($0.value) / gib))/GiB)"
     }.joined(separator: ", ")
-    let line = "\(name), \(sizeMiB) MiB: \(total) requests (\(String(format: "%.0f", Double(total) / gib))/GiB), \(retries) retries: \(byOperation)\n"
+    let line =
+        "\(name), \(sizeMiB) MiB: \(total) requests (\(String(format: "%.0f", Double(total) / gib))/GiB), \(retries) retries: \(byOperation)\n"
     FileHandle.standardError.write(Data(line.utf8))
     if let h = FileHandle(forWritingAtPath: "\(workDir)/requests.txt") {
         h.seekToEndOfFile()
@@ -166,7 +167,8 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         let reader = try await ChunkStore.open(
             on: try LocalDirectoryBackend(root: "\(workDir)/restore"), passphrase: "bench", options: options())
-        _ = try await ChainStore(store: reader).restore(item: "vm", point: point, disk: 0, to: "\(workDir)/restored.img")
+        _ = try await ChainStore(store: reader).restore(
+            item: "vm", point: point, disk: 0, to: "\(workDir)/restored.img")
         try await reader.close()
         benchmark.stopMeasurement()
     }
@@ -180,7 +182,8 @@ let benchmarks: @Sendable () -> Void = {
             let before = backend.statistics
             benchmark.startMeasurement()
             let reader = try await ChunkStore.open(on: backend, passphrase: "bench", options: options())
-            _ = try await ChainStore(store: reader).restore(item: "vm", point: point, disk: 0, to: "\(workDir)/restored.img")
+            _ = try await ChainStore(store: reader).restore(
+                item: "vm", point: point, disk: 0, to: "\(workDir)/restored.img")
             try await reader.close()
             benchmark.stopMeasurement()
             let after = backend.statistics

@@ -20,7 +20,8 @@ final class HelperProcess {
         var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map {
             $0.bundleURL.deletingLastPathComponent()
         }
-        var executable = URL(fileURLWithPath: CommandLine.arguments[0], relativeTo: URL(fileURLWithPath: fm.currentDirectoryPath))
+        var executable = URL(
+            fileURLWithPath: CommandLine.arguments[0], relativeTo: URL(fileURLWithPath: fm.currentDirectoryPath))
         for _ in 0..<4 {
             executable = executable.deletingLastPathComponent()
             directories.append(executable)

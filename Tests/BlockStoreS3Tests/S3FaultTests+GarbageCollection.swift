@@ -111,7 +111,8 @@ extension S3FaultTests {
             for point in kept {
                 let restored = try await S3ChainTests.restored(
                     ChainStore(store: reader, workerCount: 2), item: point.item, point: point.id)
-                #expect(restored == point.bytes, "\(outage): \(point.item) \(point.id) differs before the next collection")
+                #expect(
+                    restored == point.bytes, "\(outage): \(point.item) \(point.id) differs before the next collection")
             }
             try await reader.close()
 

@@ -28,7 +28,8 @@ struct S3MultiProcessTests {
         var children: [HelperProcess] = []
         defer { for child in children { child.killIfRunning() } }
 
-        try await S3Backend.withBackend(configuration: try server.configuration(bucket: bucket, keyPrefix: "store")) { backend in
+        try await S3Backend.withBackend(configuration: try server.configuration(bucket: bucket, keyPrefix: "store")) {
+            backend in
             try await backend.createBucket()
             var options = S3ChainTests.options(.none)
             options.packTargetBytes = 128 << 10
@@ -65,7 +66,8 @@ struct S3MultiProcessTests {
 
             // Every point a writer reported committed and did not expire is there and restores
             // bit-exact (its bytes' SHA-256 as the writer printed it); nothing else is there.
-            let store = try await ChunkStore.open(on: backend, passphrase: "pw", options: S3ChainTests.options(.exclusive))
+            let store = try await ChunkStore.open(
+                on: backend, passphrase: "pw", options: S3ChainTests.options(.exclusive))
             let verify = try await store.verify()
             #expect(verify.isClean, "\(verify)")
             let chains = ChainStore(store: store, workerCount: 2)
