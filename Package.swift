@@ -120,7 +120,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BlockStoreS3Tests",
-            dependencies: ["BlockStoreS3", "BlockStoreTesting", "BlockSnap"],
+            // CrashHelper: built first, run as writer and collector processes (S3MultiProcessTests).
+            dependencies: ["BlockStoreS3", "BlockStoreTesting", "BlockSnap", "CrashHelper"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -134,7 +135,10 @@ let package = Package(
             swiftSettings: strict
         ),
         // Killed with SIGKILL by RecoveryChainTests' crash tests (S40).
-        .executableTarget(name: "CrashHelper", dependencies: ["BlockSnap"], path: "Tests/CrashHelper", swiftSettings: strict),
+        // Its s3-writer and s3-gc modes are BlockStoreS3Tests' processes on one S3 store (S42).
+        .executableTarget(
+            name: "CrashHelper", dependencies: ["BlockSnap", "BlockStoreS3"], path: "Tests/CrashHelper",
+            swiftSettings: strict),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
         .testTarget(
             name: "ExampleTests",
@@ -154,7 +158,7 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
             traits: ["MallocInterposer"]
         )
     )
-    for name in ["StoreThroughput", "DiffThroughput", "ChainThroughput"] {
+    for name in ["StoreThroughput", "DiffThroughput", "ChainThroughput", "S3Throughput"] {
         package.targets.append(
             .executableTarget(
                 name: name,
@@ -163,7 +167,7 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
                     "CZstd",
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Benchmark", package: "benchmark"),
-                ],
+                ] + (name == "S3Throughput" ? ["BlockStoreS3"] : []),
                 path: "Benchmarks/\(name)",
                 plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
             )

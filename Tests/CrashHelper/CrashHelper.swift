@@ -1,5 +1,6 @@
 // A crash-test subject for RecoveryChainTests (S40): backs up, expires and garbage-collects a
-// store in a directory in a loop until it is killed.
+// store in a directory in a loop until it is killed. (`s3-writer` and `s3-gc` are modes for
+// BlockStoreS3Tests: see S3Jobs.swift.)
 //
 //     CrashHelper <store-directory> <passphrase> <item> <seed>
 //
@@ -29,6 +30,15 @@ struct CrashHelper {
 
     static func main() async {
         let args = CommandLine.arguments
+        if args.count > 1, S3Jobs.handles(args[1]) {
+            do {
+                try await S3Jobs.run(args)
+            } catch {
+                FileHandle.standardError.write(Data("CrashHelper \(args[1]) failed: \(error)\n".utf8))
+                exit(1)
+            }
+            return
+        }
         guard args.count == 5, let seed = UInt64(args[4]) else {
             FileHandle.standardError.write(Data("usage: CrashHelper <dir> <passphrase> <item> <seed>\n".utf8))
             exit(2)
