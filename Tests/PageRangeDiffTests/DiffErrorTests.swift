@@ -142,4 +142,48 @@ import Testing
             #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code), "\(name): \(String(describing: code))")
         }
     }
+    /// Hostile nodes below a valid root, in a memory store (read in place, without the cache):
+    /// every diff that reaches them, either way round, fails with a typed error.
+    @Test func hostileChildNodesInAMemoryStoreAreRejected() async throws {
+        let store = MemoryNodeStore()
+        let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 0))
+        var rng = SeededRNG(seed: 21)
+        let g = try BlockMapGeometry(diskSizeBytes: 200 * 4096, blockSizeBytes: 4096,
+            leafFanout: 8, interiorFanout: 8)
+        #expect(g.height == 3)
+        var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: reader)
+        for b in 0..<200 {
+            try await builder.set(blockIndex: UInt64(b), to: DiffPropertyTests.randomID(&rng, pool: 40))
+        }
+        let base = try await builder.finish()
+        let data = DiffPropertyTests.randomID(&rng, pool: 40)
+        let leaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: data)]))
+        let zeroLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: .zero)]))
+        let wideLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 8, id: data)]))
+        let absent = DiffPropertyTests.randomID(&rng, pool: 40)
+        var rootHeader: [UInt8] = [66, 77, 1, 2, 1, 12, 3, 3]
+        for k in 0..<8 { rootHeader.append(UInt8(truncatingIfNeeded: g.diskSizeBytes >> (8 * UInt64(k)))) }
+        let level1: [(String, StoreNode)] = [
+            ("zero ID", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: .zero)])),
+            ("slot beyond fan-out", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 8, id: leaf)])),
+            ("empty non-root", StoreNode(header: [66, 77, 1, 1, 0], entries: [])),
+            ("leaf where level 1 belongs", StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 0, id: data)])),
+            ("bad flags", StoreNode(header: [66, 77, 1, 1, 1], entries: [.init(slot: 0, id: leaf)])),
+            ("future version", StoreNode(header: [66, 77, 2, 1, 0], entries: [.init(slot: 0, id: leaf)])),
+            ("long header", StoreNode(header: [66, 77, 1, 1, 0, 0], entries: [.init(slot: 0, id: leaf)])),
+            ("missing leaf", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: absent)])),
+            ("leaf with a zero ID", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: zeroLeaf)])),
+            ("leaf slot beyond fan-out", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: wideLeaf)])),
+        ]
+        for (name, node) in level1 {
+            let child = store.putNodeSync(node)
+            let root = store.putNodeSync(StoreNode(header: rootHeader, entries: [.init(slot: 0, id: child)]))
+            let hostile = try await reader.open(root: root)
+            for (from, to) in [(base, hostile), (hostile, base)] {
+                let code = await DiffErrorTests.code { _ = try await reader.diff(from: from, to: to) }
+                #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code),
+                    "\(name): \(String(describing: code))")
+            }
+        }
+    }
 }
