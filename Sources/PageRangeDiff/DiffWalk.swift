@@ -324,9 +324,14 @@ struct DiffWalk {
             if k + DiffWalk.prefetchDistance < pending.count {
                 DiffWalk.prefetch(pending[k + DiffWalk.prefetchDistance])
             }
+            // Leaves are checked for zero IDs by the comparison itself (it reads every entry).
+            let fused = childLevel == 0
             let a: UnsafeBufferPointer<StoreNode.Entry>
             if let found = p.base {
-                if !p.baseID.isZero {
+                if fused {
+                    try MapNode.checkLastSlot(found, id: p.baseID, level: 0,
+                        geometry: base?.geometry ?? target.geometry, firstBlock: p.first)
+                } else if !p.baseID.isZero {
                     try MapNode.checkEntries(found, id: p.baseID, level: childLevel,
                         geometry: base!.geometry, firstBlock: p.first)
                 }
@@ -337,7 +342,10 @@ struct DiffWalk {
             }
             let b: UnsafeBufferPointer<StoreNode.Entry>
             if let found = p.target {
-                if !p.targetID.isZero {
+                if fused {
+                    try MapNode.checkLastSlot(found, id: p.targetID, level: 0,
+                        geometry: target.geometry, firstBlock: p.first)
+                } else if !p.targetID.isZero {
                     try MapNode.checkEntries(found, id: p.targetID, level: childLevel,
                         geometry: target.geometry, firstBlock: p.first)
                 }
@@ -347,7 +355,17 @@ struct DiffWalk {
                     geometry: target.geometry, firstBlock: p.first)
             }
             if childLevel == 0 {
-                leafFast(first: p.first, base: a, target: b)
+                if !leafFast(first: p.first, base: a, target: b) {
+                    // A zero ID: the full checks name the node (the page is discarded).
+                    if !p.baseID.isZero {
+                        try MapNode.checkEntries(a, id: p.baseID, level: 0,
+                            geometry: base!.geometry, firstBlock: p.first)
+                    }
+                    try MapNode.checkEntries(b, id: p.targetID, level: 0,
+                        geometry: target.geometry, firstBlock: p.first)
+                    throw PageRangeDiffError(.corruptNode,
+                        "a block-map leaf at block \(p.first) stores the zero ID")
+                }
             } else {
                 try memoryChildren(level: childLevel, first: p.first, base: a, target: b)
             }
@@ -479,9 +497,12 @@ struct DiffWalk {
         }
     }
 
-    /// ``leafFast(first:base:target:)`` over entries in place.
+    /// ``leafFast(first:base:target:)`` over entries in place. Returns false when some entry
+    /// holds the zero ID (never stored: an absent slot means zeros), for callers that leave
+    /// that check to this pass over every entry.
+    @discardableResult
     private mutating func leafFast(first: UInt64, base pa: UnsafeBufferPointer<StoreNode.Entry>,
-        target pb: UnsafeBufferPointer<StoreNode.Entry>)
+        target pb: UnsafeBufferPointer<StoreNode.Entry>) -> Bool
     {
         // Slots of this leaf inside [firstBlock, endBlock).
         let lo = firstBlock > first ? firstBlock - first : 0
@@ -491,6 +512,7 @@ struct DiffWalk {
         var start: UInt32 = 0
         var end: UInt32 = 0
         var kind = PageRange.Kind.changed
+        var zeroSeen = false
 
         func flush() {
             let s = max(UInt64(start), lo)
@@ -510,32 +532,48 @@ struct DiffWalk {
 
         let na = pa.count
         let nb = pb.count
-        var i = 0
-        var j = 0
-        while i < na && j < nb {
-            let sa = pa[i].slot
-            let sb = pb[j].slot
-            if sa == sb {
-                if pa[i].id != pb[j].id { note(sa, .changed) }
+        if na == nb, na > 0, pa[na - 1].slot == UInt32(na - 1), pb[nb - 1].slot == UInt32(nb - 1) {
+            // Both dense (slots 0..<n, strictly ascending): entry k is slot k on both sides.
+            for k in 0..<na {
+                let x = pa[k].id
+                let y = pb[k].id
+                zeroSeen = zeroSeen || x.isZero || y.isZero
+                if x != y { note(UInt32(k), .changed) }
+            }
+        } else {
+            var i = 0
+            var j = 0
+            while i < na && j < nb {
+                let sa = pa[i].slot
+                let sb = pb[j].slot
+                if sa == sb {
+                    zeroSeen = zeroSeen || pa[i].id.isZero || pb[j].id.isZero
+                    if pa[i].id != pb[j].id { note(sa, .changed) }
+                    i += 1
+                    j += 1
+                } else if sa < sb {
+                    zeroSeen = zeroSeen || pa[i].id.isZero
+                    note(sa, .cleared)
+                    i += 1
+                } else {
+                    zeroSeen = zeroSeen || pb[j].id.isZero
+                    note(sb, .changed)
+                    j += 1
+                }
+            }
+            while i < na {
+                zeroSeen = zeroSeen || pa[i].id.isZero
+                note(pa[i].slot, .cleared)
                 i += 1
-                j += 1
-            } else if sa < sb {
-                note(sa, .cleared)
-                i += 1
-            } else {
-                note(sb, .changed)
+            }
+            while j < nb {
+                zeroSeen = zeroSeen || pb[j].id.isZero
+                note(pb[j].slot, .changed)
                 j += 1
             }
         }
-        while i < na {
-            note(pa[i].slot, .cleared)
-            i += 1
-        }
-        while j < nb {
-            note(pb[j].slot, .changed)
-            j += 1
-        }
         if end > start { flush() }
+        return !zeroSeen
     }
 
     /// Any leaf pair: every slot in range, grown-zone rules and exact refinement.

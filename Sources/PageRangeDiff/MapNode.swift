@@ -82,6 +82,19 @@ package final class MapNode: Sendable {
             | UInt64(truncatingIfNeeded: level & 0xFF) << 24
     }
 
+    /// The O(1) part of ``checkEntries(_:id:level:geometry:firstBlock:)``: the last slot lies
+    /// within the fan-out and the disk. For walks that look at every entry anyway and check
+    /// for zero IDs as they go.
+    /// - Throws: ``PageRangeDiffError`` `corruptNode`.
+    @inline(__always)
+    package static func checkLastSlot(_ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID,
+        level: Int, geometry: BlockMapGeometry, firstBlock: UInt64) throws
+    {
+        try checkPlace(level: level, isRoot: false, rootGeometry: nil,
+            lastSlot: entries.last?.slot, expected: level, expectedRoot: false,
+            geometry: geometry, firstBlock: firstBlock, id: id)
+    }
+
     /// The entry checks of a node whose header is known good for its place: no zero IDs, last
     /// slot within the fan-out and the disk. O(entries), no allocation.
     /// - Throws: ``PageRangeDiffError`` `corruptNode`.

@@ -160,6 +160,8 @@ import Testing
         let leaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: data)]))
         let zeroLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: .zero)]))
         let wideLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 8, id: data)]))
+        let denseZeroLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0],
+            entries: (0..<8).map { .init(slot: UInt32($0), id: $0 == 5 ? .zero : data) }))
         let absent = DiffPropertyTests.randomID(&rng, pool: 40)
         var rootHeader: [UInt8] = [66, 77, 1, 2, 1, 12, 3, 3]
         for k in 0..<8 { rootHeader.append(UInt8(truncatingIfNeeded: g.diskSizeBytes >> (8 * UInt64(k)))) }
@@ -173,6 +175,7 @@ import Testing
             ("long header", StoreNode(header: [66, 77, 1, 1, 0, 0], entries: [.init(slot: 0, id: leaf)])),
             ("missing leaf", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: absent)])),
             ("leaf with a zero ID", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: zeroLeaf)])),
+            ("full leaf with a zero ID", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: denseZeroLeaf)])),
             ("leaf slot beyond fan-out", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: wideLeaf)])),
         ]
         for (name, node) in level1 {
