@@ -196,7 +196,8 @@ let benchmarks: @Sendable () -> Void = {
         let label = exact ? "exact (512-byte pages)" : "block granularity"
         Benchmark("diff two points, 1 % scattered, \(label), local store, cold",
             configuration: .init(metrics: [.wallClock, .peakMemoryResidentDelta, rangesMetric],
-                timeUnits: .microseconds, warmupIterations: 0, maxIterations: 7)
+                timeUnits: .microseconds, warmupIterations: 0, maxDuration: .seconds(60),
+                maxIterations: 7)
         ) { benchmark in
             let (first, second) = try await prepareDiffPoints()
             let store = try await openStore("diff", create: false)
