@@ -220,19 +220,22 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // Leaf fan-out by measurement: the same diffs with 256-entry leaves.
-    for (churn, pattern) in [(0.001, Pattern.scattered)] {
-        Benchmark("Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue), leaf fan-out 256",
-            configuration: config
-        ) { benchmark in
-            let f = try await Fixture.get(leafFanout: 256)
-            for _ in benchmark.scaledIterations {
-                let n = try await treeDiff(f)
-                benchmark.measurement(ranges, n)
-                blackHole(n)
+    // Leaf fan-out by measurement: the same diffs with 16- and 256-entry leaves.
+    for leaf in [16, 256] {
+        for (churn, pattern) in [(0.001, Pattern.scattered), (1.0, Pattern.scattered)] {
+            Benchmark("Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue), leaf fan-out \(leaf)",
+                configuration: config
+            ) { benchmark in
+                let f = try await Fixture.get(leafFanout: leaf)
+                for _ in benchmark.scaledIterations {
+                    let n = try await treeDiff(f)
+                    benchmark.measurement(ranges, n)
+                    benchmark.measurement(flatMicros, f.flatBaselineMicros)
+                    blackHole(n)
+                }
+            } setup: {
+                try await Fixture.get(leafFanout: leaf).prepare(churn: churn, pattern: pattern)
             }
-        } setup: {
-            try await Fixture.get(leafFanout: 256).prepare(churn: churn, pattern: pattern)
         }
     }
 
