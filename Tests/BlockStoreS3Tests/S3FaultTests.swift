@@ -280,7 +280,15 @@ struct S3FaultTests {
         try await S3Backend.withFaults(
             configuration: fixed,
             decide: { request, _ in
-                if control.restoring.withLock({ $0 }) { return .connectionError }
+                if control.restoring.withLock({ $0 }) {
+                    // Hold the attempt until the new server and its bucket are back (however
+                    // long a busy machine takes to start moto), then fail it as unreachable:
+                    // the retries that follow reach the new server, none is spent waiting.
+                    while control.restoring.withLock({ $0 }) {
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    return .connectionError
+                }
                 guard let target = control.trigger.withLock({ $0 }), request.url.contains(target)
                 else { return .none }
                 guard
