@@ -244,6 +244,23 @@ public struct BlockMapReader: Sendable {
             granularity: granularity, contents: contents, pageSize: pageSize)
     }
 
+    /// Reads the nodes among `ids` that the cache lacks with one batched store request
+    /// (``NodeStore/nodes(_:)``: neighbouring nodes in one ranged read), decodes them and puts
+    /// them in the cache, so a walk about to visit them finds them there.
+    ///
+    /// Only a hint: if the batch cannot be read or a node is damaged, nothing is reported here;
+    /// the walk's own ``load(_:)`` of that node then gives the precise typed error, at the
+    /// point where an unbatched walk would.
+    func preload(_ ids: [ChunkID]) async {
+        guard memoryStore == nil, ids.count > 1 else { return }
+        let missing = ids.filter { cache.node($0) == nil }
+        guard missing.count > 1 else { return }
+        guard let stored = try? await store.nodes(missing) else { return }
+        for (id, node) in zip(missing, stored) {
+            if let decoded = try? MapNode(decoding: node, id: id) { cache.insert(id, decoded) }
+        }
+    }
+
     /// Reads and decodes a node through the cache.
     func load(_ id: ChunkID) async throws -> MapNode {
         if let node = try nodeWithoutSuspending(id) { return node }

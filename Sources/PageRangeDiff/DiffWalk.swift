@@ -35,7 +35,8 @@ struct DiffWalk {
     let noBase: Bool
     /// Whether nodes come straight from a memory store (no cache, no decode).
     let inMemory: Bool
-    /// First block touching the grown zone (`targetBlockCount` when there is none).
+    /// First block touching the grown zone (`UInt64.max` when there is none: a node that only
+    /// reaches past the disk's end holds no entries there, so it takes the common-zone path).
     let grownFirstBlock: UInt64
     /// The first block still to report (raised when the synchronous walk restarts).
     var firstBlock: UInt64
@@ -75,7 +76,7 @@ struct DiffWalk {
         noBase = base == nil
         inMemory = reader.memoryStore != nil
         let count = target.blockCount
-        grownFirstBlock = baseSize < targetSize ? baseSize / blockSize : count
+        grownFirstBlock = baseSize < targetSize ? baseSize / blockSize : .max
         firstBlock = clip.lowerBound / blockSize
         endBlock = min(count, (clip.upperBound + blockSize - 1) / blockSize)
         let height = max(target.geometry.height, base?.geometry.height ?? 1)
@@ -436,6 +437,9 @@ struct DiffWalk {
         let childSpan = spans[level - 1]
         var i = 0
         var j = 0
+        if !touchesGrown && !aRoot && !bRoot {
+            await preloadChildren(first: first, childSpan: childSpan, base: ea, target: eb)
+        }
         if !touchesGrown {
             // Only slots present on at least one side can differ.
             while i < ea.count || j < eb.count {
@@ -478,6 +482,42 @@ struct DiffWalk {
             }
             if collector.isFull { return }
         }
+    }
+
+    /// Asks the reader to batch-load the children the walk is about to visit under one node
+    /// pair (those that differ, within the range still to report): the base's in slot order,
+    /// then the target's, so nodes written together come back in few ranged reads.
+    private func preloadChildren(first: UInt64, childSpan: UInt64, base ea: [StoreNode.Entry],
+        target eb: [StoreNode.Entry]) async
+    {
+        var baseIDs: [ChunkID] = []
+        var targetIDs: [ChunkID] = []
+        var i = 0
+        var j = 0
+        while i < ea.count || j < eb.count {
+            let sa = i < ea.count ? ea[i].slot : UInt32.max
+            let sb = j < eb.count ? eb[j].slot : UInt32.max
+            let slot = min(sa, sb)
+            let idA = sa == slot ? ea[i].id : .zero
+            let idB = sb == slot ? eb[j].id : .zero
+            if sa == slot { i += 1 }
+            if sb == slot { j += 1 }
+            if idA == idB { continue }
+            let childFirst = first + UInt64(slot) * childSpan
+            if childFirst >= endBlock { break }
+            if childFirst + childSpan <= firstBlock { continue }
+            if !idA.isZero { baseIDs.append(idA) }
+            if !idB.isZero { targetIDs.append(idB) }
+        }
+        // Never more than a quarter of the cache: what is loaded must still be there when the
+        // walk gets to it.
+        let fanout = spans[0] == childSpan ? geometry.leafFanout : geometry.interiorFanout
+        let limit = reader.cache.capacityBytes / 4 / (fanout * 36 + 64)
+        var ids = baseIDs + targetIDs
+        if ids.count > limit {
+            ids = Array(baseIDs.prefix(limit / 2)) + Array(targetIDs.prefix(limit / 2))
+        }
+        await reader.preload(ids)
     }
 
     /// Both sides read zeros over these blocks: only the grown zone is reported (cleared).

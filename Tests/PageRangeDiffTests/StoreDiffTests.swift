@@ -1,0 +1,100 @@
+import BlockStore
+import BlockStoreTesting
+import Synchronization
+import PageRangeDiff
+import Testing
+
+/// Diffs of maps kept in a real chunk store (the asynchronous walk, which batch-loads the
+/// children it is about to visit): the same ranges as the brute-force oracle, whatever the
+/// cache size, and fewer store reads than nodes visited.
+@Suite struct StoreDiffTests {
+    @Test func storeDiffsMatchTheOracleAndBatchTheirReads() async throws {
+        for seed in UInt64(1)...30 {
+            var rng = SeededRNG(seed: 1000 + seed)
+            let leaf = [4, 8, 64].randomElement(using: &rng)!
+            let interior = [4, 16, 256].randomElement(using: &rng)!
+            let bs: UInt64 = 4096
+            let maxBlocks = Int.random(in: 50...3000, using: &rng)
+            let backend = FaultInjectingBackend(wrapping: MemoryBackend())
+            var options = ChunkStoreOptions()
+            options.keyDerivation = .fastForTesting
+            options.packTargetBytes = 64 << 10
+            let store = try await ChunkStore.create(on: backend, encryption: .passphrase("d"),
+                options: options)
+            let writer = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 1 << 20))
+            let baseDisk = DiffPropertyTests.randomDisk(&rng, blockSize: bs, maxBlocks: maxBlocks)
+            let g = try BlockMapGeometry(diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
+                leafFanout: leaf, interiorFanout: interior)
+            var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: writer)
+            for c in baseDisk.nonZero { try await builder.set(blockIndex: c.blockIndex, to: c.id) }
+            let base = try await builder.finish()
+            try await store.flush()
+            let targetDisk = DiffPropertyTests.mutate(baseDisk, &rng, maxBlocks: maxBlocks)
+            var incremental = try await BlockMapBuilder(base: base,
+                geometry: g.resized(to: targetDisk.diskSizeBytes), reader: writer)
+            for c in baseDisk.changes(to: targetDisk) {
+                try await incremental.set(blockIndex: c.blockIndex, to: c.id)
+            }
+            let target = try await incremental.finish()
+            try await store.flush()
+
+            let expected = Oracle.diff(base: baseDisk, target: targetDisk)
+            for capacity in [0, 1 << 12, 1 << 22] {
+                let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: capacity))
+                let page = try await reader.diff(from: base, to: target, maxResults: 100_000)
+                #expect(page.ranges == expected, "seed \(seed) cache \(capacity): diff")
+                let paged = try await allPages(reader, from: target, to: base, maxResults: 3)
+                #expect(paged.ranges == Oracle.diff(base: targetDisk, target: baseDisk),
+                    "seed \(seed) cache \(capacity): reverse, paged")
+            }
+        }
+    }
+
+    /// 200 scattered changes on a 20,000-block map (default fan-outs): the changed leaves come
+    /// back in a few ranged reads per pack, not one read per node.
+    @Test func scatteredChangesAreReadInBatches() async throws {
+        var rng = SeededRNG(seed: 77)
+        let backend = FaultInjectingBackend(wrapping: MemoryBackend())
+        var options = ChunkStoreOptions()
+        options.keyDerivation = .fastForTesting
+        let store = try await ChunkStore.create(on: backend, encryption: .passphrase("d"),
+            options: options)
+        let changes = (0..<20_000).map { (blockIndex: UInt64($0), id: DiffPropertyTests.randomID(&rng, pool: 1 << 30)) }
+        let base = try await BlockMap.build(base: nil, changes: changes,
+            newDiskSizeBytes: 20_000 * 65536, in: store)
+        try await store.flush()
+        let scattered = (0..<200).map { k in
+            (blockIndex: UInt64(k * 100 + Int.random(in: 0..<100, using: &rng)),
+                id: DiffPropertyTests.randomID(&rng, pool: 1 << 30))
+        }
+        let target = try await BlockMap.build(base: base, changes: scattered, in: store)
+        try await store.flush()
+
+        let counting = RequestCountingStore(store)
+        let reader = BlockMapReader(store: counting, cache: NodeCache())
+        let before = backend.callCount(.rangedGet) + backend.callCount(.get)
+        let page = try await reader.diff(from: base, to: target, maxResults: 100_000)
+        let reads = backend.callCount(.rangedGet) + backend.callCount(.get) - before
+        #expect(page.ranges.count == 200 && page.ranges.allSatisfy { $0.kind == .changed })
+        #expect(counting.nodesRequested > 250, "\(counting.nodesRequested) nodes")
+        #expect(reads * 5 < counting.nodesRequested,
+            "\(reads) store reads for \(counting.nodesRequested) nodes")
+    }
+}
+
+/// Forwards to a node store, counting the nodes asked for (singly or in batches).
+final class RequestCountingStore: NodeStore {
+    let inner: any NodeStore
+    let requested = Mutex(0)
+    init(_ inner: any NodeStore) { self.inner = inner }
+    var nodesRequested: Int { requested.withLock { $0 } }
+    func putNode(_ node: StoreNode) async throws -> ChunkID { try await inner.putNode(node) }
+    func node(_ id: ChunkID) async throws -> StoreNode {
+        requested.withLock { $0 += 1 }
+        return try await inner.node(id)
+    }
+    func nodes(_ ids: [ChunkID]) async throws -> [StoreNode] {
+        requested.withLock { $0 += ids.count }
+        return try await inner.nodes(ids)
+    }
+}
