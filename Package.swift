@@ -158,6 +158,13 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
             traits: ["MallocInterposer"]
         )
     )
+    package.targets.append(
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: ["BlockStoreTesting"],
+            path: "Benchmarks/BenchmarkSupport"
+        )
+    )
     for name in ["StoreThroughput", "DiffThroughput", "ChainThroughput", "S3Throughput"] {
         package.targets.append(
             .executableTarget(
@@ -167,7 +174,8 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
                     "CZstd",
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Benchmark", package: "benchmark"),
-                ] + (name == "S3Throughput" ? ["BlockStoreS3"] : []),
+                ] + (name == "S3Throughput" ? ["BlockStoreS3"] : [])
+                    + (["ChainThroughput", "S3Throughput"].contains(name) ? ["BenchmarkSupport"] : []),
                 path: "Benchmarks/\(name)",
                 plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
             )

@@ -205,10 +205,10 @@ let benchmarks: @Sendable () -> Void = {
         (0.1, .scattered), (1, .scattered), (0.001, .clustered), (0.01, .clustered),
         (0.1, .clustered),
     ]
-    for (churn, pattern) in cases {
-        let label = "\(churn * 100)% \(pattern.rawValue)"
-        Benchmark("Tree diff 1 TiB/64 KiB \(label)", configuration: config) { benchmark in
-            let f = try await Fixture.get()
+    /// One tree-diff case: the fixture with `leaf`-entry leaves, its target at `churn`.
+    func treeDiffBenchmark(_ name: String, leaf: Int, churn: Double, pattern: Pattern) {
+        Benchmark(name, configuration: config) { benchmark in
+            let f = try await Fixture.get(leafFanout: leaf)
             for _ in benchmark.scaledIterations {
                 let n = try await treeDiff(f)
                 benchmark.measurement(ranges, n)
@@ -216,26 +216,21 @@ let benchmarks: @Sendable () -> Void = {
                 blackHole(n)
             }
         } setup: {
-            try await Fixture.get().prepare(churn: churn, pattern: pattern)
+            try await Fixture.get(leafFanout: leaf).prepare(churn: churn, pattern: pattern)
         }
+    }
+
+    for (churn, pattern) in cases {
+        treeDiffBenchmark("Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue)",
+            leaf: BlockMapGeometry.defaultLeafFanout, churn: churn, pattern: pattern)
     }
 
     // Leaf fan-out by measurement: the same diffs with 16- and 256-entry leaves.
     for leaf in [16, 256] {
         for (churn, pattern) in [(0.001, Pattern.scattered), (1.0, Pattern.scattered)] {
-            Benchmark("Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue), leaf fan-out \(leaf)",
-                configuration: config
-            ) { benchmark in
-                let f = try await Fixture.get(leafFanout: leaf)
-                for _ in benchmark.scaledIterations {
-                    let n = try await treeDiff(f)
-                    benchmark.measurement(ranges, n)
-                    benchmark.measurement(flatMicros, f.flatBaselineMicros)
-                    blackHole(n)
-                }
-            } setup: {
-                try await Fixture.get(leafFanout: leaf).prepare(churn: churn, pattern: pattern)
-            }
+            treeDiffBenchmark(
+                "Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue), leaf fan-out \(leaf)",
+                leaf: leaf, churn: churn, pattern: pattern)
         }
     }
 

@@ -9,6 +9,7 @@
 //
 // Needs python3 with moto (`pip install 'moto[server]'`, or scripts/ensure-deps).
 import Benchmark
+import BenchmarkSupport
 import BlockSnap
 import BlockStoreS3
 import Foundation
@@ -31,39 +32,7 @@ func makeImage() throws {
         return
     }
     try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: imagePath, contents: nil)
-    let h = try FileHandle(forWritingTo: URL(fileURLWithPath: imagePath))
-    var state: UInt64 = 7
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    let words = ["disk ", "block ", "snapshot ", "page ", "range ", "chain ", "\n"].map { Array($0.utf8) }
-    var block = [UInt8](repeating: 0, count: blockSize)
-    for i in 0..<(sizeMiB * 16) {
-        switch i % 3 {
-        case 0:
-            for k in block.indices { block[k] = 0 }
-        case 1:
-            var o = 0
-            while o < blockSize {
-                for b in words[Int(next() % 7)] where o < blockSize {
-                    block[o] = b
-                    o += 1
-                }
-            }
-        default:
-            block.withUnsafeMutableBytes { raw in
-                let w = raw.bindMemory(to: UInt64.self)
-                for k in w.indices { w[k] = next() }
-            }
-        }
-        try h.write(contentsOf: Data(block))
-    }
-    try h.close()
+    try MixedImage.write(to: imagePath, sizeMiB: sizeMiB, blockSize: blockSize)
 }
 
 func options() -> ChunkStoreOptions {

@@ -280,9 +280,6 @@ struct DiffWalk {
         let store = reader.memoryStore!
         let childLevel = level - 1
         let childSpan = spans[childLevel]
-        let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
-        var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
-        var j = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(eb, atOrAfter: startSlot)
         if pendingByLevel.count <= level {
             pendingByLevel += Array(repeating: [], count: level + 1 - pendingByLevel.count)
         }
@@ -297,18 +294,8 @@ struct DiffWalk {
             else { return nil }
             return entries
         }
-        while i < ea.count || j < eb.count {
-            let sa = i < ea.count ? ea[i].slot : UInt32.max
-            let sb = j < eb.count ? eb[j].slot : UInt32.max
-            let slot = min(sa, sb)
-            let idA = sa == slot ? ea[i].id : .zero
-            let idB = sb == slot ? eb[j].id : .zero
-            if sa == slot { i += 1 }
-            if sb == slot { j += 1 }
-            if idA == idB { continue }
-            let childFirst = first + UInt64(slot) * childSpan
-            if childFirst >= endBlock { break }
-            if childFirst + childSpan <= firstBlock { continue }
+        forEachDifferingChild(first: first, childSpan: childSpan, base: ea, target: eb) {
+            childFirst, idA, idB in
             if !idA.isZero { store.prefetch(idA) }
             if !idB.isZero { store.prefetch(idB) }
             pending.append(PendingPair(first: childFirst, baseID: idA, targetID: idB,
@@ -484,16 +471,18 @@ struct DiffWalk {
         }
     }
 
-    /// Asks the reader to batch-load the children the walk is about to visit under one node
-    /// pair (those that differ, within the range still to report): the base's in slot order,
-    /// then the target's, so nodes written together come back in few ranged reads.
-    private func preloadChildren(first: UInt64, childSpan: UInt64, base ea: [StoreNode.Entry],
-        target eb: [StoreNode.Entry]) async
-    {
-        var baseIDs: [ChunkID] = []
-        var targetIDs: [ChunkID] = []
-        var i = 0
-        var j = 0
+    /// Calls `body` for each child slot of a node pair (common zone, neither side a root) whose
+    /// IDs differ and whose blocks reach into the range still to report, in slot order, with
+    /// the child's first block and both IDs (``ChunkID/zero`` where a side has no child).
+    @inline(__always)
+    private func forEachDifferingChild<C: RandomAccessCollection<StoreNode.Entry>>(
+        first: UInt64, childSpan: UInt64, base ea: C, target eb: C,
+        _ body: (UInt64, ChunkID, ChunkID) -> Void
+    ) where C.Index == Int {
+        // Start at the first child that can still matter (cheap restarts).
+        let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
+        var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
+        var j = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(eb, atOrAfter: startSlot)
         while i < ea.count || j < eb.count {
             let sa = i < ea.count ? ea[i].slot : UInt32.max
             let sb = j < eb.count ? eb[j].slot : UInt32.max
@@ -504,8 +493,22 @@ struct DiffWalk {
             if sb == slot { j += 1 }
             if idA == idB { continue }
             let childFirst = first + UInt64(slot) * childSpan
-            if childFirst >= endBlock { break }
+            if childFirst >= endBlock { return }
             if childFirst + childSpan <= firstBlock { continue }
+            body(childFirst, idA, idB)
+        }
+    }
+
+    /// Asks the reader to batch-load the children the walk is about to visit under one node
+    /// pair (those that differ, within the range still to report): the base's in slot order,
+    /// then the target's, so nodes written together come back in few ranged reads.
+    private func preloadChildren(first: UInt64, childSpan: UInt64, base ea: [StoreNode.Entry],
+        target eb: [StoreNode.Entry]) async
+    {
+        var baseIDs: [ChunkID] = []
+        var targetIDs: [ChunkID] = []
+        forEachDifferingChild(first: first, childSpan: childSpan, base: ea, target: eb) {
+            _, idA, idB in
             if !idA.isZero { baseIDs.append(idA) }
             if !idB.isZero { targetIDs.append(idB) }
         }
