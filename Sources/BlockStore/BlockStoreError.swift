@@ -13,6 +13,7 @@ public struct BlockStoreError: Error, Sendable, CustomStringConvertible {
             case notFound, alreadyExists, corruptObject, truncatedObject, unsupportedFormat
             case wrongPassphrase, authenticationFailed, invalidArgument, ioError, backendError
             case compressionError, locked, cancelled, storeClosed, limitExceeded, notEncrypted
+            case damaged, lockLost
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -49,6 +50,15 @@ public struct BlockStoreError: Error, Sendable, CustomStringConvertible {
         public static let limitExceeded = Code(.limitExceeded)
         /// An operation that needs an encrypted store was asked of an unencrypted one.
         public static let notEncrypted = Code(.notEncrypted)
+
+        /// The store is damaged where the operation needs it to be whole (an unreadable root,
+        /// index object or pack header, a chunk a root reaches that no pack holds), so the
+        /// operation stopped before changing anything. ``BlockStoreError/underlying`` is a
+        /// ``DamageReport`` naming what is damaged; `repair` and `verify` say what to do next.
+        public static let damaged = Code(.damaged)
+        /// This process lost its store lock (its refresh failed or another process removed it),
+        /// so it stopped writing before a garbage collection could take the store over.
+        public static let lockLost = Code(.lockLost)
 
         /// The code's stable name, e.g. `"corruptObject"`.
         public var description: String { base.rawValue }

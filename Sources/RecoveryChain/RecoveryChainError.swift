@@ -11,6 +11,7 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case invalidArgument, notFound, operationInProgress, diskFailed, ioError
             case chainIntegrity, corruptMetadata, storeError, cancelled, limitExceeded
+            case damaged, baseMismatch
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -35,6 +36,13 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(.cancelled)
         /// A limit (tags, metadata size, disks) would be exceeded.
         public static let limitExceeded = Code(.limitExceeded)
+
+        /// Something the operation needs is damaged in the store (an unreadable point, a
+        /// chunk no pack holds), so it stopped before changing anything; run verify or repair.
+        public static let damaged = Code(.damaged)
+        /// Host-tracked changed ranges are relative to a point that is not the item's latest
+        /// complete point with that disk, so building on them would record wrong bytes.
+        public static let baseMismatch = Code(.baseMismatch)
 
         /// The code's stable name, e.g. `"operationInProgress"`.
         public var description: String { base.rawValue }
@@ -65,6 +73,7 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
         if error is CancellationError { return RecoveryChainError(.cancelled, "\(context) was cancelled; nothing partial was recorded") }
         if let store = error as? BlockStoreError {
             if store.code == .cancelled { return RecoveryChainError(.cancelled, "\(context) was cancelled", underlying: store) }
+            if store.code == .damaged { return RecoveryChainError(.damaged, "\(context) stopped: \(store.message)", underlying: store) }
             return RecoveryChainError(.storeError, "\(context) failed in the store: \(store.message)", underlying: store)
         }
         if let diff = error as? PageRangeDiffError {

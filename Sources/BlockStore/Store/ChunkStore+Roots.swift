@@ -81,22 +81,97 @@ extension ChunkStore {
         return RootRecord(name: name, id: id, payload: Array(try r.raw(count)))
     }
 
-    /// Lists roots whose names start with `prefix`, sorted by name. Damaged roots are skipped
-    /// here and reported by ``verify(roots:progress:)``.
-    public func roots(prefix: String = "") async throws -> [RootRecord] {
-        var out: [RootRecord] = []
+    /// Lists roots whose names start with `prefix`, sorted by name, and names the ones that
+    /// cannot be read (never hiding them).
+    ///
+    /// A root that is listed but gone by the time it is read (deleted meanwhile) is left out.
+    /// - Throws: Backend errors (a root that cannot be fetched at all is not "damaged": the
+    ///   listing fails instead of guessing).
+    /// - Complexity: One listing plus one read per root.
+    public func rootListing(prefix: String = "") async throws -> RootListing {
+        var listing = RootListing()
         for entry in try await backend.listAll(prefix: "roots/\(prefix)") {
             let name = String(entry.key.rawValue.dropFirst("roots/".count))
-            guard let bytes = try? await backend.get(entry.key), let record = try? decodeRoot(bytes, name: name) else {
+            let bytes: [UInt8]
+            do {
+                bytes = try await backend.get(entry.key)
+            } catch let error as BlockStoreError where error.code == .notFound {
+                continue
+            } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
+                listing.damaged.append(DamagedRoot(name: name, error: error))
                 continue
             }
-            out.append(record)
+            do {
+                listing.records.append(try decodeRoot(bytes, name: name))
+            } catch let error as BlockStoreError {
+                listing.damaged.append(DamagedRoot(name: name, error: error))
+            }
         }
-        return out
+        listing.records.sort { $0.name < $1.name }
+        listing.damaged.sort { $0.name < $1.name }
+        return listing
+    }
+
+    /// Lists roots whose names start with `prefix`, sorted by name.
+    /// - Throws: ``BlockStoreError/Code/damaged`` (with a ``DamageReport``) when any of them
+    ///   cannot be read: a listing never hides a root. Use ``rootListing(prefix:)`` to get the
+    ///   readable ones and the damaged ones apart.
+    public func roots(prefix: String = "") async throws -> [RootRecord] {
+        let listing = try await rootListing(prefix: prefix)
+        if !listing.damaged.isEmpty {
+            throw listing.damageError()
+        }
+        return listing.records
+    }
+
+    /// Whether an error reading a stored object means the object is damaged (rather than the
+    /// backend being unreachable or the call being wrong).
+    package static func isDamage(_ error: BlockStoreError) -> Bool {
+        [.corruptObject, .truncatedObject, .unsupportedFormat, .authenticationFailed, .limitExceeded]
+            .contains(error.code)
     }
 
     /// Deletes a root. What only it reached becomes garbage for the next collection.
     public func deleteRoot(_ name: String) async throws {
         try await backend.delete(try ChunkStore.rootKey(name))
+    }
+}
+
+/// A root that is listed but cannot be read or authenticated.
+public struct DamagedRoot: Sendable, CustomStringConvertible {
+    /// The root's name.
+    public var name: String
+    /// Why it cannot be read.
+    public var error: BlockStoreError
+
+    /// Creates a record of a damaged root.
+    public init(name: String, error: BlockStoreError) {
+        self.name = name
+        self.error = error
+    }
+
+    /// The name and the reason.
+    public var description: String { "\(name): \(error.message)" }
+}
+
+/// The roots under a prefix: those that read, and those that are damaged.
+public struct RootListing: Sendable {
+    /// Roots that read and authenticate, sorted by name.
+    public var records: [RootRecord] = []
+    /// Roots that are listed but cannot be read or authenticated, sorted by name.
+    public var damaged: [DamagedRoot] = []
+
+    /// Creates an empty listing.
+    public init() {}
+
+    /// A ``BlockStoreError/Code/damaged`` error naming the damaged roots.
+    public func damageError() -> BlockStoreError {
+        let report = DamageReport(
+            damagedObjects: damaged.compactMap { try? ChunkStore.rootKey($0.name) },
+            damagedRoots: damaged.map(\.name))
+        return BlockStoreError(
+            .damaged,
+            "\(damaged.count) root\(damaged.count == 1 ? "" : "s") cannot be read (\(damaged.prefix(3).map(\.description).joined(separator: "; "))); run verify, restore the object from a copy, or remove it deliberately",
+            underlying: report)
     }
 }
