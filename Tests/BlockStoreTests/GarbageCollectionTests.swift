@@ -35,7 +35,7 @@ import Testing
         #expect(gc.statistics.chunkCount == before, "a dry run changes nothing")
         let report = try await gc.collectGarbage()
         try await gc.close()
-        #expect(report.missingChunks.isEmpty)
+        #expect(report.liveChunks > 0)
         // 30 chunks only `a` reached, plus a's node.
         #expect(report.deletedChunks == 31, "deleted \(report.deletedChunks)")
         #expect(report.freedBytes > 0)

@@ -14,12 +14,18 @@ public struct GarbageCollectionReport: Sendable, Equatable {
     public var repackedPacks: Int = 0
     /// Bytes of pack objects removed minus bytes written by repacking.
     public var freedBytes: Int64 = 0
-    /// Chunks a root references that the store does not hold (damage found on the way).
-    public var missingChunks: [ChunkID] = []
 }
 
 extension ChunkStore {
     /// Deletes every chunk no root reaches, and rewrites packs that are mostly garbage.
+    ///
+    /// Fails closed: before deciding anything it reads and authenticates every pack header,
+    /// every index object and every root, and follows every root through its nodes using the
+    /// pack headers' own account of where chunks are (never the index alone). If any of them is
+    /// damaged or unreadable, or a chunk a root reaches is in no pack, it throws
+    /// ``BlockStoreError/Code/damaged`` with a ``DamageReport`` naming the objects, having
+    /// deleted nothing; a dry run reports the same. Run ``verify(roots:progress:)`` to see which
+    /// points are affected, and ``repair(dryRun:progress:)`` to rebuild a damaged index.
     ///
     /// Needs the store opened with ``StoreLockMode/exclusive`` (no writer runs meanwhile).
     /// Crash-safe at every step: new packs are written, then index objects naming everything
@@ -34,6 +40,8 @@ extension ChunkStore {
     ///   - excludingRoots: With `dryRun`, count as if these roots were deleted (to preview what
     ///     expiring points would free).
     ///   - progress: Receives phase reports.
+    /// - Complexity: Reads every pack header (two ranged reads each), every index object, every
+    ///   root and every node the roots reach; repacking reads and rewrites the packs it picks.
     public func collectGarbage(
         repackThreshold: Double = 0.3, dryRun: Bool = false, excludingRoots: Set<String> = [],
         progress: StoreProgressHandler? = nil
@@ -47,66 +55,69 @@ extension ChunkStore {
         try await flush()
         var report = GarbageCollectionReport()
 
-        // 1. The authoritative view: every pack's own header.
-        let packs = try await listPacks().sorted { $0.key < $1.key }
-                var entriesByPack: [ChunkID: [PackEntry]] = [:]
-        for (n, pack) in packs.enumerated() {
-            try Task.checkCancellation()
-            progress?(StoreProgress(phase: "scanning packs", done: n, total: packs.count, bytesRead: 0))
-            let entries = try await packEntries(pack.key, sizeBytes: pack.sizeBytes)
-            entriesByPack[pack.id] = entries
-        }
-        let oldIndexObjects = try await backend.listAll(prefix: "index/").map(\.key)
-        try await refreshIndex()
-
-        // 2. Mark everything the roots reach.
-        let roots = try await backend.listAll(prefix: "roots/")
-        var rootIDs: [ChunkID] = []
-        for entry in roots {
-            let name = String(entry.key.rawValue.dropFirst("roots/".count))
-            if excludingRoots.contains(name) { continue }
-            rootIDs.append(try decodeRoot(try await backend.get(entry.key), name: name).id)
-        }
-        report.rootCount = rootIDs.count
+        // 1. The complete picture, or nothing is deleted: every pack header, index object and
+        //    root must read and authenticate, and every chunk the roots reach must be in a pack.
+        let survey = try await self.survey(progress: progress)
+        var damage = DamageReport(damagedObjects: survey.damagedObjectKeys, damagedRoots: survey.roots.damaged.map(\.name))
+        let roots = survey.roots.records.filter { !excludingRoots.contains($0.name) }
+        report.rootCount = roots.count
         progress?(StoreProgress(phase: "marking", done: 0, total: nil, bytesRead: 0))
-        let (live, missing) = try await reachable(from: rootIDs)
+        let marked = try await mark(roots: roots, survey: survey, progress: progress)
+        damage.missingChunks = marked.missing.sorted()
+        damage.damagedObjects.append(contentsOf: marked.unreadableNodes.keys.sorted().compactMap { id in
+            survey.locations[id].map { survey.packs[$0.pack].key }
+        })
+        damage.damagedObjects = Array(Set(damage.damagedObjects)).sorted()
+        damage.damagedRoots = Array(Set(damage.damagedRoots + marked.damagedRoots)).sorted()
+        guard damage.isEmpty else {
+            throw BlockStoreError(
+                .damaged,
+                "garbage collection stopped before deleting anything: the store is damaged (\(damage)); run verify to see which points are affected and repair to rebuild the index",
+                underlying: damage)
+        }
+        let live = marked.live
         report.liveChunks = live.count
-        report.missingChunks = missing.sorted()
 
-        // 3. Decide per pack. A chunk stored twice lives in the first pack (by key) holding it.
+        // 2. Decide per pack from its own header. A chunk stored twice lives in the first pack
+        //    (by key) holding it.
         var claimed: Set<ChunkID> = []
         var keep: [(packID: ChunkID, entries: [PackEntry])] = []
         var drop: [(id: ChunkID, key: ObjectKey, sizeBytes: UInt64)] = []
         var repack: [(id: ChunkID, key: ObjectKey, entries: [PackEntry])] = []
-        for pack in packs {
-            let entries = entriesByPack[pack.id] ?? []
+        for pack in survey.packs {
             var liveBytes: UInt64 = 0
+            var allBytes: UInt64 = 0
             var liveEntries: [PackEntry] = []
-            for e in entries where live.contains(e.id) && !claimed.contains(e.id) {
+            for e in pack.entries {
+                allBytes += UInt64(e.length)
+                guard live.contains(e.id), !claimed.contains(e.id) else { continue }
                 claimed.insert(e.id)
                 liveBytes += UInt64(e.length)
                 liveEntries.append(e)
             }
-            report.deletedChunks += entries.count - liveEntries.count
-            report.deletedChunkBytes += entries.reduce(Int64(0)) { $0 + Int64($1.length) } - liveEntries.reduce(Int64(0)) { $0 + Int64($1.length) }
+            report.deletedChunks += pack.entries.count - liveEntries.count
+            report.deletedChunkBytes += Int64(clamping: allBytes - liveBytes)
+            // Entries may overlap in a hostile header: never let the garbage estimate underflow.
+            let garbageBytes = pack.sizeBytes > liveBytes ? pack.sizeBytes - liveBytes : 0
             if liveEntries.isEmpty {
-                drop.append(pack)
+                drop.append((pack.id, pack.key, pack.sizeBytes))
                 report.deletedPacks += 1
-                report.freedBytes += Int64(pack.sizeBytes)
-            } else if Double(pack.sizeBytes - liveBytes) >= repackThreshold * Double(pack.sizeBytes) {
+                report.freedBytes += Int64(clamping: pack.sizeBytes)
+            } else if Double(garbageBytes) >= repackThreshold * Double(pack.sizeBytes) {
                 repack.append((pack.id, pack.key, liveEntries))
-                drop.append(pack)
+                drop.append((pack.id, pack.key, pack.sizeBytes))
                 report.repackedPacks += 1
-                report.freedBytes += Int64(pack.sizeBytes)
+                report.freedBytes += Int64(clamping: pack.sizeBytes)
             } else {
                 // The dead blobs stay as bytes until the pack is rewritten, but leave the index:
                 // they are deleted as far as every reader and writer is concerned.
                 keep.append((pack.id, liveEntries))
             }
         }
+        let oldIndexObjects = survey.indexKeys
         if dryRun { return report }
 
-        // 4. Rewrite mostly-garbage packs: copy live blobs as they are (still sealed, still verified on read).
+        // 3. Rewrite mostly-garbage packs: copy live blobs as they are (still sealed, still verified on read).
         var builder = PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))
         func closePack() async throws {
             guard !builder.isEmpty else { return }
@@ -121,7 +132,7 @@ extension ChunkStore {
             progress?(StoreProgress(phase: "repacking", done: n, total: repack.count, bytesRead: 0))
             let bytes = try await backend.get(pack.key)
             for e in pack.entries {
-                let end = Int(e.offset) + Int(e.length)
+                let end = Int(UInt64(e.offset) + UInt64(e.length))
                 guard end <= bytes.count else {
                     throw BlockStoreError(.truncatedObject, "pack \(pack.key) ends before chunk \(e.id.shortHex); run verify")
                 }
@@ -133,60 +144,18 @@ extension ChunkStore {
         }
         try await closePack()
 
-        // 5. Index objects naming everything kept, then remove the old ones, then the packs.
+        // 4. Index objects naming everything kept, then remove the old ones, then the packs.
         progress?(StoreProgress(phase: "writing index", done: 0, total: nil, bytesRead: 0))
-        var newIndex = ChunkIndex()
-        var batch: [(packID: ChunkID, entries: [PackEntry])] = []
-        var batchCount = 0
-        var written: Set<ObjectKey> = []
-        func writeBatch() async throws {
-            guard !batch.isEmpty else { return }
-            let bytes = try IndexFile(packs: batch).encoded(crypto: crypto)
-            let key = ChunkStore.indexKey(ChunkHasher.sha256.dataID(bytes))
-            try await backend.put(key, data: bytes)
-            written.insert(key)
-            batch = []
-            batchCount = 0
-        }
-        for pack in keep {
-            newIndex.add(packID: pack.packID, entries: pack.entries)
-            batch.append(pack)
-            batchCount += pack.entries.count
-            if batchCount >= 1 << 20 { try await writeBatch() }
-        }
-        try await writeBatch()
+        let (newIndex, written) = try await writeIndexObjects(listing: keep)
         for key in oldIndexObjects where !written.contains(key) { try await backend.delete(key) }
         for (n, pack) in drop.enumerated() {
             progress?(StoreProgress(phase: "deleting packs", done: n, total: drop.count, bytesRead: 0))
             try await backend.delete(pack.key)
         }
-        newIndex.loadedIndexObjects = written
         state.withLock { s in
             s.index = newIndex
             s.damagedIndexObjects = []
         }
         return report
-    }
-
-    /// Every chunk reachable from `roots` through nodes, and referenced chunks the index lacks.
-    func reachable(from roots: [ChunkID]) async throws -> (live: Set<ChunkID>, missing: Set<ChunkID>) {
-        var live: Set<ChunkID> = []
-        var missing: Set<ChunkID> = []
-        var stack = roots
-        while let id = stack.popLast() {
-            if id.isZero || live.contains(id) || missing.contains(id) { continue }
-            guard let kind = kind(of: id) else {
-                missing.insert(id)
-                continue
-            }
-            live.insert(id)
-            if kind == .node {
-                try Task.checkCancellation()
-                for e in try await node(id).entries where !e.id.isZero && !live.contains(e.id) {
-                    stack.append(e.id)
-                }
-            }
-        }
-        return (live, missing)
     }
 }
