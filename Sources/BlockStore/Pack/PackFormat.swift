@@ -17,6 +17,9 @@ package enum PackFormat {
     package static let flagCompressed: UInt8 = 1
     /// Packs never exceed this size (offsets are 32-bit).
     package static let packBytesMax = 1 << 30
+    /// The largest pack object any reader accepts: 32-bit blob offsets plus the largest header
+    /// (checked before a listed size is converted or a buffer allocated).
+    package static let packObjectBytesMax: UInt64 = UInt64(UInt32.max) + 64 << 20
     /// The most entries one pack may list.
     package static let entryCountMax = 1 << 20
 

@@ -2,6 +2,9 @@ extension ChunkStore {
     /// Reads the entries of one pack from its header (two ranged reads), without its blobs.
     func packEntries(_ key: ObjectKey, sizeBytes: UInt64) async throws -> [PackEntry] {
         let trailerBytes = UInt64(PackFormat.trailerBytes)
+        guard sizeBytes <= PackFormat.packObjectBytesMax else {
+            throw BlockStoreError(.limitExceeded, "pack \(key) is \(sizeBytes) bytes, more than any pack this format can hold")
+        }
         guard sizeBytes >= trailerBytes else {
             throw BlockStoreError(.truncatedObject, "pack \(key) is \(sizeBytes) bytes, shorter than a pack trailer")
         }

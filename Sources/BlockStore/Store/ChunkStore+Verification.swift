@@ -113,7 +113,7 @@ extension ChunkStore {
             do {
                 let entries: [PackEntry]
                 if readData {
-                    guard pack.sizeBytes <= UInt64(PackFormat.packBytesMax) + (64 << 20) else {
+                    guard pack.sizeBytes <= PackFormat.packObjectBytesMax else {
                         throw BlockStoreError(.limitExceeded, "pack \(pack.key) is \(pack.sizeBytes) bytes, larger than any pack this format writes")
                     }
                     let bytes = try await backend.get(pack.key)
