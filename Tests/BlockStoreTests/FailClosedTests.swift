@@ -320,4 +320,37 @@ import Testing
         for (id, block) in f.blocks["points/two"]! { #expect(try await f.open().chunk(id) == block) }
         #expect(try await f.open().verify().isClean)
     }
+
+    @Test(arguments: [true, false])
+    func repackingADamagedLiveChunkStopsBeforeDeletingAnything(encrypted: Bool) async throws {
+        let backend = MemoryBackend()
+        let store = try await ChunkStore.create(
+            on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions(packTargetBytes: 1 << 20))
+        var rng = SeededGenerator(seed: 31)
+        var ids: [ChunkID] = []
+        for _ in 0..<7 { ids.append(try await store.putBlock(Blocks.make(8192, kind: 0, rng: &rng)).id) }
+        try await store.flush()
+        let keepNode = try await store.putNode(StoreNode(entries: [.init(slot: 0, id: ids[0])]))
+        let dropNode = try await store.putNode(StoreNode(entries: ids.dropFirst().enumerated().map { .init(slot: UInt32($0.offset), id: $0.element) }))
+        try await store.publishRoot("points/keep", id: keepNode)
+        try await store.publishRoot("points/drop", id: dropNode)
+        try await store.deleteRoot("points/drop")
+        try await store.close()
+        // The first pack holds the seven blocks; the kept block is its first blob.
+        let packs = backend.allKeys.filter { $0.rawValue.hasPrefix("data/") }
+        var target: ObjectKey? = nil
+        for pack in packs where try await backend.get(pack).count > 7 * 8192 { target = pack }
+        let pack = try #require(target)
+        var bytes = try await backend.get(pack)
+        bytes[20] ^= 0x02
+        backend.overwriteForTesting(pack, with: bytes)
+        let before = backend.allKeys.filter { !$0.rawValue.hasPrefix("locks/") }
+        let gc = try await ChunkStore.open(on: backend, passphrase: encrypted ? "pw" : nil, options: fastOptions(lock: .exclusive))
+        let error = await #expect(throws: BlockStoreError.self) { _ = try await gc.collectGarbage(repackThreshold: 0.3) }
+        #expect(error?.code == .damaged, "\(String(describing: error))")
+        #expect((error?.underlying as? DamageReport)?.damagedObjects == [pack])
+        try await gc.close()
+        #expect(backend.allKeys.filter { !$0.rawValue.hasPrefix("locks/") } == before, "nothing written or deleted")
+        #expect(try await backend.get(pack) == bytes)
+    }
 }

@@ -117,7 +117,9 @@ extension ChunkStore {
         let oldIndexObjects = survey.indexKeys
         if dryRun { return report }
 
-        // 3. Rewrite mostly-garbage packs: copy live blobs as they are (still sealed, still verified on read).
+        // 3. Rewrite mostly-garbage packs: copy live blobs as they are (still sealed), each
+        //    verified first: a damaged blob stops the collection before anything is deleted
+        //    (packs written so far are unindexed leftovers for the next run).
         var builder = PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))
         func closePack() async throws {
             guard !builder.isEmpty else { return }
@@ -127,6 +129,7 @@ extension ChunkStore {
             keep.append((id, entries))
             report.freedBytes -= Int64(bytes.count)
         }
+        var scratch: [UInt8] = []
         for (n, pack) in repack.enumerated() {
             try Task.checkCancellation()
             progress?(StoreProgress(phase: "repacking", done: n, total: repack.count, bytesRead: 0))
@@ -136,8 +139,22 @@ extension ChunkStore {
                 guard end <= bytes.count else {
                     throw BlockStoreError(.truncatedObject, "pack \(pack.key) ends before chunk \(e.id.shortHex); run verify")
                 }
-                bytes.withUnsafeBytes { raw in
-                    builder.append(id: e.id, kind: e.kind, rawLength: Int(e.rawLength), blob: UnsafeRawBufferPointer(rebasing: raw[Int(e.offset)..<end]))
+                let blob = Array(bytes[Int(e.offset)..<end])
+                if scratch.count < Int(e.rawLength) { scratch = [UInt8](repeating: 0, count: Int(e.rawLength)) }
+                do {
+                    let location = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
+                    try scratch.withUnsafeMutableBytes {
+                        try decode(blob: blob, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
+                    }
+                } catch let error as BlockStoreError where ChunkStore.isDamage(error) || error.code == .compressionError {
+                    let damage = DamageReport(damagedObjects: [pack.key])
+                    throw BlockStoreError(
+                        .damaged,
+                        "garbage collection stopped before deleting anything: live chunk \(e.id.shortHex) in pack \(pack.key) is damaged (\(error.message)); run verify to see which points are affected",
+                        underlying: damage)
+                }
+                blob.withUnsafeBytes { raw in
+                    builder.append(id: e.id, kind: e.kind, rawLength: Int(e.rawLength), blob: raw)
                 }
                 if builder.bytes.count >= configuration.packTargetBytes { try await closePack() }
             }
