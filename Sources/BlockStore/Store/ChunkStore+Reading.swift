@@ -21,6 +21,16 @@ extension ChunkStore {
         state.withLock { $0.index.location(of: id).map { Int($0.length) } }
     }
 
+    /// Where the index places a stored chunk: its pack object and the byte range of its blob.
+    /// For tools and tests that inspect or damage stores on purpose.
+    package func packLocation(of id: ChunkID) -> (pack: ObjectKey, range: Range<UInt64>)? {
+        state.withLock { s in
+            guard let location = s.index.location(of: id), let pack = s.index.packID(number: location.packNumber) else { return nil }
+            let start = UInt64(location.offset)
+            return (ChunkStore.dataKey(pack), start..<(start + UInt64(location.length)))
+        }
+    }
+
     /// Reads a chunk, verified against its ID.
     /// - Throws: `notFound` when the store lacks it; `corruptObject`, `truncatedObject` or
     ///   `authenticationFailed` when the stored bytes are damaged — never wrong bytes.
