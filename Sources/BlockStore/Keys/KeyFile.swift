@@ -76,6 +76,10 @@ struct KeyFile: Codable, Sendable {
         guard bytes.count <= 64 * 1024 else {
             throw BlockStoreError(.corruptObject, "key file \(key) is \(bytes.count) bytes, larger than any key file")
         }
+        // A key file is named by the SHA-256 of its bytes, which makes every byte of it checked.
+        guard key.rawValue.hasPrefix("keys/"), key.lastSegment == ChunkHasher.sha256.dataID(bytes).hex else {
+            throw BlockStoreError(.corruptObject, "key file \(key) does not hash to its name: it was altered or truncated")
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do {

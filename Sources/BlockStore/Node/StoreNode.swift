@@ -101,6 +101,9 @@ public struct StoreNode: Sendable, Equatable {
         guard raw[4] == StoreNode.version else {
             throw BlockStoreError(.unsupportedFormat, "node format version \(raw[4]) is not supported (this build reads version 1)")
         }
+        guard raw[5] == 0 else {
+            throw BlockStoreError(.corruptObject, "node has a non-zero reserved byte")
+        }
         let base = raw.baseAddress!
         let headerCount = Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 6, as: UInt16.self)))
         let entryCount = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))

@@ -33,7 +33,9 @@ package struct PackEntry: Sendable, Equatable {
     package static func read(from r: inout ByteReader, what: String) throws -> PackEntry {
         let id = try r.id()
         let kindByte = try r.u8()
-        _ = try r.u8()
+        guard try r.u8() == 0 else {
+            throw BlockStoreError(.corruptObject, "\(what) has an entry with a non-zero reserved byte")
+        }
         guard let kind = ChunkKind(rawValue: kindByte) else {
             throw BlockStoreError(.corruptObject, "\(what) has an entry of unknown kind \(kindByte)")
         }

@@ -54,6 +54,9 @@ package enum PackFormat {
         guard v == version else {
             throw BlockStoreError(.unsupportedFormat, "\(what) has pack format version \(v); this build reads version \(version)")
         }
+        guard try tr.u8() == 0, try tr.u8() == 0, try tr.u8() == 0 else {
+            throw BlockStoreError(.corruptObject, "\(what) has non-zero padding in its trailer")
+        }
         guard headerLength <= pack.count - trailerBytes else {
             throw BlockStoreError(.truncatedObject, "\(what) declares a \(headerLength)-byte header but is only \(pack.count) bytes")
         }
@@ -63,7 +66,10 @@ package enum PackFormat {
         }
         var r = ByteReader(header, what: "\(what) header")
         try r.expect(headerMagic)
-        _ = try r.u8()
+        let headerVersion = try r.u8()
+        guard headerVersion == version else {
+            throw BlockStoreError(.unsupportedFormat, "\(what) has pack header version \(headerVersion); this build reads version \(version)")
+        }
         let count = Int(try r.u32())
         guard count <= entryCountMax, count * PackEntry.encodedBytes == r.remaining else {
             throw BlockStoreError(.corruptObject, "\(what) header declares \(count) entries but holds \(r.remaining) bytes of them")

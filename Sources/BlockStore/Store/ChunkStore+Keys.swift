@@ -17,9 +17,21 @@ extension ChunkStore {
         guard !listed.isEmpty else {
             throw BlockStoreError(.corruptObject, "the store in \(backend.location) is encrypted but has no key files")
         }
+        var damaged: [BlockStoreError] = []
         for entry in listed {
-            let file = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
-            if let secret = try file.open(passphrase: passphrase) { return secret }
+            // One damaged key file must not lock out the others: try them all.
+            do {
+                let file = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
+                if let secret = try file.open(passphrase: passphrase) { return secret }
+            } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
+                damaged.append(error)
+            }
+        }
+        if let first = damaged.first {
+            throw BlockStoreError(
+                .corruptObject,
+                "no intact key of the store in \(backend.location) opens with this passphrase, and \(damaged.count) key file\(damaged.count == 1 ? " is" : "s are") damaged (\(first.message)); restore the key file from a copy or use another passphrase",
+                underlying: first)
         }
         throw BlockStoreError(.wrongPassphrase, "no key of the store in \(backend.location) opens with this passphrase; check it and try again")
     }

@@ -140,6 +140,9 @@ extension ChunkStore {
             guard p.count >= 1 else {
                 throw BlockStoreError(.truncatedObject, "chunk \(id.shortHex) is empty in its pack")
             }
+            guard p[0] & ~PackFormat.flagCompressed == 0 else {
+                throw BlockStoreError(.corruptObject, "chunk \(id.shortHex) has unknown flags \(p[0])")
+            }
             let payload = UnsafeRawBufferPointer(rebasing: p[1...])
             if p[0] & PackFormat.flagCompressed != 0 {
                 try zstd.withContext { try $0.decompress(payload, into: output) }

@@ -68,7 +68,10 @@ extension ChunkStore {
         guard version == 1 else {
             throw BlockStoreError(.unsupportedFormat, "root \(name) has format version \(version)")
         }
-        _ = try h.u8()
+        let mode = try h.u8()
+        guard mode == (crypto.isEncrypted ? 1 : 0) else {
+            throw BlockStoreError(.corruptObject, "root \(name) is marked \(mode == 1 ? "sealed" : "plain") but the store is \(crypto.isEncrypted ? "encrypted" : "not encrypted")")
+        }
         let body = try bytes.withUnsafeBytes {
             try crypto.open(UnsafeRawBufferPointer(rebasing: $0[6...]), aad: Array("blocksnap.root.v1:\(name)".utf8), what: "root \(name)")
         }

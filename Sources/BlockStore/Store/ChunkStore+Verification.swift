@@ -146,6 +146,14 @@ extension ChunkStore {
         survey.locate()
         try await surveyIndexAndRoots(&survey, progress: progress)
         damagedObjects.formUnion(survey.damagedObjectKeys)
+        // Key files are named by their hash: each must match and decode.
+        for entry in try await backend.listAll(prefix: "keys/") {
+            do {
+                _ = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
+            } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
+                damagedObjects.insert(entry.key)
+            }
+        }
 
         let check = survey.checkIndex()
         report.indexMismatches = check.mismatched
