@@ -51,8 +51,9 @@ func openStore(_ name: String, create: Bool) async throws -> ChunkStore {
     return try await ChunkStore.open(on: backend, passphrase: "bench", options: options)
 }
 
-func request(_ changed: [Range<UInt64>]? = nil) throws -> BackupRequest {
-    BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: try FileDiskSource(path: imagePath), changedRanges: changed)])
+/// A backup of the image; `changed` are host-tracked ranges written since point `since`.
+func request(_ changed: [Range<UInt64>]? = nil, since: String? = nil) throws -> BackupRequest {
+    BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: try FileDiskSource(path: imagePath), changes: changed.map { TrackedChanges(since: since, ranges: $0) })])
 }
 
 /// Reads the image in 64 KiB blocks on all cores, handing each to `body`.
@@ -92,7 +93,7 @@ func prepareDiffPoints() async throws -> (first: String, second: String) {
     let store = try await openStore("diff", create: true)
     let chains = ChainStore(store: store)
     let first = try await chains.backup(try request()).point.id
-    let second = try await chains.backup(try request(try scatter(seed: 77))).point.id
+    let second = try await chains.backup(try request(try scatter(seed: 77), since: first)).point.id
     try await store.close()
     diffPoints = (first, second)
     return (first, second)
@@ -152,10 +153,10 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("incremental, 1 % scattered, host changed ranges", configuration: config) { benchmark in
         let store = try await openStore("tracked", create: true)
         let chains = ChainStore(store: store)
-        _ = try await chains.backup(try request())
+        let full = try await chains.backup(try request()).point.id
         let changed = try scatter(seed: UInt64(benchmark.currentIteration + 1))
         benchmark.startMeasurement()
-        _ = try await chains.backup(try request(changed))
+        _ = try await chains.backup(try request(changed, since: full))
         benchmark.stopMeasurement()
         try await store.close()
     }
@@ -219,9 +220,9 @@ let benchmarks: @Sendable () -> Void = {
             let chains = ChainStore(store: store)
             var full = try request()
             full.blockSizeBytes = blockKiB * 1024
-            _ = try await chains.backup(full)
+            let fullPoint = try await chains.backup(full).point.id
             let before = store.statistics.storedBytes
-            var incremental = try request(try scatterPages(seed: 2))
+            var incremental = try request(try scatterPages(seed: 2), since: fullPoint)
             incremental.blockSizeBytes = blockKiB * 1024
             benchmark.startMeasurement()
             _ = try await chains.backup(incremental)
@@ -237,7 +238,7 @@ let benchmarks: @Sendable () -> Void = {
         var ids: [String] = []
         for i in 0..<30 {
             let changed = i == 0 ? nil : try scatter(seed: UInt64(1000 + i))
-            ids.append(try await chains.backup(try request(changed)).point.id)
+            ids.append(try await chains.backup(try request(changed, since: ids.last)).point.id)
         }
         benchmark.startMeasurement()
         try await chains.expire(ids[15], of: "vm")

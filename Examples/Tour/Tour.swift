@@ -46,9 +46,9 @@ struct Tour {
         let chains = ChainStore(store: store)
         t.step("Created an encrypted store (AES-256-GCM, scrypt-protected key) in \(dir)/store.")
 
-        func backup(_ label: String, tracked: [Range<UInt64>]? = nil) async throws -> (BackupResult, Double) {
+        func backup(_ label: String, tracked: TrackedChanges? = nil) async throws -> (BackupResult, Double) {
             let source = try FileDiskSource(path: diskPath)
-            var request = BackupRequest(item: "vm1", disks: [DiskInput(disk: 0, name: "disk0", source: source, changedRanges: tracked)])
+            var request = BackupRequest(item: "vm1", disks: [DiskInput(disk: 0, name: "disk0", source: source, changes: tracked)])
             request.tags = [label]
             let start = ContinuousClock.now
             let result = try await chains.backup(request)
@@ -62,7 +62,8 @@ struct Tour {
 
         // 3. Three kinds of change, three ways of finding them.
         let scattered = try disk.scatterSmallWrites(fraction: 0.01)
-        let (inc1, inc1Seconds) = try await backup("scattered", tracked: scattered)
+        // The host's tracker was reset when the full point was taken, so its ranges name that point.
+        let (inc1, inc1Seconds) = try await backup("scattered", tracked: TrackedChanges(since: full.point.id, ranges: scattered))
         t.step("Scattered 1 % of blocks with small writes; backed up from the host's changed ranges: \(inc1.point.disks[0].changedBlocks) blocks, \(format(inc1.point.disks[0].storedBytes)) stored, \(String(format: "%.2f", inc1Seconds)) s.")
 
         try disk.overwriteCluster(startMiB: sizeMiB / 4, lengthMiB: 16)

@@ -44,7 +44,8 @@ struct S3ChainTests {
             let first = try await chains.backup(request)
             let firstDisk = disk
             for i in stride(from: 100_000, to: 2_000_000, by: 150_000) { disk[i] ^= 0xFF }
-            request.disks = [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk), changedRanges: stride(from: 100_000, to: 2_000_000, by: 150_000).map { UInt64($0)..<UInt64($0 + 1) })]
+            let tracked = TrackedChanges(since: first.point.id, ranges: stride(from: 100_000, to: 2_000_000, by: 150_000).map { UInt64($0)..<UInt64($0 + 1) })
+            request.disks = [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk), changes: tracked)]
             let second = try await chains.backup(request)
             #expect(second.point.disks[0].changedBlocks == 13)
             let page = try await chains.diff(item: "vm", from: first.point.id, to: second.point.id, exact: true)

@@ -5,8 +5,8 @@ import Testing
 
 /// S15–S17: verify-everything mode, disks added later, selective disk backup.
 @Suite struct BackupFeatureTests {
-    static func request(_ item: String, _ disks: [(Int, [UInt8], [Range<UInt64>]?)]) -> BackupRequest {
-        var request = BackupRequest(item: item, disks: disks.map { DiskInput(disk: $0.0, source: MemoryDiskSource(bytes: $0.1), changedRanges: $0.2) })
+    static func request(_ item: String, _ disks: [(Int, [UInt8], TrackedChanges?)]) -> BackupRequest {
+        var request = BackupRequest(item: item, disks: disks.map { DiskInput(disk: $0.0, source: MemoryDiskSource(bytes: $0.1), changes: $0.2) })
         request.blockSizeBytes = 4096
         return request
     }
@@ -23,14 +23,14 @@ import Testing
         let chains = try await Self.chains()
         var disk = [UInt8](repeating: 0, count: 64 * 4096 + 512)
         _ = Churn.clustered(&disk, length: disk.count, rng: &rng)
-        _ = try await chains.backup(Self.request("vm", [(0, disk, nil)]))
+        let base = try await chains.backup(Self.request("vm", [(0, disk, nil)])).point.id
 
         // Blocks 3, 17 and 40 and the partial last block (64) change; the tracker reports only 3.
         for b in [3, 17, 40] { disk[b * 4096 + 100] ^= 0xFF }
         disk[disk.count - 1] ^= 0x55
         let reported: [Range<UInt64>] = [UInt64(3 * 4096 + 100)..<UInt64(3 * 4096 + 101)]
 
-        var verifying = Self.request("vm", [(0, disk, reported)])
+        var verifying = Self.request("vm", [(0, disk, TrackedChanges(since: base, ranges: reported))])
         verifying.verifyChangedRanges = true
         let result = try await chains.backup(verifying)
         let lastBlock = UInt64(64 * 4096)..<UInt64(disk.count)
@@ -44,8 +44,8 @@ import Testing
         var original = disk
         for b in [3, 17, 40] { original[b * 4096 + 100] ^= 0xFF }
         original[original.count - 1] ^= 0x55
-        _ = try await trusting.backup(Self.request("vm", [(0, original, nil)]))
-        let trusted = try await trusting.backup(Self.request("vm", [(0, disk, reported)]))
+        let trustedBase = try await trusting.backup(Self.request("vm", [(0, original, nil)])).point.id
+        let trusted = try await trusting.backup(Self.request("vm", [(0, disk, TrackedChanges(since: trustedBase, ranges: reported))]))
         #expect(trusted.missedByTracker.isEmpty)
         let bytes = try await restoredBytes(trusting, item: "vm", point: trusted.point.id, scratch: scratch)
         #expect(bytes != disk && bytes[17 * 4096 + 100] == original[17 * 4096 + 100], "seed \(seed): tracked mode reads only what the host reports")
@@ -63,8 +63,9 @@ import Testing
         _ = Churn.clustered(&data, length: 20 * 4096, rng: &rng)
         let dataBlocks = stride(from: 0, to: data.count, by: 4096).filter { data[$0..<min($0 + 4096, data.count)].contains { $0 != 0 } }.count
         _ = Churn.scattered(&system, count: 3, rng: &rng)
-        // Change tracking for the new disk (empty: "nothing changed") must not hide its data.
-        let second = try await chains.backup(Self.request("vm", [(0, system, nil), (1, data, [])]))
+        // Change tracking for the new disk (empty: "nothing changed" since it was created, before
+        // any point had it) must not hide its data.
+        let second = try await chains.backup(Self.request("vm", [(0, system, nil), (1, data, TrackedChanges(since: nil, ranges: []))]))
         #expect(second.point.disks.map(\.disk) == [0, 1])
         #expect(second.point.disks[1].changedBlocks == dataBlocks, "seed \(seed): the new disk is full")
         let scratch = ScratchDirectory()
@@ -85,9 +86,9 @@ import Testing
         let both = try await chains.backup(Self.request("vm", [(0, disks[0], nil), (1, disks[1], nil)]))
         let bothStates = disks
 
-        _ = Churn.scattered(&disks[0], count: 5, rng: &rng)
+        let d0 = Churn.scattered(&disks[0], count: 5, rng: &rng)
         let d1 = Churn.scattered(&disks[1], count: 5, rng: &rng)
-        let onlyOne = try await chains.backup(Self.request("vm", [(1, disks[1], d1)]))
+        let onlyOne = try await chains.backup(Self.request("vm", [(1, disks[1], TrackedChanges(since: both.point.id, ranges: d1))]))
         #expect(onlyOne.point.disks.map(\.disk) == [1])
         let scratch = ScratchDirectory()
         #expect(try await restoredBytes(chains, item: "vm", point: onlyOne.point.id, disk: 1, scratch: scratch) == disks[1], "seed \(seed)")
@@ -98,8 +99,13 @@ import Testing
             #expect(error.code == .notFound)
         }
 
-        // Disk 0's changes since the first point are found even though the latest point lacks it.
-        let again = try await chains.backup(Self.request("vm", [(0, disks[0], []), (1, disks[1], [])]))
+        // Disk 0's base is the first point (the latest point lacks it): its changes tracked since
+        // then are used; disk 1's base is the latest point, with nothing changed since.
+        let again = try await chains.backup(Self.request("vm", [
+            (0, disks[0], TrackedChanges(since: both.point.id, ranges: d0)), (1, disks[1], TrackedChanges(since: onlyOne.point.id, ranges: [])),
+        ]))
+        let touched = Set(d0.flatMap { ($0.lowerBound / 4096)...(($0.upperBound - 1) / 4096) })
+        #expect(again.point.disks.map(\.changedBlocks) == [touched.count, 0], "seed \(seed): only disk 0's tracked blocks changed")
         #expect(try await restoredBytes(chains, item: "vm", point: again.point.id, disk: 0, scratch: scratch) == disks[0], "seed \(seed)")
         #expect(try await restoredBytes(chains, item: "vm", point: again.point.id, disk: 1, scratch: scratch) == disks[1], "seed \(seed)")
         for d in 0..<2 {

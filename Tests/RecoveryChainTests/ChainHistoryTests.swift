@@ -46,8 +46,9 @@ import Testing
             }
             // Alternate: host change tracking, or read-and-compare.
             let useTracking = step > 0 && rng.next() % 2 == 0
+            let since = order.last
             var request = BackupRequest(item: "vm", disks: (0..<2).map {
-                DiskInput(disk: $0, source: MemoryDiskSource(bytes: disks[$0]), changedRanges: useTracking ? tracked[$0] : nil)
+                DiskInput(disk: $0, source: MemoryDiskSource(bytes: disks[$0]), changes: useTracking ? TrackedChanges(since: since, ranges: tracked[$0]) : nil)
             })
             request.blockSizeBytes = Self.blockSize
             request.time = Date(timeIntervalSince1970: 1_800_000_000 + Double(step) * 3600)

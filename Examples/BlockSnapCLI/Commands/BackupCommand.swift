@@ -13,8 +13,14 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A disk image or block device; repeat for disk 0, 1, …")
     var disk: [String]
 
-    @Option(name: .long, help: "JSON file of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]}")
+    @Option(name: .long, help: "JSON file of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]} (needs --base)")
     var changed: String?
+
+    @Option(name: .long, help: "The point the --changed ranges are relative to (the point whose snapshot reset the host's change tracking).")
+    var base: String?
+
+    @Option(name: .long, help: "When --base is not the item's latest point with a disk: fail (default), or read the whole disk and compare.")
+    var onBaseMismatch: String = "fail"
 
     @Flag(name: .long, help: "An on-demand point with its own retention.")
     var onDemand = false
@@ -38,7 +44,20 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (options, item, disks, changed, onDemand, retainDays, tags, time) = (options, item, disk, changed, onDemand, retainDays, tag, time)
+        let (base, onBaseMismatch) = (base, onBaseMismatch)
         await runCommand(json: options.json) {
+            let mismatchPolicy: BaseMismatchPolicy
+            switch onBaseMismatch {
+            case "fail": mismatchPolicy = .fail
+            case "read": mismatchPolicy = .readWholeDisk
+            default: throw CLIError("invalidArgument", "--on-base-mismatch \(onBaseMismatch) is not fail or read")
+            }
+            if changed != nil && base == nil {
+                throw CLIError("invalidArgument", "--changed needs --base POINT: the point the changed ranges are relative to (the point whose snapshot reset the host's change tracking); without tracked changes, leave both out and the disks are read and compared")
+            }
+            if base != nil && changed == nil {
+                throw CLIError("invalidArgument", "--base names the point --changed ranges are relative to; give --changed FILE too")
+            }
             var tracked: [Int: [Range<UInt64>]] = [:]
             if let changed {
                 let data = try Data(contentsOf: URL(fileURLWithPath: changed))
@@ -56,9 +75,12 @@ struct BackupCommand: AsyncParsableCommand {
                 }
             }
             let inputs = try disks.enumerated().map { i, path in
-                DiskInput(disk: i, name: URL(fileURLWithPath: path).lastPathComponent, source: try FileDiskSource(path: path), changedRanges: tracked[i])
+                DiskInput(
+                    disk: i, name: URL(fileURLWithPath: path).lastPathComponent, source: try FileDiskSource(path: path),
+                    changes: tracked[i].map { TrackedChanges(since: base, ranges: $0) })
             }
             var request = BackupRequest(item: item, disks: inputs)
+            request.onBaseMismatch = mismatchPolicy
             request.onDemand = onDemand
             if let retainDays {
                 guard onDemand, retainDays > 0, retainDays <= 99 * 366 else {
@@ -88,13 +110,18 @@ struct BackupCommand: AsyncParsableCommand {
             }
             if options.json {
                 struct Disk: Encodable { var disk: Int; var sizeBytes: UInt64; var changedBlocks: Int; var storedBytes: UInt64 }
-                struct Out: Encodable { var point: String; var kind: String; var disks: [Disk]; var consistency: String }
+                struct Mismatch: Encodable { var disk: Int; var base: String; var latest: String? }
+                struct Out: Encodable { var point: String; var kind: String; var disks: [Disk]; var consistency: String; var baseMismatches: [Mismatch] }
                 try Output.json(Out(
                     point: result.point.id, kind: result.kind.rawValue,
                     disks: result.point.disks.map { Disk(disk: $0.disk, sizeBytes: $0.sizeBytes, changedBlocks: $0.changedBlocks, storedBytes: $0.storedBytes) },
-                    consistency: result.point.consistency.rawValue))
+                    consistency: result.point.consistency.rawValue,
+                    baseMismatches: result.baseMismatches.map { Mismatch(disk: $0.disk, base: $0.named ?? "", latest: $0.latest) }))
             } else {
                 Output.line(result.point.id)
+                for m in result.baseMismatches {
+                    FileHandle.standardError.write(Data("disk \(m.disk): --base \(m.named ?? "") is not the latest point with the disk (\(m.latest ?? "none")); read the whole disk instead of the changed ranges\n".utf8))
+                }
                 for d in result.point.disks {
                     FileHandle.standardError.write(Data("disk \(d.disk): \(d.changedBlocks) changed blocks, \(ByteSize.format(d.storedBytes)) stored (\(result.kind.rawValue), \(result.point.consistency.rawValue)-consistent)\n".utf8))
                 }

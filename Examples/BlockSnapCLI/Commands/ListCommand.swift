@@ -37,16 +37,22 @@ struct ListCommand: AsyncParsableCommand {
                     try c.encode(expires, forKey: .expires)  // null when none
                 }
             }
-            struct ItemOut: Encodable { var item: String; var points: [PointOut] }
+            // A point that cannot be read is listed as damaged, never left out (S45).
+            struct DamagedOut: Encodable { var point: String; var reason: String }
+            struct ItemOut: Encodable { var item: String; var points: [PointOut]; var damaged: [DamagedOut] }
             var out: [ItemOut] = []
             for item in items {
-                let summaries = try await chains.summaries(of: item)
-                out.append(ItemOut(item: item, points: summaries.map {
-                    PointOut(
-                        point: $0.point.id, time: Output.iso($0.point.time), kind: $0.kind.rawValue,
-                        consistency: $0.point.consistency.rawValue, introducedBlocks: $0.introducedBlocks,
-                        introducedBytes: $0.introducedBytes, expires: $0.point.retainUntil.map(Output.iso))
-                }))
+                let listing = try await chains.pointListing(of: item)
+                let summaries = try await chains.summaries(in: listing)
+                out.append(ItemOut(
+                    item: item,
+                    points: summaries.map {
+                        PointOut(
+                            point: $0.point.id, time: Output.iso($0.point.time), kind: $0.kind.rawValue,
+                            consistency: $0.point.consistency.rawValue, introducedBlocks: $0.introducedBlocks,
+                            introducedBytes: $0.introducedBytes, expires: $0.point.retainUntil.map(Output.iso))
+                    },
+                    damaged: listing.damaged.map { DamagedOut(point: $0.id, reason: $0.reason) }))
             }
             if options.json {
                 struct Out: Encodable { var items: [ItemOut] }
@@ -62,6 +68,12 @@ struct ListCommand: AsyncParsableCommand {
                     Output.line("  \(p.point.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.time.prefix(20).padding(toLength: 21, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.consistency.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(p.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(ByteSize.format(p.introducedBytes))")
                 }
                 Output.line("  total stored: \(ByteSize.format(total))")
+                for d in item.damaged {
+                    Output.line("  DAMAGED \(d.point): \(d.reason)")
+                }
+                if !item.damaged.isEmpty {
+                    Output.line("  backup, expire and prune of \(item.item) refuse until the damaged points are repaired or removed; run `blocksnap verify`")
+                }
             }
         }
     }

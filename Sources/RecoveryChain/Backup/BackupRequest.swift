@@ -32,6 +32,9 @@ public struct BackupRequest: Sendable {
     /// Read every block even when changed ranges are given, and report blocks the host's
     /// tracker missed (guards against change-tracking bugs).
     public var verifyChangedRanges: Bool = false
+    /// What to do when a disk's ``TrackedChanges/since`` is not the item's latest point with
+    /// that disk (default ``BaseMismatchPolicy/fail``).
+    public var onBaseMismatch: BaseMismatchPolicy = .fail
 
     /// Creates a request.
     public init(item: String, disks: [DiskInput]) {
@@ -48,17 +51,78 @@ public struct DiskInput: Sendable {
     public var name: String
     /// Where to read it.
     public var source: any DiskSource
-    /// Byte ranges changed since the item's previous point, from the host's change tracking
-    /// (QEMU dirty bitmaps, VMware CBT, Hyper-V RCT). Nil: find changes by reading.
-    public var changedRanges: [Range<UInt64>]?
+    /// The byte ranges the host's change tracking (QEMU dirty bitmaps, VMware CBT, Hyper-V RCT)
+    /// saw written since a named point. Nil: find changes by reading.
+    public var changes: TrackedChanges?
 
     /// Creates a disk input.
-    public init(disk: Int, name: String = "", source: any DiskSource, changedRanges: [Range<UInt64>]? = nil) {
+    /// - Parameters:
+    ///   - disk: The disk's stable position in the item.
+    ///   - name: A host-given name (default `disk<N>`).
+    ///   - source: Where to read the disk.
+    ///   - changes: Host-tracked changes and the point they are relative to, or nil to find
+    ///     changes by reading.
+    public init(disk: Int, name: String = "", source: any DiskSource, changes: TrackedChanges? = nil) {
         self.disk = disk
         self.name = name.isEmpty ? "disk\(disk)" : name
         self.source = source
-        self.changedRanges = changedRanges
+        self.changes = changes
     }
+}
+
+/// Byte ranges of a disk that a host's change tracker saw written, and the point they are
+/// relative to (S46) — as VMware names a `changeId`, Hyper-V a reference point and Azure a
+/// `prevsnapshot`.
+///
+/// A backup uses the ranges only when ``since`` is the item's latest point that has the disk;
+/// otherwise the ranges describe changes against some other state (a point that was rolled
+/// back, expired or never committed), and building on them would record wrong bytes. Then the
+/// backup fails with `baseMismatch`, or reads the whole disk when
+/// ``BackupRequest/onBaseMismatch`` says so.
+///
+/// ```swift
+/// // The tracker was reset when point `previous.point.id` was taken.
+/// let changes = TrackedChanges(since: previous.point.id, ranges: dirtyRanges)
+/// let input = DiskInput(disk: 0, source: source, changes: changes)
+/// ```
+public struct TrackedChanges: Sendable, Hashable {
+    /// The point the ranges are relative to: the point whose snapshot reset the host's tracker.
+    /// Nil when tracking started with the disk itself, before any point has it (the backup is
+    /// then a full one, and a mismatch if the item already has a point with the disk).
+    public var since: String?
+    /// Byte ranges written since ``since`` (any order, may overlap; must lie within the disk).
+    public var ranges: [Range<UInt64>]
+
+    /// Creates tracked changes.
+    /// - Parameters:
+    ///   - since: The point the ranges are relative to, or nil before the disk's first point.
+    ///   - ranges: The byte ranges written since then.
+    public init(since: String?, ranges: [Range<UInt64>]) {
+        self.since = since
+        self.ranges = ranges
+    }
+}
+
+/// What a backup does when a disk's tracked changes are relative to a point other than the
+/// item's latest point with that disk.
+public enum BaseMismatchPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Fail with `baseMismatch` before anything is read or stored (the default).
+    case fail
+    /// Ignore the ranges and read the whole disk, comparing every block with the latest point
+    /// that has the disk (as a backup without tracked changes does).
+    case readWholeDisk
+}
+
+/// A disk whose tracked changes named another base, so the backup read it whole
+/// (``BaseMismatchPolicy/readWholeDisk``).
+public struct BaseMismatch: Sendable, Hashable {
+    /// The disk.
+    public var disk: Int
+    /// The point the host's ranges were relative to (``TrackedChanges/since``).
+    public var named: String?
+    /// The item's latest point with the disk, which the backup compared against instead (nil:
+    /// no point has the disk, so the disk was backed up in full).
+    public var latest: String?
 }
 
 /// What a backup produced.
@@ -70,4 +134,7 @@ public struct BackupResult: Sendable {
     /// Blocks the host's change tracking missed (only with ``BackupRequest/verifyChangedRanges``),
     /// per disk: byte ranges that changed but were not reported. They were backed up anyway.
     public var missedByTracker: [Int: [Range<UInt64>]]
+    /// Disks whose tracked changes were relative to another point and that were read whole
+    /// instead (only with ``BaseMismatchPolicy/readWholeDisk``), by disk.
+    public var baseMismatches: [BaseMismatch]
 }

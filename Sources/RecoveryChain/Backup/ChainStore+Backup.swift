@@ -9,14 +9,21 @@ extension ChainStore {
 
     /// Backs up an item's disks as one new recovery point (all or nothing).
     ///
-    /// Changed blocks are found, best first, from the host's changed ranges, from the source's
-    /// holes (skipped without reading), or by reading every block and comparing its hash with
-    /// the previous point's map. Only changed blocks are stored; the new maps share everything
-    /// else with the previous point. Disks are processed in parallel. If any disk fails, or the
-    /// task is cancelled, no point is recorded and nothing committed before is touched.
-    /// - Returns: The new point, its kind, and blocks a change tracker missed (verify mode).
+    /// Each disk builds on its *base*: the item's latest point that has that disk (a disk left
+    /// out of newer points chains onto the last point that has it; a disk no point has is
+    /// backed up in full). Changed blocks are found, best first, from the host's tracked
+    /// changes (used only when they are relative to that base, S46), from the source's holes
+    /// (skipped without reading), or by reading every block and comparing its hash with the
+    /// base's map. Only changed blocks are stored; the new maps share everything else with the
+    /// bases. Disks are processed in parallel. If any disk fails, or the task is cancelled, no
+    /// point is recorded and nothing committed before is touched.
+    /// - Returns: The new point, its kind, blocks a change tracker missed (verify mode), and
+    ///   disks read whole because their tracked changes named another base.
     /// - Throws: ``RecoveryChainError`` — `operationInProgress` when another backup or restore of
-    ///   the item runs, `diskFailed`, `invalidArgument`, `cancelled`, `storeError`.
+    ///   the item runs; `baseMismatch` when a disk's ``TrackedChanges/since`` is not its base and
+    ///   ``BackupRequest/onBaseMismatch`` is ``BaseMismatchPolicy/fail`` (nothing was read or
+    ///   stored); `damaged` when any point of the item cannot be read (the base is then
+    ///   unknown); `diskFailed`, `invalidArgument`, `cancelled`, `storeError`.
     public func backup(_ request: BackupRequest, progress: JobProgressHandler? = nil) async throws -> BackupResult {
         try validate(request)
         return try await withItemLock(request.item, "backup") {
@@ -51,25 +58,77 @@ extension ChainStore {
             throw RecoveryChainError(.invalidArgument, "host secrets are kept only in encrypted stores; create the store with a passphrase")
         }
         for d in request.disks {
-            for r in d.changedRanges ?? [] where r.upperBound > d.source.sizeBytes {
+            for r in d.changes?.ranges ?? [] where r.upperBound > d.source.sizeBytes {
                 throw RecoveryChainError(.invalidArgument, "changed range \(r) of disk \(d.disk) lies past its end (\(d.source.sizeBytes) bytes)")
             }
         }
     }
 
-    private func backupLocked(_ request: BackupRequest, progress: JobProgressHandler?) async throws -> BackupResult {
-        let existing = try await points(of: request.item)
-        var previousRoots: [Int: (root: ChunkID, sizeBytes: UInt64)] = [:]
-        var blockSize = request.blockSizeBytes
-        if let latest = existing.last {
-            blockSize = latest.blockSizeBytes
-            let (_, manifest) = try await pointRecord(latest.id, of: request.item)
-            for d in latest.disks {
-                if let root = manifest.mapRoots[d.disk] { previousRoots[d.disk] = (root, d.sizeBytes) }
+    /// The point a disk builds on: its map root and size there.
+    struct DiskBase: Sendable {
+        var point: String
+        var root: ChunkID
+        var sizeBytes: UInt64
+    }
+
+    /// What a disk's backup starts from: its base, and the tracked ranges it may trust.
+    struct DiskPlan: Sendable {
+        var base: DiskBase?
+        var tracked: [Range<UInt64>]?
+        var mismatch: BaseMismatch?
+    }
+
+    /// Chooses each disk's base and decides whether its tracked changes can be used (S46).
+    func plan(_ request: BackupRequest, listing: PointListing) throws -> [Int: DiskPlan] {
+        var plans: [Int: DiskPlan] = [:]
+        for input in request.disks {
+            var plan = DiskPlan()
+            if let latest = listing.latestPoint(withDisk: input.disk),
+                let root = listing.manifests[latest.id]?.mapRoots[input.disk],
+                let meta = latest.disks.first(where: { $0.disk == input.disk })
+            {
+                plan.base = DiskBase(point: latest.id, root: root, sizeBytes: meta.sizeBytes)
             }
+            if let changes = input.changes {
+                if changes.since == plan.base?.point {
+                    plan.tracked = plan.base == nil ? nil : changes.ranges  // no base: a full backup
+                } else if request.onBaseMismatch == .readWholeDisk {
+                    plan.mismatch = BaseMismatch(disk: input.disk, named: changes.since, latest: plan.base?.point)
+                } else {
+                    throw baseMismatchError(item: request.item, disk: input.disk, named: changes.since, base: plan.base?.point, listing: listing)
+                }
+            }
+            plans[input.disk] = plan
         }
-        let chainBlockSize = blockSize
-        let totalBlocks = request.disks.reduce(0) { $0 + Int(BlockGeometry.blockCount(sizeBytes: $1.source.sizeBytes, blockSizeBytes: blockSize)) }
+        return plans
+    }
+
+    private func baseMismatchError(item: String, disk: Int, named: String?, base: String?, listing: PointListing) -> RecoveryChainError {
+        let why: String
+        if let named {
+            if let point = listing.points.first(where: { $0.id == named }) {
+                why = point.disks.contains(where: { $0.disk == disk })
+                    ? "\(named) is older than \(base ?? "the latest point")" : "\(named) has no disk \(disk)"
+            } else {
+                why = "\(named) is not a point of \(item) (rolled back, expired, or never committed)"
+            }
+        } else {
+            why = "the ranges name no base point, as if no point had the disk"
+        }
+        let basis = base.map { "the latest point of \(item) with disk \(disk) is \($0)" } ?? "\(item) has no point with disk \(disk)"
+        let fix = base.map { "pass ranges tracked since \($0), or" } ?? "back up without tracked changes, or"
+        return RecoveryChainError(
+            .baseMismatch,
+            "the tracked changes of disk \(disk) are relative to \(named.map { "point \($0)" } ?? "no point"), but \(basis) (\(why)); building on them would record wrong bytes. Nothing was stored: \(fix) read the whole disk (onBaseMismatch = .readWholeDisk; blocksnap backup --on-base-mismatch read)")
+    }
+
+    private func backupLocked(_ request: BackupRequest, progress: JobProgressHandler?) async throws -> BackupResult {
+        let listing = try await pointListing(of: request.item)
+        guard listing.isComplete else { throw listing.damageError("the backup of \(request.item)") }
+        let existing = listing.points
+        let plans = try plan(request, listing: listing)
+        let chainBlockSize = existing.last?.blockSizeBytes ?? request.blockSizeBytes
+        let totalBlocks = request.disks.reduce(0) { $0 + Int(BlockGeometry.blockCount(sizeBytes: $1.source.sizeBytes, blockSizeBytes: chainBlockSize)) }
         let meter = ProgressMeter(phase: "quiescing", blocksTotal: totalBlocks, handler: progress)
         meter.update(force: true) { _ in }
 
@@ -82,9 +141,11 @@ extension ChainStore {
         let perDisk = max(1, workerCount / max(1, min(request.disks.count, workerCount)) + (request.disks.count > 1 ? 1 : 0))
         let results = try await withThrowingTaskGroup(of: DiskOutcome.self) { group in
             for input in request.disks {
-                let previous = previousRoots[input.disk]
+                let plan = plans[input.disk] ?? DiskPlan()
                 group.addTask {
-                    try await self.backupDisk(input, previous: previous, blockSizeBytes: chainBlockSize, workers: perDisk, verify: request.verifyChangedRanges, meter: meter)
+                    try await self.backupDisk(
+                        input, base: plan.base, tracked: plan.tracked, blockSizeBytes: chainBlockSize, workers: perDisk,
+                        verify: request.verifyChangedRanges, meter: meter)
                 }
             }
             var all: [DiskOutcome] = []
@@ -117,13 +178,20 @@ extension ChainStore {
         let kind: PointKind = request.onDemand ? .onDemand : (existing.isEmpty ? .full : .incremental)
         return BackupResult(
             point: point, kind: kind,
-            missedByTracker: Dictionary(uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.disk.disk, $0.missed) }))
+            missedByTracker: Dictionary(uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.disk.disk, $0.missed) }),
+            baseMismatches: plans.values.compactMap(\.mismatch).sorted { $0.disk < $1.disk })
     }
+
+    /// The piece size of blobs: each entry of a blob's node holds this many bytes (the last
+    /// one the rest).
+    static let blobPieceBytes = 1 << 20
+    /// The largest blob (configuration or secrets) read back.
+    static let blobBytesMax = 64 << 20
 
     /// Stores an opaque blob of any size as a node over 1 MiB data chunks.
     private func storeBlob(_ bytes: [UInt8]) async throws -> ChunkID {
         var entries: [StoreNode.Entry] = []
-        let piece = 1 << 20
+        let piece = ChainStore.blobPieceBytes
         var offset = 0
         var slot: UInt32 = 0
         while offset < bytes.count {
@@ -138,24 +206,42 @@ extension ChainStore {
         return try await store.putNode(StoreNode(header: header, entries: entries))
     }
 
-    /// Reads back a blob written by ``storeBlob(_:)``.
+    /// Reads back a blob written by ``storeBlob(_:)``, checking the declared size, the entries'
+    /// slots and every piece's length before anything is allocated or appended.
     func loadBlob(_ id: ChunkID) async throws -> [UInt8] {
         let node = try await store.node(id)
         guard node.header.count == 12, Array(node.header.prefix(4)) == Array("BSBL".utf8) else {
             throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) is not a BlockSnap blob")
         }
-        let size = node.header.dropFirst(4).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard size <= 64 << 20 else { throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) declares \(size) bytes") }
-        var out: [UInt8] = []
-        out.reserveCapacity(Int(size))
-        for e in node.entries {
-            if e.id.isZero {
-                out.append(contentsOf: repeatElement(0, count: min(1 << 20, Int(size) - out.count)))
-            } else {
-                out.append(contentsOf: try await store.chunk(e.id))
-            }
+        let declared = node.header.dropFirst(4).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard declared <= UInt64(ChainStore.blobBytesMax) else {
+            throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) declares \(declared) bytes, more than the \(ChainStore.blobBytesMax) a blob may hold")
         }
-        guard out.count == Int(size) else { throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) holds \(out.count) of \(size) bytes") }
+        let size = Int(declared)  // at most 64 MiB
+        let piece = ChainStore.blobPieceBytes
+        let pieceCount = (size + piece - 1) / piece
+        guard node.entries.count == pieceCount,
+            node.entries.enumerated().allSatisfy({ UInt64($0.element.slot) == UInt64($0.offset) })
+        else {
+            throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) declares \(size) bytes but has \(node.entries.count) entries (\(pieceCount) expected, in slot order)")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        for (k, e) in node.entries.enumerated() {
+            let length = min(piece, size - k * piece)  // k < pieceCount, so 0 < length ≤ piece
+            if e.id.isZero {
+                out.append(contentsOf: repeatElement(0, count: length))
+                continue
+            }
+            if let stored = store.length(of: e.id), stored != length {
+                throw RecoveryChainError(.corruptMetadata, "piece \(k) of blob \(id.shortHex) is a \(stored)-byte chunk where \(length) bytes belong")
+            }
+            let bytes = try await store.chunk(e.id)
+            guard bytes.count == length else {
+                throw RecoveryChainError(.corruptMetadata, "piece \(k) of blob \(id.shortHex) holds \(bytes.count) bytes where \(length) belong")
+            }
+            out.append(contentsOf: bytes)
+        }
         return out
     }
 
@@ -166,15 +252,19 @@ extension ChainStore {
     }
 
     /// Backs up one disk in windows of blocks; memory stays bounded by the window.
+    /// - Parameters:
+    ///   - base: The point the disk builds on (nil: a full backup of the disk).
+    ///   - tracked: Changed ranges relative to `base` that may be trusted, or nil to read.
     func backupDisk(
-        _ input: DiskInput, previous: (root: ChunkID, sizeBytes: UInt64)?, blockSizeBytes: Int, workers: Int, verify: Bool,
+        _ input: DiskInput, base: DiskBase?, tracked: [Range<UInt64>]?, blockSizeBytes: Int, workers: Int, verify: Bool,
         meter: ProgressMeter
     ) async throws -> DiskOutcome {
         let maps = self.maps
         let size = input.source.sizeBytes
         let blockCount = BlockGeometry.blockCount(sizeBytes: size, blockSizeBytes: blockSizeBytes)
+        let previous = base.map { (root: $0.root, sizeBytes: $0.sizeBytes) }
         let previousBlocks = previous.map { BlockGeometry.blockCount(sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) } ?? 0
-        let tracked = previous != nil ? input.changedRanges : nil
+        let tracked = previous != nil ? tracked : nil
         let allocated: [Range<UInt64>]?
         do {
             allocated = tracked == nil || verify ? try input.source.allocatedRanges() : nil
@@ -184,7 +274,7 @@ extension ChainStore {
         let allocatedBlocks = allocated.map { BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount) }
         let trackedBlocks = tracked.map { BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount) }
         let ingestor = BlockIngestor(store: store, source: input.source, blockSizeBytes: blockSizeBytes, workerCount: workers, meter: meter)
-        let builder = try await maps.builder(base: previous?.root, sizeBytes: size, blockSizeBytes: blockSizeBytes)
+        let builder = try await maps.builder(base: previous, sizeBytes: size, blockSizeBytes: blockSizeBytes)
         var changedBlocks = 0
         var storedBytes: UInt64 = 0
         var missed: [Range<UInt64>] = []

@@ -42,7 +42,9 @@ extension ChainStore {
     private func diffMaps(item: String, from: String?, to: String, disk: Int) async throws -> (BlockMap?, BlockMap) {
         func map(_ id: String) async throws -> BlockMap {
             let (point, manifest) = try await pointRecord(id, of: item)
-            guard let root = manifest.mapRoots[disk], let map = try await maps.open(root) else {
+            guard let root = manifest.mapRoots[disk], let meta = point.disks.first(where: { $0.disk == disk }),
+                let map = try await maps.open(root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes)
+            else {
                 throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
             }
             return map

@@ -26,8 +26,13 @@ extension ChainStore {
     ///   - now: The evaluation time (never read from the clock inside).
     ///   - timeZone: The calendar's zone unless the policy names its own.
     ///   - dryRun: Only report what would happen.
+    /// - Throws: `damaged` (having expired nothing) when any point of the item cannot be read:
+    ///   a policy cannot be applied to a chain it cannot see whole; `invalidArgument` for a
+    ///   policy that cannot be applied.
     public func prune(item: String, policy: RetentionPolicy, now: Date, timeZone: TimeZone, dryRun: Bool) async throws -> PruneResult {
-        let points = try await points(of: item)
+        let listing = try await pointListing(of: item)
+        guard listing.isComplete else { throw listing.damageError("pruning \(item)") }
+        let points = listing.points
         let views = points.map { p in
             RetentionPoint(id: p.id, time: p.time, kind: p.onDemand ? .onDemand : .scheduled, tags: p.tags, retainUntil: p.retainUntil)
         }

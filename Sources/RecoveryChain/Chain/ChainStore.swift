@@ -44,30 +44,9 @@ public final class ChainStore: Sendable {
         }
     }
 
-    /// The items that have at least one point.
-    public func items() async throws -> [String] {
-        do {
-            let names = try await store.roots(prefix: "points/").map(\.name)
-            return Array(Set(names.compactMap { $0.split(separator: "/").dropFirst().first.map(String.init) })).sorted()
-        } catch {
-            throw RecoveryChainError.wrap(error, "listing items")
-        }
-    }
-
-    /// The points of an item, oldest first.
-    public func points(of item: String) async throws -> [RecoveryPoint] {
-        try ChainStore.validateItem(item)
-        let records: [RootRecord]
-        do {
-            records = try await store.roots(prefix: "points/\(item)/")
-        } catch {
-            throw RecoveryChainError.wrap(error, "listing the points of \(item)")
-        }
-        return try records.map { try PointManifest.decodePoint($0.payload, rootName: $0.name) }
-            .sorted { ($0.time, $0.id) < ($1.time, $1.id) }
-    }
-
-    /// One point of an item.
+    /// One point of an item (read on its own: other points being damaged does not matter).
+    /// - Throws: `notFound` when the item has no such point; `corruptMetadata` when its metadata
+    ///   or manifest is damaged or missing; `storeError` when its root cannot be read.
     public func point(_ id: String, of item: String) async throws -> RecoveryPoint {
         try await pointRecord(id, of: item).point
     }
@@ -78,13 +57,22 @@ public final class ChainStore: Sendable {
         guard ObjectKey.isValid("roots/\(name)") else {
             throw RecoveryChainError(.invalidArgument, "'\(id.prefix(80))' is not a point ID")
         }
+        let record: RootRecord
         do {
-            let record = try await store.root(name)
-            let point = try PointManifest.decodePoint(record.payload, rootName: name)
-            let manifest = try PointManifest(node: try await store.node(record.id), what: "the manifest of \(name)")
-            return (point, manifest)
+            record = try await store.root(name)
         } catch let error as BlockStoreError where error.code == .notFound {
             throw RecoveryChainError(.notFound, "item \(item) has no point \(id)", underlying: error)
+        } catch {
+            throw RecoveryChainError.wrap(error, "reading point \(id) of \(item)")
+        }
+        do {
+            let point = try PointManifest.decodePoint(record.payload, rootName: name)
+            let manifest = try PointManifest(node: try await store.node(record.id), what: "the manifest of \(name)")
+            try PointManifest.check(manifest, matches: point, rootName: name)
+            return (point, manifest)
+        } catch let error as BlockStoreError where error.code == .notFound {
+            // The root exists, so its manifest is missing: damage, not an unknown point.
+            throw RecoveryChainError(.corruptMetadata, "the manifest of point \(id) of \(item) is not in the store; run verify", underlying: error)
         } catch {
             throw RecoveryChainError.wrap(error, "reading point \(id) of \(item)")
         }
@@ -111,13 +99,16 @@ public final class ChainStore: Sendable {
     /// one; blocks that only the expired point held are freed by the next garbage collection,
     /// while blocks the next point still uses carry on. Cost: one deletion; no chunk is rewritten.
     /// - Throws: `chainIntegrity` for the latest point (it never expires while it is the latest);
-    ///   `notFound`; `operationInProgress` while a backup or restore of the item runs.
+    ///   `damaged` when any point of the item cannot be read (which point is the latest is then
+    ///   unknown); `notFound`; `operationInProgress` while a backup or restore of the item runs.
     public func expire(_ id: String, of item: String) async throws {
         try await withItemLock(item, "expiry") { try await expireLocked(id, of: item) }
     }
 
     private func expireLocked(_ id: String, of item: String) async throws {
-        let points = try await points(of: item)
+        let listing = try await pointListing(of: item)
+        guard listing.isComplete else { throw listing.damageError("expiring point \(id) of \(item)") }
+        let points = listing.points
         guard let position = points.firstIndex(where: { $0.id == id }) else {
             throw RecoveryChainError(.notFound, "item \(item) has no point \(id)")
         }
@@ -133,14 +124,18 @@ public final class ChainStore: Sendable {
 
     /// Deletes every point of an item ("stop protection and delete data"). Space is freed by the
     /// next garbage collection.
+    /// - Throws: `damaged` (having deleted nothing) when any point of the item cannot be read:
+    ///   remove those deliberately first (``removeDamagedPoint(_:of:)``); `operationInProgress`.
     public func deleteItem(_ item: String) async throws {
         try await withItemLock(item, "deletion") {
-            for point in try await points(of: item) {
-            do {
-                try await store.deleteRoot(PointManifest.rootName(item: item, point: point.id))
-            } catch {
-                throw RecoveryChainError.wrap(error, "deleting point \(point.id) of \(item)")
-            }
+            let listing = try await pointListing(of: item)
+            guard listing.isComplete else { throw listing.damageError("deleting \(item)") }
+            for point in listing.points {
+                do {
+                    try await store.deleteRoot(PointManifest.rootName(item: item, point: point.id))
+                } catch {
+                    throw RecoveryChainError.wrap(error, "deleting point \(point.id) of \(item)")
+                }
             }
         }
     }

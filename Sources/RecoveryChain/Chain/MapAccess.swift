@@ -12,13 +12,24 @@ struct MapAccess: Sendable {
     }
 
     /// Opens a map by its root; `.zero` stands for "no map".
-    func open(_ root: ChunkID) async throws -> BlockMap? {
+    ///
+    /// The map's own geometry must be the one the point's metadata gives (disk size and block
+    /// size), so that no block index or length computed from the metadata lies outside the map.
+    /// - Throws: `corruptMetadata` when the map cannot be opened or its geometry disagrees.
+    func open(_ root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int) async throws -> BlockMap? {
         if root.isZero { return nil }
+        let map: BlockMap
         do {
-            return try await reader.open(root: root)
+            map = try await reader.open(root: root)
         } catch {
             throw RecoveryChainError(.corruptMetadata, "block map \(root.shortHex) cannot be opened", underlying: error)
         }
+        guard map.diskSizeBytes == sizeBytes, map.blockSizeBytes == UInt64(blockSizeBytes) else {
+            throw RecoveryChainError(
+                .corruptMetadata,
+                "block map \(root.shortHex) describes \(map.diskSizeBytes) bytes in \(map.blockSizeBytes)-byte blocks, but its point says \(sizeBytes) bytes in \(blockSizeBytes)-byte blocks")
+        }
+        return map
     }
 
     /// A map under construction from a base map plus changes given in ascending block order,
@@ -46,16 +57,21 @@ struct MapAccess: Sendable {
         }
     }
 
-    func builder(base: ChunkID?, sizeBytes: UInt64, blockSizeBytes: Int) async throws -> Builder {
-        try await Builder(base: try await base.asyncMap { try await open($0) } ?? nil, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, reader: reader)
+    /// A builder for a map of `sizeBytes`, starting from the map `base` (of `base.sizeBytes`).
+    func builder(base: (root: ChunkID, sizeBytes: UInt64)?, sizeBytes: UInt64, blockSizeBytes: Int) async throws -> Builder {
+        let baseMap = try await base.asyncMap { try await open($0.root, sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) } ?? nil
+        return try await Builder(base: baseMap, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, reader: reader)
     }
 
     /// The chunk IDs of blocks `range` of a map (``ChunkID/zero`` for zero blocks and blocks
     /// past the map's end).
     func chunkIDs(root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, blocks range: Range<UInt64>) async throws -> [ChunkID] {
         var out = [ChunkID](repeating: .zero, count: range.count)
-        guard let map = try await open(root) else { return out }
+        guard let map = try await open(root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes) else { return out }
         for try await entry in reader.entries(of: map, blocks: range) {
+            guard range.contains(entry.blockIndex) else {
+                throw RecoveryChainError(.corruptMetadata, "block map \(root.shortHex) lists block \(entry.blockIndex) outside \(range)")
+            }
             out[Int(entry.blockIndex - range.lowerBound)] = entry.id
         }
         return out
@@ -64,8 +80,8 @@ struct MapAccess: Sendable {
     /// Blocks that differ between two maps (ascending), including grown and cut parts that hold
     /// data or used to. `from.root == .zero` compares against nothing.
     func changedBlocks(from: (root: ChunkID, sizeBytes: UInt64), to: (root: ChunkID, sizeBytes: UInt64), blockSizeBytes: Int) async throws -> [UInt64] {
-        guard let target = try await open(to.root) else { return [] }
-        let base = try await open(from.root)
+        guard let target = try await open(to.root, sizeBytes: to.sizeBytes, blockSizeBytes: blockSizeBytes) else { return [] }
+        let base = try await open(from.root, sizeBytes: from.sizeBytes, blockSizeBytes: blockSizeBytes)
         var out: [UInt64] = []
         let b = UInt64(blockSizeBytes)
         for try await range in reader.ranges(from: base, to: target) {
@@ -97,7 +113,11 @@ struct StoreContents: ChunkContentSource {
 
     func readChunk(_ id: ChunkID, into buffer: UnsafeMutableRawBufferPointer) async throws {
         guard let length = store.length(of: id), length > buffer.count else {
-            _ = try await store.readChunk(id, into: buffer)
+            let n = try await store.readChunk(id, into: buffer)
+            guard n == buffer.count else {
+                // A shorter chunk would leave the rest of the buffer as it was: wrong contents.
+                throw RecoveryChainError(.corruptMetadata, "a block maps to chunk \(id.shortHex) of \(n) bytes, shorter than the \(buffer.count) bytes the block holds")
+            }
             return
         }
         let full = try await store.chunk(id)

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import PageRangeDiff
 
 /// How a recovery point is stored: a manifest node naming each disk's block-map root (and the
 /// configuration and secrets chunks), published as root `points/<item>/<point id>` whose payload
@@ -40,7 +41,11 @@ struct PointManifest: Sendable, Equatable {
         var roots: [Int: ChunkID] = [:]
         var configuration: ChunkID? = nil
         var secrets: ChunkID? = nil
+        var slots = Set<UInt32>()
         for e in node.entries {
+            guard slots.insert(e.slot).inserted else {
+                throw RecoveryChainError(.corruptMetadata, "\(what) names entry slot \(e.slot) twice")
+            }
             switch e.slot {
             case PointManifest.configurationSlot: configuration = e.id
             case PointManifest.secretsSlot: secrets = e.id
@@ -66,7 +71,17 @@ struct PointManifest: Sendable, Equatable {
 
     static func rootName(item: String, point: String) -> String { "points/\(item)/\(point)" }
 
-    /// Decodes and checks a point's metadata from a root payload (hostile-input safe).
+    /// The largest disk a point may describe: what a block map can hold (2^50 bytes).
+    static let diskSizeBytesMax: UInt64 = BlockMapGeometry.maxDiskSizeBytes
+
+    /// The most bytes one block may add to the store: its sealed, compressed form never takes
+    /// more than this (zstd's bound plus framing and sealing stay far below it).
+    static func storedBytesPerBlockMax(blockSizeBytes: Int) -> UInt64 {
+        2 * UInt64(blockSizeBytes) + 4096
+    }
+
+    /// Decodes and checks a point's metadata from a root payload (hostile-input safe): every
+    /// size, count and number is bounded before anything is computed from it.
     static func decodePoint(_ payload: [UInt8], rootName: String) throws -> RecoveryPoint {
         let point: RecoveryPoint
         do {
@@ -78,11 +93,38 @@ struct PointManifest: Sendable, Equatable {
             point.tags.count <= RecoveryPoint.tagCountMax,
             point.disks.count <= diskCountMax,
             BlockGeometry.isValidBlockSize(point.blockSizeBytes),
-            point.disks.allSatisfy({ $0.sizeBytes % 512 == 0 && $0.disk >= 0 && $0.disk < diskCountMax })
+            point.disks.allSatisfy({ $0.sizeBytes % 512 == 0 && $0.disk >= 0 && $0.disk < diskCountMax }),
+            Set(point.disks.map(\.disk)).count == point.disks.count
         else {
             throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) is inconsistent (names, tags, disks or block size out of bounds)")
         }
+        for disk in point.disks {
+            guard disk.sizeBytes <= diskSizeBytesMax else {
+                throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) gives disk \(disk.disk) \(disk.sizeBytes) bytes, more than the 2^50 a block map holds")
+            }
+            // Bounded sizes: the block count fits easily, and so does the product below.
+            let blockCount = BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes)
+            guard disk.changedBlocks >= 0, UInt64(disk.changedBlocks) <= blockCount else {
+                throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) says \(disk.changedBlocks) blocks of disk \(disk.disk) changed, but it has \(blockCount)")
+            }
+            let (storedMax, overflow) = UInt64(disk.changedBlocks).multipliedReportingOverflow(
+                by: storedBytesPerBlockMax(blockSizeBytes: point.blockSizeBytes))
+            guard !overflow, disk.storedBytes <= storedMax else {
+                throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) says disk \(disk.disk) stored \(disk.storedBytes) bytes for \(disk.changedBlocks) changed blocks")
+            }
+        }
         return point
+    }
+
+    /// Checks that a manifest names a map for exactly the point's disks, and the configuration
+    /// and secrets the point says it has.
+    static func check(_ manifest: PointManifest, matches point: RecoveryPoint, rootName: String) throws {
+        guard Set(manifest.mapRoots.keys) == Set(point.disks.map(\.disk)),
+            (manifest.configuration != nil) == point.hasConfiguration,
+            (manifest.secrets != nil) == point.hasSecrets
+        else {
+            throw RecoveryChainError(.corruptMetadata, "the manifest of \(rootName) does not match its metadata (disks \(manifest.mapRoots.keys.sorted()) against \(point.disks.map(\.disk)))")
+        }
     }
 }
 

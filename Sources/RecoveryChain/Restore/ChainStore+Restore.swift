@@ -137,6 +137,17 @@ extension ChainStore {
 
     private func restoreParallel(_ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter) async throws -> UInt64 {
         guard !jobs.isEmpty else { return 0 }
+        // Every stored block is a chunk of the block size (the disk's last block may be cut to the
+        // disk's end); a longer one would not fit the workers' buffers, a shorter one would leave
+        // stale bytes. Blocks lie below the disk's end, so the subtraction cannot underflow.
+        @Sendable func fits(_ length: Int, block: UInt64) -> Bool {
+            length == blockSizeBytes || UInt64(length) == min(UInt64(blockSizeBytes), sizeBytes - block * UInt64(blockSizeBytes))
+        }
+        for (block, id) in jobs {
+            if let length = store.length(of: id), !fits(length, block: block) {
+                throw RecoveryChainError(.corruptMetadata, "block \(block) maps to chunk \(id.shortHex) of \(length) bytes, but the chain's blocks are \(blockSizeBytes) bytes")
+            }
+        }
         // Workers take runs of neighbouring blocks, so the store can read each run's chunks from
         // their pack in one request.
         let runLength = 64
@@ -152,7 +163,7 @@ extension ChainStore {
                         let slice = jobs[(run * runLength)..<min((run + 1) * runLength, jobs.count)]
                         try await self.store.readChunks(slice.map(\.1), into: buffer) { k, bytes in
                             let block = slice[slice.startIndex + k].0
-                            guard bytes.count == blockSizeBytes else {
+                            guard fits(bytes.count, block: block) else {
                                 throw RecoveryChainError(.corruptMetadata, "block \(block) maps to a \(bytes.count)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes")
                             }
                             let offset = block * UInt64(blockSizeBytes)

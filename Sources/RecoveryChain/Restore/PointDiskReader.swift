@@ -47,21 +47,38 @@ public final class PointDiskReader: Sendable {
         return total
     }
 
+    /// The bytes of one block, checked against the map's geometry: a stored block is a chunk of
+    /// exactly the block size (the last block may also be stored cut to the disk's end), so
+    /// every copy out of it stays inside it.
     private func blockBytes(_ block: UInt64) async throws -> [UInt8] {
         if let hit = cache.withLock({ $0 }), hit.block == block { return hit.bytes }
         let id = try await maps.chunkIDs(root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: block..<(block + 1))[0]
+        // `block` lies before the disk's end (callers read below sizeBytes), so no underflow.
+        let blockStart = block * UInt64(blockSizeBytes)
+        let blockLength = Int(min(UInt64(blockSizeBytes), sizeBytes - blockStart))
+        func fits(_ length: Int) -> Bool { length == blockSizeBytes || length == blockLength }
         let bytes: [UInt8]
         if id.isZero {
             bytes = [UInt8](repeating: 0, count: blockSizeBytes)
         } else {
+            if let length = maps.store.length(of: id), !fits(length) {
+                throw Self.lengthError(block: block, id: id, length: length, blockSizeBytes: blockSizeBytes)
+            }
             do {
                 bytes = try await maps.store.chunk(id)
             } catch {
                 throw RecoveryChainError.wrap(error, "reading block \(block)")
             }
+            guard fits(bytes.count) else {
+                throw Self.lengthError(block: block, id: id, length: bytes.count, blockSizeBytes: blockSizeBytes)
+            }
         }
         cache.withLock { $0 = (block, bytes) }
         return bytes
+    }
+
+    private static func lengthError(block: UInt64, id: ChunkID, length: Int, blockSizeBytes: Int) -> RecoveryChainError {
+        RecoveryChainError(.corruptMetadata, "block \(block) maps to chunk \(id.shortHex) of \(length) bytes, but the chain's blocks are \(blockSizeBytes) bytes")
     }
 }
 
