@@ -155,9 +155,13 @@ extension ChunkStore {
             if batchCount >= 1 << 20 { try await writeBatch() }
         }
         try await writeBatch()
-        for key in oldIndexObjects where !written.contains(key) { try await backend.delete(key) }
+        for key in oldIndexObjects where !written.contains(key) {
+            try lockHandle?.checkHeld()
+            try await backend.delete(key)
+        }
         for (n, pack) in drop.enumerated() {
             progress?(StoreProgress(phase: "deleting packs", done: n, total: drop.count, bytesRead: 0))
+            try lockHandle?.checkHeld()
             try await backend.delete(pack.key)
         }
         newIndex.loadedIndexObjects = written
