@@ -164,9 +164,13 @@ extension ChunkStore {
         // 4. Index objects naming everything kept, then remove the old ones, then the packs.
         progress?(StoreProgress(phase: "writing index", done: 0, total: nil, bytesRead: 0))
         let (newIndex, written) = try await writeIndexObjects(listing: keep)
-        for key in oldIndexObjects where !written.contains(key) { try await backend.delete(key) }
+        for key in oldIndexObjects where !written.contains(key) {
+            try lockHandle?.checkHeld()
+            try await backend.delete(key)
+        }
         for (n, pack) in drop.enumerated() {
             progress?(StoreProgress(phase: "deleting packs", done: n, total: drop.count, bytesRead: 0))
+            try lockHandle?.checkHeld()
             try await backend.delete(pack.key)
         }
         state.withLock { s in

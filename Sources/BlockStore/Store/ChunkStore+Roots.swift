@@ -26,7 +26,8 @@ extension ChunkStore {
 
     /// Publishes a root, the one atomic step that commits new data: it first flushes, so every
     /// chunk the root reaches is durable before the root exists. Roots are create-only.
-    /// - Throws: `alreadyExists` when the name is taken; `invalidArgument` when `id` is not stored.
+    /// - Throws: `alreadyExists` when the name is taken; `invalidArgument` when `id` is not stored;
+    ///   `lockLost` once the store's lock is lost (docs/LOCKING.md).
     public func publishRoot(_ name: String, id: ChunkID, payload: [UInt8] = []) async throws {
         guard payload.count <= ChunkStore.rootPayloadBytesMax else {
             throw BlockStoreError(.limitExceeded, "a root payload of \(payload.count) bytes exceeds \(ChunkStore.rootPayloadBytesMax)")
@@ -44,6 +45,7 @@ extension ChunkStore {
         bytes.append(1)
         bytes.append(crypto.isEncrypted ? 1 : 0)
         bytes.append(contentsOf: try crypto.seal(body.bytes, aad: Array("blocksnap.root.v1:\(name)".utf8)))
+        try lockHandle?.checkHeld()
         guard try await backend.create(key, data: bytes) else {
             throw BlockStoreError(.alreadyExists, "a root named \(name) already exists; roots are never overwritten")
         }

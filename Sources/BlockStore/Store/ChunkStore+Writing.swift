@@ -17,7 +17,8 @@ extension ChunkStore {
     /// calling task, so N concurrent callers use N cores. The bytes are durable after ``flush()``.
     /// - Parameter bytes: The block, at most 8 MiB; it must stay valid until the call returns.
     /// - Returns: The ID and whether new bytes were stored.
-    /// - Throws: `storeClosed` after a failed write or ``close()``; backend errors.
+    /// - Throws: `storeClosed` after a failed write or ``close()``; `lockLost` once the store's
+    ///   lock is lost; backend errors.
     public func putBlock(_ bytes: UnsafeRawBufferPointer) async throws -> StoredChunk {
         let (result, full) = try ingest(bytes, kind: .data)
         if let full { try await upload(full) }
@@ -41,7 +42,9 @@ extension ChunkStore {
 
     /// Makes every chunk stored so far durable: closes the open pack, waits for uploads, and
     /// writes the index objects that list them. Publish roots only after this returns.
+    /// - Throws: `lockLost` once the store's lock is lost; `storeClosed` after a failed write.
     public func flush() async throws {
+        try lockHandle?.checkHeld()
         try failIfFailed()
         let current: PackBuilder? = state.withLock { s in
             guard !s.builder.isEmpty else { return nil }

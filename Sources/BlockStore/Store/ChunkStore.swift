@@ -82,6 +82,7 @@ public final class ChunkStore: NodeStore, Sendable {
         guard (1 << 16...1 << 30).contains(options.packTargetBytes) else {
             throw BlockStoreError(.invalidArgument, "pack target \(options.packTargetBytes) bytes is outside 64 KiB…1 GiB")
         }
+        try options.validateLocking()
         if try await backend.size(configKey) != nil {
             throw BlockStoreError(.alreadyExists, "\(backend.location) already holds a BlockSnap store; open it instead")
         }
@@ -106,8 +107,7 @@ public final class ChunkStore: NodeStore, Sendable {
         guard try await backend.create(configKey, data: try config.encoded(crypto: crypto)) else {
             throw BlockStoreError(.alreadyExists, "another process created a store in \(backend.location) at the same time")
         }
-        let lock = try await StoreLockHandle.acquire(
-            options.lock, backend: backend, staleAfter: options.lockStaleAfter, timeout: options.lockTimeout)
+        let lock = try await options.acquireLock(on: backend)
         return ChunkStore(
             backend: backend, configuration: config, crypto: crypto, options: options, lock: lock,
             masterSecret: masterSecret)
@@ -122,6 +122,7 @@ public final class ChunkStore: NodeStore, Sendable {
     public static func open(
         on backend: any StorageBackend, passphrase: String? = nil, options: ChunkStoreOptions = ChunkStoreOptions()
     ) async throws -> ChunkStore {
+        try options.validateLocking()
         let raw: [UInt8]
         do {
             raw = try await backend.get(configKey)
@@ -141,8 +142,7 @@ public final class ChunkStore: NodeStore, Sendable {
             crypto = .plain
         }
         let config = try StoreConfiguration.decode(raw, crypto: crypto, location: backend.location)
-        let lock = try await StoreLockHandle.acquire(
-            options.lock, backend: backend, staleAfter: options.lockStaleAfter, timeout: options.lockTimeout)
+        let lock = try await options.acquireLock(on: backend)
         let store = ChunkStore(
             backend: backend, configuration: config, crypto: crypto, options: options, lock: lock,
             masterSecret: masterSecret)
@@ -198,6 +198,7 @@ public final class ChunkStore: NodeStore, Sendable {
                 throw BlockStoreError(.storeClosed, "an earlier write to this store failed, so it accepts no more: \(failure.message)", underlying: failure)
             }
         }
+        try lockHandle?.checkHeld()
     }
 }
 

@@ -173,6 +173,7 @@ extension ChainStore {
             hasConfiguration: configurationID != nil, hasSecrets: secretsID != nil)
         let payload = Array(try PointManifest.encoder.encode(point))
         // The commit point: everything the root reaches is flushed first, then one create-only write.
+        try ItemJobLock.checkCurrentHeld()
         try await store.publishRoot(PointManifest.rootName(item: request.item, point: id), id: manifestID, payload: payload)
         meter.update(force: true) { $0.phase = "done" }
         let kind: PointKind = request.onDemand ? .onDemand : (existing.isEmpty ? .full : .incremental)

@@ -70,6 +70,7 @@ extension ChainStore {
             guard let damaged = listing.damaged.first(where: { $0.id == id }) else {
                 throw RecoveryChainError(.notFound, "item \(item) has no point \(id)")
             }
+            try ItemJobLock.checkCurrentHeld()
             do {
                 try await store.deleteRoot(damaged.rootName)
             } catch {

@@ -25,14 +25,21 @@ public final class ChainStore: Sendable {
     /// Block-map nodes read recently (bounded; shared by every job of this instance).
     public let nodeCache: NodeCache
     let maps: MapAccess
+    /// How jobs take their item's guard (tests shorten its intervals).
+    let jobGuardOptions: ItemJobLock.Options
 
     /// Creates a view of the chains in `store`.
     /// - Parameter workerCount: Worker tasks per job (default: the number of cores).
-    public init(store: ChunkStore, workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public convenience init(store: ChunkStore, workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.init(store: store, workerCount: workerCount, jobGuardOptions: ItemJobLock.Options())
+    }
+
+    init(store: ChunkStore, workerCount: Int, jobGuardOptions: ItemJobLock.Options) {
         self.store = store
         self.workerCount = max(1, workerCount)
         self.nodeCache = NodeCache()
         self.maps = MapAccess(store: store, cache: nodeCache)
+        self.jobGuardOptions = jobGuardOptions
     }
 
     /// Checks an item name: letters, digits, `.`, `_`, `-`, at most 128 bytes.
@@ -115,6 +122,7 @@ public final class ChainStore: Sendable {
         guard position != points.count - 1 else {
             throw RecoveryChainError(.chainIntegrity, "point \(id) is the latest point of \(item) and cannot expire until a newer point exists; to remove everything, delete the item's data")
         }
+        try ItemJobLock.checkCurrentHeld()
         do {
             try await store.deleteRoot(PointManifest.rootName(item: item, point: id))
         } catch {
@@ -131,6 +139,7 @@ public final class ChainStore: Sendable {
             let listing = try await pointListing(of: item)
             guard listing.isComplete else { throw listing.damageError("deleting \(item)") }
             for point in listing.points {
+                try ItemJobLock.checkCurrentHeld()
                 do {
                     try await store.deleteRoot(PointManifest.rootName(item: item, point: point.id))
                 } catch {
@@ -141,24 +150,25 @@ public final class ChainStore: Sendable {
     }
 
     /// Runs `body` holding the item's job guard (one backup, restore or expiry at a time).
-    func withItemLock<R: Sendable>(_ item: String, _ operation: String, _ body: () async throws -> R) async throws -> R {
+    ///
+    /// The body is cancelled when the guard is lost, and then fails with the loss (see
+    /// ``ItemJobLock``); commits inside it call ``ItemJobLock/checkCurrentHeld()`` first.
+    func withItemLock<R: Sendable>(
+        _ item: String, _ operation: String, _ body: @Sendable () async throws -> R
+    ) async throws -> R {
         try ChainStore.validateItem(item)
         let lock: ItemJobLock
         do {
-            lock = try await ItemJobLock.acquire(item: item, operation: operation, backend: store.backend)
+            lock = try await ItemJobLock.acquire(
+                item: item, operation: operation, backend: store.backend, options: jobGuardOptions)
         } catch let error as RecoveryChainError {
             throw error
         } catch {
             throw RecoveryChainError.wrap(error, "starting \(operation) of \(item)")
         }
-        do {
-            let result = try await body()
-            await lock.release()
-            return result
-        } catch {
-            await lock.release()
-            throw error
-        }
+        let outcome = await withoutActuallyEscaping(body) { body in await lock.run(body) }
+        await lock.release()
+        return try outcome.get()
     }
 
     static func newPointID(at time: Date) -> String {
