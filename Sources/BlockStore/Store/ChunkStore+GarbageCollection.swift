@@ -38,7 +38,8 @@ extension ChunkStore {
     ///     rewritten by a later collection.
     ///   - dryRun: Count what would go without changing anything (no exclusive lock needed).
     ///   - excludingRoots: With `dryRun`, count as if these roots were deleted (to preview what
-    ///     expiring points would free).
+    ///     expiring points would free). They are still checked: damage they reach stops the
+    ///     preview like any other.
     ///   - progress: Receives phase reports.
     /// - Complexity: Reads every pack header (two ranged reads each), every index object, every
     ///   root and every node the roots reach; repacking reads and rewrites the packs it picks.
@@ -59,10 +60,10 @@ extension ChunkStore {
         //    root must read and authenticate, and every chunk the roots reach must be in a pack.
         let survey = try await self.survey(progress: progress)
         var damage = DamageReport(damagedObjects: survey.damagedObjectKeys, damagedRoots: survey.roots.damaged.map(\.name))
-        let roots = survey.roots.records.filter { !excludingRoots.contains($0.name) }
-        report.rootCount = roots.count
+        // Every root is followed, excluded ones too: damage anywhere stops a preview as well,
+        // so that pruning never expires points on a store it could not then collect.
         progress?(StoreProgress(phase: "marking", done: 0, total: nil, bytesRead: 0))
-        let marked = try await mark(roots: roots, survey: survey, progress: progress)
+        let marked = try await mark(roots: survey.roots.records, survey: survey, progress: progress)
         damage.missingChunks = marked.missing.sorted()
         damage.damagedObjects.append(contentsOf: marked.unreadableNodes.keys.sorted().compactMap { id in
             survey.locations[id].map { survey.packs[$0.pack].key }
@@ -75,7 +76,9 @@ extension ChunkStore {
                 "garbage collection stopped before deleting anything: the store is damaged (\(damage)); run verify to see which points are affected and repair to rebuild the index",
                 underlying: damage)
         }
-        let live = marked.live
+        let roots = survey.roots.records.filter { !excludingRoots.contains($0.name) }
+        report.rootCount = roots.count
+        let live = excludingRoots.isEmpty ? marked.live : try await mark(roots: roots, survey: survey, progress: progress).live
         report.liveChunks = live.count
 
         // 2. Decide per pack from its own header. A chunk stored twice lives in the first pack
