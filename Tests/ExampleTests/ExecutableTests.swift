@@ -47,6 +47,57 @@ import Testing
         return dir
     }
 
+    @Test func gcRefusesOnADamagedIndexAndRepairRebuildsIt() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["BLOCKSNAP_PASSPHRASE": "example passphrase"]
+        let store = "\(dir)/store"
+        var disk = [UInt8](repeating: 0, count: 1 << 20)
+        for i in stride(from: 0, to: disk.count, by: 7) { disk[i] = UInt8(truncatingIfNeeded: i &* 13) }
+        let image = "\(dir)/disk.img"
+        FileManager.default.createFile(atPath: image, contents: Data(disk))
+        #expect(try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0)
+        let backup = try Self.run("blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"], environment: env)
+        let point = try #require(backup.json?["point"] as? String, "\(backup.stderr)")
+
+        // One flipped byte in one index object.
+        let indexDir = "\(store)/index"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: indexDir).first)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: "\(indexDir)/\(name)")))
+        bytes[bytes.count / 2] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(indexDir)/\(name)"))
+        let packsBefore = try FileManager.default.subpathsOfDirectory(atPath: "\(store)/data").sorted()
+
+        for arguments in [["gc"], ["gc", "--dry-run"]] {
+            let gc = try Self.run("blocksnap", arguments + ["--store", store, "--json"], environment: env)
+            #expect(gc.status == 1, "\(arguments): \(gc.stdout) \(gc.stderr)")
+            let error = try #require(gc.json?["error"] as? [String: Any], "\(gc.stdout)")
+            #expect(error["code"] as? String == "damaged")
+            #expect((error["message"] as? String)?.contains("index/\(name)") == true, "\(error)")
+        }
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: "\(store)/data").sorted() == packsBefore, "gc deleted packs")
+        let verify = try Self.run("blocksnap", ["verify", "--store", store, "--json"], environment: env)
+        #expect(verify.status == 2 && verify.json?["ok"] as? Bool == false, "\(verify.stdout)")
+
+        let dry = try Self.run("blocksnap", ["repair", "--store", store, "--dry-run", "--json"], environment: env)
+        #expect(dry.status == 0 && dry.json?["rebuiltIndex"] as? Bool == true && dry.json?["dryRun"] as? Bool == true, "\(dry.stdout) \(dry.stderr)")
+        let repair = try Self.run("blocksnap", ["repair", "--store", store, "--json"], environment: env)
+        #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
+        #expect(repair.json?["rebuiltIndex"] as? Bool == true)
+        #expect((repair.json?["indexObjects"] as? Int ?? 0) >= 1)
+        #expect((repair.json?["damagedPacks"] as? [Any])?.isEmpty == true)
+        #expect((repair.json?["damagedPoints"] as? [Any])?.isEmpty == true)
+
+        let clean = try Self.run("blocksnap", ["verify", "--store", store, "--read-data-subset", "1/2", "--json"], environment: env)
+        #expect(clean.status == 0 && clean.json?["ok"] as? Bool == true, "\(clean.stdout) \(clean.stderr)")
+        #expect(try Self.run("blocksnap", ["gc", "--store", store], environment: env).status == 0)
+        let restored = "\(dir)/restored.img"
+        let restore = try Self.run("blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", point, "--to", restored], environment: env)
+        #expect(restore.status == 0, "\(restore.stderr)")
+        let restoredBytes = Array(try Data(contentsOf: URL(fileURLWithPath: restored)))
+        #expect(restoredBytes == disk)
+    }
+
     @Test func theCommandBacksUpDiffsRestoresAndPrunesWithItsJSONContract() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
