@@ -8,12 +8,23 @@ struct ExpireCommand: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
     @Option(name: .long, help: "The item.") var item: String
     @Option(name: .long, help: "The point to expire.") var point: String
+    @Flag(name: .long, help: "Remove a point that `list` reports as damaged (it cannot be read, so it cannot expire normally).")
+    var damaged = false
 
     func run() async throws {
-        let (options, item, point) = (options, item, point)
+        let (options, item, point, damaged) = (options, item, point, damaged)
         await runCommand(json: options.json) {
             let store = try await options.open()
-            try await ChainStore(store: store).expire(point, of: item)
+            do {
+                if damaged {
+                    try await ChainStore(store: store).removeDamagedPoint(point, of: item)
+                } else {
+                    try await ChainStore(store: store).expire(point, of: item)
+                }
+            } catch {
+                try? await store.close()
+                throw error
+            }
             try await store.close()
             if options.json {
                 struct Out: Encodable { var expired: String }
