@@ -82,13 +82,7 @@ let package = Package(
             swiftSettings: strict
         ),
 
-        // Examples.
-        .executableTarget(
-            name: "Tour",
-            dependencies: ["BlockSnap", "CBlockSnapLinux", .product(name: "Crypto", package: "swift-crypto")],
-            path: "Examples/Tour",
-            swiftSettings: strict
-        ),
+        // The command-line tool (a product of its own, like swift-crypto's crypto-shasum).
         .executableTarget(
             name: "BlockSnapCLI",
             dependencies: [
@@ -96,7 +90,15 @@ let package = Package(
                 "BlockStoreS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Examples/BlockSnapCLI",
+            path: "Sources/blocksnap",
+            swiftSettings: strict
+        ),
+
+        // Examples: each imports public products only.
+        .executableTarget(
+            name: "Tour",
+            dependencies: ["BlockSnap", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Examples/Tour",
             swiftSettings: strict
         ),
         .executableTarget(

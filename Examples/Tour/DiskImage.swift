@@ -1,4 +1,3 @@
-import CBlockSnapLinux
 import Foundation
 
 /// A generated disk image that changes like a real one, written sparsely.
@@ -99,16 +98,31 @@ struct DiskImage {
         try write(text(lengthMiB << 20), at: UInt64(startMiB) << 20)
     }
 
+    /// Makes a region read as zeros the way a guest's TRIM on a thin disk does: the region
+    /// becomes a hole. Without a hole-punching call in Foundation, the image is copied sparsely
+    /// (the region left unwritten) and the copy renamed over it.
     func zeroRegion(startMiB: Int, lengthMiB: Int) throws {
-        let fd = open(path, O_WRONLY)
-        guard fd >= 0 else { throw TourFailure("cannot open \(path)") }
-        defer { close(fd) }
-        // Punch a hole where the file system can (a trim: FALLOC_FL_PUNCH_HOLE | KEEP_SIZE), else write zeros.
-        if cbs_punch_hole(fd, Int64(startMiB) << 20, Int64(lengthMiB) << 20) == 0 { return }
-        let zeros = [UInt8](repeating: 0, count: 1 << 20)
-        for i in 0..<lengthMiB {
-            let off = off_t((startMiB + i) << 20)
-            _ = zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off) }
+        let copy = path + ".trim"
+        FileManager.default.createFile(atPath: copy, contents: nil)
+        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: copy))
+        let mib = UInt64(1) << 20
+        let skip = UInt64(startMiB) * mib..<UInt64(startMiB + lengthMiB) * mib
+        var offset: UInt64 = 0
+        while offset < sizeBytes {
+            let data = try input.read(upToCount: Int(mib)) ?? Data()
+            if data.isEmpty { break }
+            // Unwritten (and all-zero) stretches stay holes in the copy.
+            if !skip.contains(offset) && data.contains(where: { $0 != 0 }) {
+                try output.seek(toOffset: offset)
+                try output.write(contentsOf: data)
+            }
+            offset += UInt64(data.count)
         }
+        try output.truncate(atOffset: sizeBytes)
+        try output.synchronize()
+        try input.close()
+        try output.close()
+        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: copy))
     }
 }
