@@ -241,7 +241,7 @@ let benchmarks: @Sendable () -> Void = {
             ids.append(try await chains.backup(try request(changed, since: ids.last)).point.id)
         }
         benchmark.startMeasurement()
-        try await chains.expire(ids[15], of: "vm")
+        try await chains.expire(item: "vm", point: ids[15])
         benchmark.stopMeasurement()
         try await store.close()
     }

@@ -123,6 +123,6 @@ struct DiskImage {
         try output.synchronize()
         try input.close()
         try output.close()
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: copy))
+        guard rename(copy, path) == 0 else { throw TourFailure("cannot rename \(copy) over \(path)") }
     }
 }

@@ -92,7 +92,7 @@ struct Tour {
 
         // 6. Merge-on-expire: the full point goes, the next becomes full, nothing else changes.
         t.title("Expire the first (full) point: merge-on-expire")
-        try await chains.expire(full.point.id, of: "vm1")
+        try await chains.expire(item: "vm1", point: full.point.id)
         try await printChain(chains, t)
 
         // 7. Restore a middle point and prove it bit-exact against a plain copy taken back then.
@@ -128,12 +128,12 @@ struct Tour {
     }
 
     static func printChain(_ chains: ChainStore, _ t: Terminal) async throws {
-        let summaries = try await chains.summaries(of: "vm1")
+        let summaries = try await chains.summaries(item: "vm1")
         t.say("  point                        kind         tag         blocks     stored      total")
         var total: UInt64 = 0
         for s in summaries {
             total += s.introducedBytes
-            t.say("  \(s.point.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(s.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \((s.point.tags.first ?? "").padding(toLength: 11, withPad: " ", startingAt: 0)) \(String(s.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(format(s.introducedBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(format(total))")
+            t.say("  \(s.point.id.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)) \(s.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \((s.point.tags.first ?? "").padding(toLength: 11, withPad: " ", startingAt: 0)) \(String(s.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(format(s.introducedBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(format(total))")
         }
     }
 }

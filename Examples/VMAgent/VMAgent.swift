@@ -76,7 +76,7 @@ struct VMAgent {
         print("Protecting vm1 (os 8 MiB + data 16 MiB): daily at 02:00 Europe/Berlin, keep dailies 7 days and Sunday points 4 weeks.\n")
         print("day  run (UTC)          consistency   changed  stored     kept  expired")
         var clock = Date(timeIntervalSince1970: 1_794_000_000)  // the fake clock
-        var reports: [String: String] = [:]
+        var reports: [PointID: String] = [:]
         for day in 1...21 {
             vm.work(day: day)
             database.day.withLock { $0 = day }
@@ -91,18 +91,18 @@ struct VMAgent {
             request.blockSizeBytes = 16 * 1024
             let result = try await chains.backup(request)
             reports[result.point.id] = String(decoding: vm.data[VirtualMachine.fileOffset..<(VirtualMachine.fileOffset + 45)], as: UTF8.self)
-            let prune = try await chains.prune(item: "vm1", policy: policy, now: run, timeZone: zone, dryRun: false)
+            let forgotten = try await chains.forget(item: "vm1", policy: policy, now: run, timeZone: zone, dryRun: false)
             let local = run.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeZone(separator: .omitted))
             let changed = result.point.disks.reduce(0) { $0 + $1.changedBlocks }
             let stored = result.point.disks.reduce(UInt64(0)) { $0 + $1.storedBytes }
-            print(String(format: "%3d  %@  %-12@  %7d  %7.1f KiB  %4d  %d", day, local, result.point.consistency.rawValue as NSString, changed, Double(stored) / 1024, prune.decisions.count - prune.expired.count, prune.expired.count))
+            print(String(format: "%3d  %@  %-12@  %7d  %7.1f KiB  %4d  %d", day, local, result.point.consistency.rawValue as NSString, changed, Double(stored) / 1024, forgotten.decisions.count - forgotten.expired.count, forgotten.expired.count))
             if let note = result.point.consistencyNote { print("     ↳ \(note)") }
         }
 
         print("\nPoints kept after three weeks, with the policy's reasons:")
-        let points = try await chains.points(of: "vm1")
+        let points = try await chains.points(item: "vm1")
         let decisions = try Policy.evaluate(
-            points: points.map { RetentionPoint(id: $0.id, time: $0.time) }, policy: policy, now: clock, timeZone: zone)
+            points: points.map { RetentionPoint(id: $0.id.rawValue, time: $0.time) }, policy: policy, now: clock, timeZone: zone)
         for (point, decision) in zip(points, decisions) {
             let expiry = decision.expiry.map { $0.formatted(.iso8601.year().month().day()) } ?? "—"
             print("  \(point.id)  \(point.consistency.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  until \(expiry)  \(decision.reasons.joined(separator: ", "))")

@@ -27,7 +27,7 @@ struct S3ChainTests {
         return o
     }
 
-    static func restored(_ chains: ChainStore, item: String, point: String) async throws -> [UInt8] {
+    static func restored(_ chains: ChainStore, item: ItemName, point: PointID) async throws -> [UInt8] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-s3-\(UUID().uuidString).img").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         _ = try await chains.restore(item: item, point: point, disk: 0, to: path)
@@ -53,8 +53,8 @@ struct S3ChainTests {
             for i in 0..<10 { disk[2_500_000 + i] = 7 }
             request.disks = [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))]
             let third = try await chains.backup(request)
-            try await chains.expire(second.point.id, of: "vm")
-            try await chains.expire(first.point.id, of: "vm")
+            try await chains.expire(item: "vm", point: second.point.id)
+            try await chains.expire(item: "vm", point: first.point.id)
             try await store.close()
 
             let gcStore = try await ChunkStore.open(on: backend, passphrase: "s3", options: Self.options(.exclusive))
@@ -64,7 +64,7 @@ struct S3ChainTests {
             #expect(verify.isClean, "\(verify)")
             let after = ChainStore(store: gcStore)
             #expect(try await Self.restored(after, item: "vm", point: third.point.id) == disk)
-            #expect(try await after.points(of: "vm").map(\.id) == [third.point.id])
+            #expect(try await after.points(item: "vm").map(\.id) == [third.point.id])
             try await gcStore.close()
             _ = firstDisk
         }
@@ -74,8 +74,8 @@ struct S3ChainTests {
         try await withMotoBackend { backend in
             _ = try await ChunkStore.create(on: backend, encryption: .none, options: Self.options(.none))
             let disks = [Self.disk(seed: 10, size: 1 << 20), Self.disk(seed: 11, size: 1 << 20)]
-            let points = try await withThrowingTaskGroup(of: (String, String).self) { group in
-                for (n, item) in ["a", "b"].enumerated() {
+            let points = try await withThrowingTaskGroup(of: (ItemName, PointID).self) { group in
+                for (n, item) in ["a", "b"].map { ItemName($0) }.enumerated() {
                     group.addTask {
                         let store = try await ChunkStore.open(on: backend, options: Self.options(.shared))
                         var request = BackupRequest(item: item, disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disks[n]))])
@@ -85,7 +85,7 @@ struct S3ChainTests {
                         return (item, id)
                     }
                 }
-                var out: [String: String] = [:]
+                var out: [ItemName: PointID] = [:]
                 for try await (item, id) in group { out[item] = id }
                 return out
             }

@@ -9,8 +9,8 @@ import Testing
 extension S3FaultTests {
     /// The points a GC fault test keeps, and their bytes.
     struct KeptPoint {
-        var item: String
-        var id: String
+        var item: ItemName
+        var id: PointID
         var bytes: [UInt8]
     }
 
@@ -131,7 +131,7 @@ extension S3FaultTests {
             let chains = ChainStore(store: again)
             for item in Set(kept.map(\.item)).sorted() {
                 #expect(
-                    try await chains.points(of: item).map(\.id).sorted()
+                    try await chains.points(item: item).map(\.id).sorted()
                         == kept.filter { $0.item == item }.map(\.id).sorted(), "\(outage): \(item)")
             }
             for point in kept {
@@ -150,7 +150,7 @@ extension S3FaultTests {
         let store = try await ChunkStore.create(
             on: backend, encryption: .passphrase("gc"), options: options)
         let chains = ChainStore(store: store, workerCount: 2)
-        func backup(_ item: String, _ bytes: [UInt8]) async throws -> String {
+        func backup(_ item: ItemName, _ bytes: [UInt8]) async throws -> PointID {
             var request = BackupRequest(
                 item: item, disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: bytes))])
             request.blockSizeBytes = 16384
@@ -178,7 +178,7 @@ extension S3FaultTests {
         // Item b: one point sharing nothing with a.
         let other = S3ChainTests.disk(seed: 72, size: 512 << 10)
         let only = try await backup("b", other)
-        try await chains.expire(second, of: "a")
+        try await chains.expire(item: "a", point: second)
         try await store.close()
         return [
             KeptPoint(item: "a", id: first, bytes: firstBytes),

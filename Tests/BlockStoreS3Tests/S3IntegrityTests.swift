@@ -18,23 +18,23 @@ struct S3IntegrityTests {
     }
 
     /// Three points of one disk (the first expired, so the store holds garbage).
-    static func makeChain(_ backend: any StorageBackend) async throws -> [(point: String, disk: [UInt8])] {
+    static func makeChain(_ backend: any StorageBackend) async throws -> [(point: PointID, disk: [UInt8])] {
         let store = try await ChunkStore.create(on: backend, encryption: .passphrase("s3"), options: S3ChainTests.options(.shared))
         let chains = ChainStore(store: store)
         var disk = S3ChainTests.disk(seed: 21, size: 2 << 20)
-        var points: [(String, [UInt8])] = []
+        var points: [(PointID, [UInt8])] = []
         for round in 0..<3 {
             var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
             request.blockSizeBytes = 16384
             points.append((try await chains.backup(request).point.id, disk))
             for i in stride(from: 50_000 * (round + 1), to: 1_900_000, by: 170_000) { disk[i] ^= 0x5A }
         }
-        try await chains.expire(points[0].0, of: "vm")
+        try await chains.expire(item: "vm", point: points[0].0)
         try await store.close()
         return Array(points.dropFirst())
     }
 
-    static func expectRestores(_ backend: any StorageBackend, _ points: [(point: String, disk: [UInt8])]) async throws {
+    static func expectRestores(_ backend: any StorageBackend, _ points: [(point: PointID, disk: [UInt8])]) async throws {
         let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: S3ChainTests.options(.none))
         let chains = ChainStore(store: store)
         for (point, disk) in points {

@@ -78,10 +78,10 @@ struct S3MultiProcessTests {
                 #expect(expired.count == rounds / 2, "\(writer.name): \(writer.output)")
                 let kept = points.filter { !expired.contains($0[0]) }
                 #expect(
-                    try await chains.points(of: writer.name).map(\.id).sorted() == kept.map { $0[0] }.sorted(),
+                    try await chains.points(item: ItemName(writer.name)).map(\.id.rawValue).sorted() == kept.map { $0[0] }.sorted(),
                     "\(writer.name): the store's points differ from what the writer committed")
                 for point in kept {
-                    let bytes = try await S3ChainTests.restored(chains, item: writer.name, point: point[0])
+                    let bytes = try await S3ChainTests.restored(chains, item: ItemName(writer.name), point: PointID(point[0]))
                     #expect(
                         ChunkHasher.sha256.dataID(bytes).hex == point[1],
                         "\(writer.name) point \(point[0]) does not restore bit-exact")

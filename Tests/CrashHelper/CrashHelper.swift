@@ -44,14 +44,14 @@ struct CrashHelper {
             exit(2)
         }
         do {
-            try await run(directory: args[1], passphrase: args[2], item: args[3], seed: seed)
+            try await run(directory: args[1], passphrase: args[2], item: ItemName(args[3]), seed: seed)
         } catch {
             FileHandle.standardError.write(Data("CrashHelper failed: \(error)\n".utf8))
             exit(1)
         }
     }
 
-    static func run(directory: String, passphrase: String, item: String, seed: UInt64) async throws {
+    static func run(directory: String, passphrase: String, item: ItemName, seed: UInt64) async throws {
         var rng = Generator(state: seed)
         let backend = try LocalDirectoryBackend(root: directory, create: false)
         var store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: options(.shared))
@@ -59,7 +59,7 @@ struct CrashHelper {
         // Two disks: 768 KiB and 256 KiB + 512 bytes (a partial last block).
         var disks: [[UInt8]] = [[UInt8](repeating: 0, count: 768 << 10), [UInt8](repeating: 0, count: (256 << 10) + 512)]
         for d in disks.indices { rng.scribble(&disks[d], count: disks[d].count / 3) }
-        var committed: [String] = []
+        var committed: [PointID] = []
         for round in 0..<10_000 {
             if round > 0 {
                 for d in disks.indices {
@@ -76,7 +76,7 @@ struct CrashHelper {
             }
             let hashes = disks.map(sha).joined(separator: " ")
             emit("BEGIN \(hashes)")
-            var request = BackupRequest(item: item, disks: disks.indices.map { DiskInput(disk: $0, source: MemoryDiskSource(bytes: disks[$0])) })
+            var request = BackupRequest(item: item, disks: disks.indices.map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
             request.blockSizeBytes = 4096
             let result = try await chains.backup(request)
             committed.append(result.point.id)
@@ -85,7 +85,7 @@ struct CrashHelper {
             if round % 3 == 2 && committed.count > 1 {
                 let victim = committed.remove(at: Int(rng.next() % UInt64(committed.count - 1)))
                 emit("EXPIRING \(victim)")
-                try await chains.expire(victim, of: item)
+                try await chains.expire(item: item, point: victim)
                 emit("EXPIRED \(victim)")
             }
             if round % 4 == 3 {

@@ -29,7 +29,7 @@ enum S3Jobs {
             guard let seed = UInt64(arguments[5]), let rounds = Int(arguments[6]) else { usage() }
             try await withBackend(arguments[2]) { backend in
                 try await write(
-                    on: backend, passphrase: arguments[3], item: arguments[4], seed: seed,
+                    on: backend, passphrase: arguments[3], item: ItemName(arguments[4]), seed: seed,
                     rounds: rounds)
             }
         case ("s3-gc", 5):
@@ -64,7 +64,7 @@ enum S3Jobs {
     }
 
     static func write(
-        on backend: S3Backend, passphrase: String, item: String, seed: UInt64, rounds: Int
+        on backend: S3Backend, passphrase: String, item: ItemName, seed: UInt64, rounds: Int
     ) async throws {
         var rng = Generator(state: seed)
         var disk = [UInt8](repeating: 0, count: 512 << 10)
@@ -78,7 +78,7 @@ enum S3Jobs {
             patternRNG.scribble(&block[...])
             return block
         }
-        var committed: [String] = []
+        var committed: [PointID] = []
         for round in 0..<rounds {
             if round > 0 {
                 for _ in 0..<(1 + Int(rng.next() % 8)) {
@@ -100,7 +100,7 @@ enum S3Jobs {
             CrashHelper.emit("POINT \(id) \(CrashHelper.sha(disk))")
             if round % 2 == 1 {
                 let victim = committed.remove(at: Int(rng.next() % UInt64(committed.count - 1)))
-                try await chains.expire(victim, of: item)
+                try await chains.expire(item: item, point: victim)
                 CrashHelper.emit("EXPIRED \(victim)")
             }
             try await store.close()

@@ -4,7 +4,7 @@ import Testing
 
 // The README's usage snippet, verbatim between the markers (checked by a test below).
 // README-SNIPPET-BEGIN
-func protect(diskPath: String, storePath: String, restorePath: String) async throws -> String {
+func protect(diskPath: String, storePath: String, restorePath: String) async throws -> PointID {
     // A store on the embedded default backend: a local directory, encrypted.
     let backend = try LocalDirectoryBackend(root: storePath)
     let store = try await ChunkStore.create(on: backend, encryption: .passphrase("correct horse battery staple"))
@@ -23,7 +23,7 @@ func protect(diskPath: String, storePath: String, restorePath: String) async thr
     _ = try await chains.restore(item: "vm1", point: first.point.id, disk: 0, to: restorePath)
 
     // Merge-on-expire: the older point leaves; the newer one restores exactly as before.
-    try await chains.expire(first.point.id, of: "vm1")
+    try await chains.expire(item: "vm1", point: first.point.id)
     try await store.close()
     return second.point.id
 }
@@ -56,7 +56,7 @@ func protect(diskPath: String, storePath: String, restorePath: String) async thr
         let latest = try await protect(diskPath: "\(dir)/disk.img", storePath: "\(dir)/store", restorePath: "\(dir)/restored.img")
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/restored.img")) == Data(bytes))
         let store = try await ChunkStore.open(on: try LocalDirectoryBackend(root: "\(dir)/store", create: false), passphrase: "correct horse battery staple")
-        #expect(try await ChainStore(store: store).points(of: "vm1").map(\.id) == [latest])
+        #expect(try await ChainStore(store: store).points(item: "vm1").map(\.id) == [latest])
         try await store.close()
     }
 }

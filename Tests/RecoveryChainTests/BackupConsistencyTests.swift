@@ -20,7 +20,7 @@ import Testing
         }
         let result = try await chains.backup(request)
         // What was recorded is what is listed.
-        let listed = try await chains.point(result.point.id, of: "vm")
+        let listed = try await chains.point(item: "vm", point: result.point.id)
         #expect(listed.consistency == result.point.consistency && listed.consistencyNote == result.point.consistencyNote)
         let scratch = ScratchDirectory()
         #expect(try await restoredBytes(chains, item: "vm", point: result.point.id, scratch: scratch) == disk)
@@ -75,6 +75,6 @@ import Testing
         request.takeSnapshot = { throw HostSnapshotFailed() }
         await #expect(throws: RecoveryChainError.self) { _ = try await chains.backup(request) }
         #expect(fs.recorded == ["prepare", "freeze", "thaw"])
-        #expect(try await chains.points(of: "vm").isEmpty)
+        #expect(try await chains.points(item: "vm").isEmpty)
     }
 }

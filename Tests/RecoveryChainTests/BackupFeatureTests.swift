@@ -5,7 +5,7 @@ import Testing
 
 /// S15–S17: verify-everything mode, disks added later, selective disk backup.
 @Suite struct BackupFeatureTests {
-    static func request(_ item: String, _ disks: [(Int, [UInt8], TrackedChanges?)]) -> BackupRequest {
+    static func request(_ item: ItemName, _ disks: [(DiskIndex, [UInt8], TrackedChanges?)]) -> BackupRequest {
         var request = BackupRequest(item: item, disks: disks.map { DiskInput(disk: $0.0, source: MemoryDiskSource(bytes: $0.1), changes: $0.2) })
         request.blockSizeBytes = 4096
         return request
@@ -109,7 +109,7 @@ import Testing
         #expect(try await restoredBytes(chains, item: "vm", point: again.point.id, disk: 0, scratch: scratch) == disks[0], "seed \(seed)")
         #expect(try await restoredBytes(chains, item: "vm", point: again.point.id, disk: 1, scratch: scratch) == disks[1], "seed \(seed)")
         for d in 0..<2 {
-            #expect(try await restoredBytes(chains, item: "vm", point: both.point.id, disk: d, scratch: scratch) == bothStates[d], "seed \(seed)")
+            #expect(try await restoredBytes(chains, item: "vm", point: both.point.id, disk: DiskIndex(d), scratch: scratch) == bothStates[d], "seed \(seed)")
         }
     }
 }
@@ -130,16 +130,16 @@ import Testing
         request.tags = (0..<50).map { "tag-\($0)" }
         let with = try await chains.backup(request)
         #expect(with.point.hasConfiguration && with.point.hasSecrets)
-        #expect(try await chains.configuration(of: with.point.id, item: "vm") == configuration)
-        #expect(try await chains.secrets(of: with.point.id, item: "vm") == secrets)
-        #expect(try await chains.point(with.point.id, of: "vm").tags == request.tags)
+        #expect(try await chains.configuration(item: "vm", point: with.point.id) == configuration)
+        #expect(try await chains.secrets(item: "vm", point: with.point.id) == secrets)
+        #expect(try await chains.point(item: "vm", point: with.point.id).tags == request.tags)
 
         request.configuration = []
         request.secrets = nil
         request.tags = []
         let without = try await chains.backup(request)
-        #expect(try await chains.configuration(of: without.point.id, item: "vm") == [])
-        #expect(try await chains.secrets(of: without.point.id, item: "vm") == nil)
+        #expect(try await chains.configuration(item: "vm", point: without.point.id) == [])
+        #expect(try await chains.secrets(item: "vm", point: without.point.id) == nil)
         #expect(!without.point.hasSecrets)
     }
 
@@ -155,7 +155,7 @@ import Testing
             #expect(error.code == .invalidArgument)
             #expect(error.message.contains("encrypted"), "\(error.message)")
         }
-        #expect(try await chains.points(of: "vm").isEmpty)
+        #expect(try await chains.points(item: "vm").isEmpty)
     }
 
     @Test func moreThanFiftyTagsAreRefused() async throws {
@@ -170,6 +170,6 @@ import Testing
             #expect(error.code == .limitExceeded)
             #expect(error.message.contains("50"), "\(error.message)")
         }
-        #expect(try await chains.points(of: "vm").isEmpty)
+        #expect(try await chains.points(item: "vm").isEmpty)
     }
 }

@@ -32,11 +32,11 @@ final class ChainFixture: @unchecked Sendable {
     let backend: FaultInjectingBackend
     let store: ChunkStore
     let chains: ChainStore
-    let item = "vm"
+    let item: ItemName = "vm"
     /// The disk's current bytes (not yet backed up after ``advance(_:)``).
     var disk: [UInt8]
     /// Byte copies of the disk at each committed point.
-    var oracles: [String: [UInt8]] = [:]
+    var oracles: [PointID: [UInt8]] = [:]
     var rng: SeededGenerator
     /// The time of the next point (an hour apart, so the order never depends on the clock).
     var nextTime = Date(timeIntervalSince1970: 1_800_000_000)
@@ -86,13 +86,13 @@ final class ChainFixture: @unchecked Sendable {
     }
 
     /// The backend key of a point's root.
-    func rootKey(_ point: String) -> ObjectKey { ObjectKey("roots/points/\(item)/\(point)")! }
+    func rootKey(_ point: PointID) -> ObjectKey { ObjectKey("roots/points/\(item)/\(point)")! }
 
     /// Restores every readable point and checks it against its copy.
     func expectEveryReadablePointRestoresBitExact(_ context: String, sourceLocation: SourceLocation = #_sourceLocation)
         async throws
     {
-        for point in try await chains.pointListing(of: item).points {
+        for point in try await chains.pointListing(item: item).points {
             guard let oracle = oracles[point.id] else {
                 Issue.record(
                     "\(setup.testDescription) \(context): point \(point.id) was never committed by the test",

@@ -22,8 +22,8 @@ import Testing
             [UInt8](repeating: 0, count: 64 * Self.blockSize + 512),
         ]
         _ = Churn.clustered(&disks[0], length: 200_000, rng: &rng)
-        var oracles: [String: [[UInt8]]] = [:]
-        var order: [String] = []
+        var oracles: [PointID: [[UInt8]]] = [:]
+        var order: [PointID] = []
         for step in 0..<8 {
             var tracked: [[Range<UInt64>]] = [[], []]
             for d in 0..<2 {
@@ -48,7 +48,7 @@ import Testing
             let useTracking = step > 0 && rng.next() % 2 == 0
             let since = order.last
             var request = BackupRequest(item: "vm", disks: (0..<2).map {
-                DiskInput(disk: $0, source: MemoryDiskSource(bytes: disks[$0]), changes: useTracking ? TrackedChanges(since: since, ranges: tracked[$0]) : nil)
+                DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0]), changes: useTracking ? TrackedChanges(since: since, ranges: tracked[$0]) : nil)
             })
             request.blockSizeBytes = Self.blockSize
             request.time = Date(timeIntervalSince1970: 1_800_000_000 + Double(step) * 3600)
@@ -58,9 +58,9 @@ import Testing
         }
 
         func checkAll(_ context: String) async throws {
-            for point in try await chains.points(of: "vm") {
+            for point in try await chains.points(item: "vm") {
                 for d in 0..<2 {
-                    let bytes = try await restoredBytes(chains, item: "vm", point: point.id, disk: d, scratch: scratch)
+                    let bytes = try await restoredBytes(chains, item: "vm", point: point.id, disk: DiskIndex(d), scratch: scratch)
                     #expect(bytes == oracles[point.id]![d], "seed \(seed) \(context): point \(point.id) disk \(d) differs")
                 }
             }
@@ -72,7 +72,7 @@ import Testing
             let a = order[Int(rng.next() % UInt64(order.count))]
             let b = order[Int(rng.next() % UInt64(order.count))]
             for d in 0..<2 where oracles[a]![d].count == oracles[b]![d].count {
-                let page = try await chains.diff(item: "vm", from: a, to: b, disk: d, maxResults: 10_000)
+                let page = try await chains.diff(item: "vm", from: a, to: b, disk: DiskIndex(d), maxResults: 10_000)
                 let expected = bruteForce(from: oracles[a]![d], to: oracles[b]![d])
                 #expect(page.ranges.map { "\($0.kind)@\($0.range)" } == expected, "seed \(seed): diff \(a)→\(b) disk \(d)")
             }
@@ -82,7 +82,7 @@ import Testing
         var remaining = order
         while remaining.count > 1 {
             let victim = remaining[Int(rng.next() % UInt64(remaining.count - 1))]
-            try await chains.expire(victim, of: "vm")
+            try await chains.expire(item: "vm", point: victim)
             remaining.removeAll { $0 == victim }
             try await checkAll("after expiring \(victim)")
         }
@@ -93,7 +93,7 @@ import Testing
         #expect(verify.isClean, "seed \(seed): \(verify)")
         let after = ChainStore(store: gc)
         for d in 0..<2 {
-            #expect(try await restoredBytes(after, item: "vm", point: remaining[0], disk: d, scratch: scratch) == oracles[remaining[0]]![d], "seed \(seed) after GC")
+            #expect(try await restoredBytes(after, item: "vm", point: remaining[0], disk: DiskIndex(d), scratch: scratch) == oracles[remaining[0]]![d], "seed \(seed) after GC")
         }
         try await gc.close()
     }

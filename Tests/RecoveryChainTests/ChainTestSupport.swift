@@ -31,7 +31,9 @@ func readFile(_ path: String) throws -> [UInt8] {
 }
 
 /// Restores a point's disk to a file and returns its bytes.
-func restoredBytes(_ chains: ChainStore, item: String, point: String, disk: Int = 0, scratch: ScratchDirectory) async throws -> [UInt8] {
+func restoredBytes(
+    _ chains: ChainStore, item: ItemName, point: PointID, disk: DiskIndex = 0, scratch: ScratchDirectory
+) async throws -> [UInt8] {
     let path = scratch.file("restore-\(UUID().uuidString).img")
     defer { try? FileManager.default.removeItem(atPath: path) }
     _ = try await chains.restore(item: item, point: point, disk: disk, to: path)

@@ -6,7 +6,7 @@ import Testing
 
 /// S42: several writers on one store, and GC beside them, lose nothing.
 @Suite struct ConcurrentWriterTests {
-    static func request(_ item: String, _ disk: [UInt8]) -> BackupRequest {
+    static func request(_ item: ItemName, _ disk: [UInt8]) -> BackupRequest {
         var request = BackupRequest(item: item, disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
         request.blockSizeBytes = 4096
         return request
@@ -23,7 +23,7 @@ import Testing
             let store = try await ChunkStore.open(on: try LocalDirectoryBackend(root: directory), options: testOptions())
             return (store, ChainStore(store: store, workerCount: 2))
         }
-        var disks: [String: [UInt8]] = [
+        var disks: [ItemName: [UInt8]] = [
             "alpha": [UInt8](repeating: 0, count: 128 * 4096),
             "beta": [UInt8](repeating: 0, count: 96 * 4096 + 512),
         ]
@@ -31,11 +31,11 @@ import Testing
         // Beta starts as a copy of part of alpha: chunks shared across chains (dedup) that must
         // survive alpha's expiries.
         disks["beta"]!.replaceSubrange(0..<(64 * 4096), with: disks["alpha"]![0..<(64 * 4096)])
-        var oracles: [String: [String: [UInt8]]] = ["alpha": [:], "beta": [:]]
+        var oracles: [ItemName: [PointID: [UInt8]]] = ["alpha": [:], "beta": [:]]
 
         for round in 0..<4 {
             let context = "seed \(seed) round \(round)"
-            for item in ["alpha", "beta"] {
+            for item: ItemName in ["alpha", "beta"] {
                 _ = Churn.clustered(&disks[item]!, length: 30_000, rng: &rng)
                 _ = Churn.scattered(&disks[item]!, count: 10, rng: &rng)
                 _ = Churn.zeroing(&disks[item]!, length: 12_000, rng: &rng)
@@ -70,8 +70,8 @@ import Testing
             oracles["alpha"]![resultA.point.id] = disks["alpha"]!
             oracles["beta"]![resultB.point.id] = disks["beta"]!
             if round >= 2 {  // give the GC garbage: alpha's oldest point merges away
-                let oldest = try await chainsA.points(of: "alpha")[0].id
-                try await chainsA.expire(oldest, of: "alpha")
+                let oldest = try await chainsA.points(item: "alpha")[0].id
+                try await chainsA.expire(item: "alpha", point: oldest)
                 oracles["alpha"]![oldest] = nil
             }
             writersClosed.withLock { $0 = .now }
@@ -87,8 +87,8 @@ import Testing
         let verification = try await store.verify()
         #expect(verification.isClean, "seed \(seed): \(verification)")
         let chains = ChainStore(store: store, workerCount: 2)
-        for item in ["alpha", "beta"] {
-            let points = try await chains.points(of: item).map(\.id)
+        for item: ItemName in ["alpha", "beta"] {
+            let points = try await chains.points(item: item).map(\.id)
             #expect(Set(points) == Set(oracles[item]!.keys), "seed \(seed): \(item) lists \(points)")
             for id in points {
                 #expect(try await restoredBytes(chains, item: item, point: id, scratch: scratch) == oracles[item]![id], "seed \(seed): \(item) point \(id) differs")
@@ -102,19 +102,19 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
-        var disks: [String: [UInt8]] = [:]
-        for item in ["a", "b", "c"] {
+        var disks: [ItemName: [UInt8]] = [:]
+        for item: ItemName in ["a", "b", "c"] {
             var disk = [UInt8](repeating: 0, count: 48 * 4096)
             _ = Churn.clustered(&disk, length: 100_000, rng: &rng)
             disks[item] = disk
         }
         for round in 0..<2 {
             let snapshot = disks
-            let results = try await withThrowingTaskGroup(of: (String, String).self) { group in
+            let results = try await withThrowingTaskGroup(of: (ItemName, PointID).self) { group in
                 for (item, disk) in snapshot {
                     group.addTask { (item, try await chains.backup(Self.request(item, disk)).point.id) }
                 }
-                return try await group.reduce(into: [String: String]()) { $0[$1.0] = $1.1 }
+                return try await group.reduce(into: [ItemName: PointID]()) { $0[$1.0] = $1.1 }
             }
             let scratch = ScratchDirectory()
             for (item, id) in results {
@@ -156,7 +156,7 @@ import Testing
             ("a backup on the same instance", { _ = try await chains.backup(Self.request("vm", disk)) }),
             ("a backup from another instance", { _ = try await otherChains.backup(Self.request("vm", disk)) }),
             ("a restore", { _ = try await otherChains.restore(item: "vm", point: first.point.id, disk: 0, to: scratch.file("r.img")) }),
-            ("an expiry", { try await otherChains.expire(first.point.id, of: "vm") }),
+            ("an expiry", { try await otherChains.expire(item: "vm", point: first.point.id) }),
         ]
         for (what, attempt) in attempts {
             do {
@@ -175,7 +175,7 @@ import Testing
         gateOpener.finish()
         let second = try await running.value
         // Once it is done, the next job runs; nothing was recorded by the refused ones.
-        #expect(try await chains.points(of: "vm").map(\.id) == [first.point.id, second.point.id])
+        #expect(try await chains.points(item: "vm").map(\.id) == [first.point.id, second.point.id])
         let third = try await otherChains.backup(Self.request("vm", disk))
         #expect(try await restoredBytes(chains, item: "vm", point: third.point.id, scratch: scratch) == disk)
         try await otherStore.close()

@@ -18,7 +18,7 @@ import Testing
             return result
         }
         func packs() -> Set<ObjectKey> { Set(backend.allKeys.filter { $0.rawValue.hasPrefix("data/") }) }
-        func request(_ item: String, _ disk: [UInt8]) -> BackupRequest {
+        func request(_ item: ItemName, _ disk: [UInt8]) -> BackupRequest {
             var r = BackupRequest(item: item, disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
             r.blockSizeBytes = 4096
             return r
@@ -28,7 +28,7 @@ import Testing
         _ = Churn.clustered(&disk, length: disk.count, rng: &rng)
         var other = disk
         _ = Churn.scattered(&other, count: 20, rng: &rng)
-        var oracles: [String: [UInt8]] = [:]
+        var oracles: [PointID: [UInt8]] = [:]
         let p1 = try await session { try await $0.backup(request("vm", disk)).point.id }
         oracles[p1] = disk
         let o1 = try await session { try await $0.backup(request("other", other)).point.id }

@@ -39,14 +39,14 @@ import Glibc
 
     /// What one helper run printed before it was killed.
     struct HelperLog {
-        var item: String
-        var committed: [(id: String, hashes: [String])] = []
-        var expired: Set<String> = []
-        var expiring: String? = nil  // started, not confirmed
+        var item: ItemName
+        var committed: [(id: PointID, hashes: [String])] = []
+        var expired: Set<PointID> = []
+        var expiring: PointID? = nil  // started, not confirmed
         var begun: [String]? = nil  // the backup in flight: its disks' hashes
         var lastLine = "(nothing)"
 
-        init(item: String, output: String) {
+        init(item: ItemName, output: String) {
             self.item = item
             for line in output.split(separator: "\n") {
                 let words = line.split(separator: " ").map(String.init)
@@ -55,11 +55,11 @@ import Glibc
                 switch verb {
                 case "BEGIN" where words.count == 3: begun = Array(words.dropFirst())
                 case "POINT" where words.count == 4:
-                    committed.append((words[1], Array(words.dropFirst(2))))
+                    committed.append((PointID(words[1]), Array(words.dropFirst(2))))
                     begun = nil
-                case "EXPIRING" where words.count == 2: expiring = words[1]
+                case "EXPIRING" where words.count == 2: expiring = PointID(words[1])
                 case "EXPIRED" where words.count == 2:
-                    expired.insert(words[1])
+                    expired.insert(PointID(words[1]))
                     expiring = nil
                 default: break
                 }
@@ -78,10 +78,10 @@ import Glibc
 
         var logs: [HelperLog] = []
         for round in 0..<6 {
-            let item = "vm\(round)"
+            let item = ItemName("vm\(round)")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: helper)
-            process.arguments = [directory, "pw", item, String(rng.next())]
+            process.arguments = [directory, "pw", item.rawValue, String(rng.next())]
             // Output to files, read while it runs: each line is written before the helper moves on.
             let outputPath = scratch.file("\(item).out")
             let errorPath = scratch.file("\(item).err")
@@ -118,7 +118,7 @@ import Glibc
 
         let chains = ChainStore(store: gc, workerCount: 2)
         for log in logs {
-            let visible = try await chains.points(of: log.item).map(\.id)
+            let visible = try await chains.points(item: log.item).map(\.id)
             let context = "seed \(seed) item \(log.item) (killed after \(log.lastLine))"
             for entry in log.committed where !log.expired.contains(entry.id) && entry.id != log.expiring {
                 #expect(visible.contains(entry.id), "\(context): committed point \(entry.id) is gone")
@@ -138,7 +138,7 @@ import Glibc
                     #expect(id == visible.last, "\(context): an unreported point \(id) is not the newest")
                 }
                 for disk in 0..<2 {
-                    let bytes = try await restoredBytes(chains, item: log.item, point: id, disk: disk, scratch: scratch)
+                    let bytes = try await restoredBytes(chains, item: log.item, point: id, disk: DiskIndex(disk), scratch: scratch)
                     #expect(ChunkHasher.sha256.dataID(bytes).hex == expected[disk], "\(context): point \(id) disk \(disk) differs")
                 }
             }
@@ -155,11 +155,11 @@ import Glibc
 @Suite struct SimulatedCrashTests {
     /// What the scripted run committed before it stopped.
     final class Journal {
-        var oracles: [String: [[UInt8]]] = [:]
-        var order: [String] = []
-        var expired: Set<String> = []
+        var oracles: [PointID: [[UInt8]]] = [:]
+        var order: [PointID] = []
+        var expired: Set<PointID> = []
         var pendingBackup: [[UInt8]]? = nil
-        var pendingExpiry: String? = nil
+        var pendingExpiry: PointID? = nil
         var stores: [ChunkStore] = []
     }
 
@@ -175,16 +175,16 @@ import Glibc
         }
         func backup(_ chains: ChainStore) async throws {
             journal.pendingBackup = disks
-            var request = BackupRequest(item: "vm", disks: (0..<2).map { DiskInput(disk: $0, source: MemoryDiskSource(bytes: disks[$0])) })
+            var request = BackupRequest(item: "vm", disks: (0..<2).map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
             request.blockSizeBytes = 4096
             let result = try await chains.backup(request)
             journal.oracles[result.point.id] = disks
             journal.order.append(result.point.id)
             journal.pendingBackup = nil
         }
-        func expire(_ chains: ChainStore, _ id: String) async throws {
+        func expire(_ chains: ChainStore, _ id: PointID) async throws {
             journal.pendingExpiry = id
-            try await chains.expire(id, of: "vm")
+            try await chains.expire(item: "vm", point: id)
             journal.expired.insert(id)
             journal.pendingExpiry = nil
         }
@@ -258,7 +258,7 @@ import Glibc
             #expect(second.isClean, "\(context): after GC \(second)")
 
             let chains = ChainStore(store: gc, workerCount: 2)
-            let visible = try await chains.points(of: "vm").map(\.id)
+            let visible = try await chains.points(item: "vm").map(\.id)
             for id in journal.order where !journal.expired.contains(id) && id != journal.pendingExpiry {
                 #expect(visible.contains(id), "\(context): committed point \(id) is gone")
             }
@@ -266,7 +266,7 @@ import Glibc
             for id in visible {
                 let oracle = try #require(journal.oracles[id] ?? journal.pendingBackup, "\(context): point \(id) appeared from nowhere")
                 for disk in 0..<2 {
-                    let bytes = try await restoredBytes(chains, item: "vm", point: id, disk: disk, scratch: scratch)
+                    let bytes = try await restoredBytes(chains, item: "vm", point: id, disk: DiskIndex(disk), scratch: scratch)
                     #expect(bytes == oracle[disk], "\(context): point \(id) disk \(disk) differs")
                 }
             }

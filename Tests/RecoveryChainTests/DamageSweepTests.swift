@@ -25,14 +25,14 @@ import Testing
         let encrypted: Bool
         let storePath: String
         /// Live points, oldest first, with the disk's bytes at each.
-        let points: [(id: String, disk: [UInt8])]
+        let points: [(id: PointID, disk: [UInt8])]
         /// A real lock object and a real job guard, as a running process leaves them.
         let lockBytes: [UInt8]
         let guardBytes: [UInt8]
     }
 
     static let blockSize = 16384
-    static let item = "vm"
+    static let item: ItemName = "vm"
 
     static func options(_ lock: StoreLockMode) -> ChunkStoreOptions {
         var o = testOptions(lock: lock)
@@ -51,7 +51,7 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         var disk = [UInt8](repeating: 0, count: 24 * blockSize + 1024)
         _ = Churn.clustered(&disk, length: 10 * blockSize, rng: &rng)
-        var points: [(String, [UInt8])] = []
+        var points: [(PointID, [UInt8])] = []
         var guardBytes: [UInt8] = []
         for step in 0..<4 {
             if step > 0 { _ = Churn.scattered(&disk, count: 6, rng: &rng) }
@@ -71,7 +71,7 @@ import Testing
             }
         }
         // The second point expires: the store holds garbage only it reached.
-        try await chains.expire(points[1].0, of: item)
+        try await chains.expire(item: item, point: points[1].0)
         points.remove(at: 1)
         let lockKey = try #require(try await backend.listAll(prefix: "locks/").first?.key)
         let lockBytes = try await backend.get(lockKey)
@@ -213,7 +213,7 @@ import Testing
         }
         let chains = ChainStore(store: store, workerCount: 2)
         let verify = try await store.verify()
-        let listing = try await chains.pointListing(of: Self.item)
+        let listing = try await chains.pointListing(item: Self.item)
         detected = !verify.isClean || !listing.damaged.isEmpty
 
         // No operation returns wrong bytes: every point restores bit-exact or refuses.
@@ -274,7 +274,7 @@ import Testing
             let pruneChains = ChainStore(store: writer, workerCount: 2)
             let beforePrune = try await Self.snapshot(backend)
             do {
-                _ = try await pruneChains.prune(
+                _ = try await pruneChains.forget(
                     item: Self.item, policy: RetentionPolicy(.count(CountRetention(keepLast: 1))),
                     now: Date(timeIntervalSince1970: 1_900_000_000), timeZone: TimeZone(identifier: "UTC")!, dryRun: false)
             } catch let error as RecoveryChainError {
@@ -326,7 +326,7 @@ import Testing
         }
         let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: Self.options(.none))
         let chains = ChainStore(store: store, workerCount: 2)
-        let listing = try await chains.pointListing(of: Self.item)
+        let listing = try await chains.pointListing(item: Self.item)
         #expect(listing.damaged.isEmpty, "\(context): after the repair: \(listing.damaged)")
         #expect(!listing.points.isEmpty)
         for point in listing.points {

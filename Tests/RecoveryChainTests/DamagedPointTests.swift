@@ -29,12 +29,12 @@ import Testing
     }
 
     /// Replaces the root `name` with one naming `id` and carrying `payload`.
-    static func republish(_ f: ChainFixture, _ point: String, id: ChunkID, payload: [UInt8]) async throws {
+    static func republish(_ f: ChainFixture, _ point: PointID, id: ChunkID, payload: [UInt8]) async throws {
         try await f.backend.wrapped.delete(f.rootKey(point))
         try await f.store.publishRoot("points/\(f.item)/\(point)", id: id, payload: payload)
     }
 
-    static func apply(_ damage: Damage, to point: String, other: String, _ f: ChainFixture) async throws {
+    static func apply(_ damage: Damage, to point: PointID, other: PointID, _ f: ChainFixture) async throws {
         let key = f.rootKey(point)
         let record = try await f.store.root("points/\(f.item)/\(point)")
         switch damage {
@@ -77,9 +77,9 @@ import Testing
         let keysBefore = Set(try await f.backend.wrapped.listAll(prefix: "roots/").map(\.key))
 
         // Listed, never hidden.
-        let listing = try await f.chains.pointListing(of: f.item)
+        let listing = try await f.chains.pointListing(item: f.item)
         #expect(listing.points.map(\.id) == [p1, p3], "\(context)")
-        #expect(listing.damaged.map(\.id) == [p2], "\(context)")
+        #expect(listing.damaged.map(\.point) == [p2], "\(context)")
         #expect(listing.damaged.allSatisfy { $0.item == f.item && !$0.reason.isEmpty }, "\(context)")
         #expect(!listing.isComplete)
         let items = try await f.chains.itemListing()
@@ -94,25 +94,25 @@ import Testing
             let (code, error) = await errorCode(body)
             refusals.append((what, code, error))
         }
-        await refuses("points") { _ = try await f.chains.points(of: f.item) }
-        await refuses("summaries") { _ = try await f.chains.summaries(of: f.item) }
+        await refuses("points") { _ = try await f.chains.points(item: f.item) }
+        await refuses("summaries") { _ = try await f.chains.summaries(item: f.item) }
         await refuses("backup") { try await f.backup(nil) }
         await refuses("tracked backup") { try await f.backup(TrackedChanges(since: p3, ranges: [])) }
-        await refuses("expire") { try await f.chains.expire(p1, of: f.item) }
+        await refuses("expire") { try await f.chains.expire(item: f.item, point: p1) }
         let keepLast = RetentionPolicy(.count(CountRetention(keepLast: 1)))
         await refuses("prune dry run") {
-            _ = try await f.chains.prune(
+            _ = try await f.chains.forget(
                 item: f.item, policy: keepLast, now: f.nextTime, timeZone: TimeZone(identifier: "UTC")!, dryRun: true)
         }
         await refuses("prune") {
-            _ = try await f.chains.prune(
+            _ = try await f.chains.forget(
                 item: f.item, policy: keepLast, now: f.nextTime, timeZone: TimeZone(identifier: "UTC")!, dryRun: false)
         }
         await refuses("deleteItem") { try await f.chains.deleteItem(f.item) }
         for (what, code, error) in refusals {
             #expect(code == .damaged, "\(context): \(what) did not refuse with damaged: \(String(describing: error))")
             if let error = error as? RecoveryChainError {
-                #expect(error.message.contains(p2), "\(context): \(what): \(error.message)")
+                #expect(error.message.contains(p2.rawValue), "\(context): \(what): \(error.message)")
                 #expect(
                     (error.underlying as? DamageReport)?.damagedRoots == ["points/\(f.item)/\(p2)"],
                     "\(context): \(what)")
@@ -130,23 +130,23 @@ import Testing
             "\(context)")
         otherRequest.time = f.nextTime
         _ = try await f.chains.backup(otherRequest)
-        let (readCode, _) = await errorCode { try await f.chains.point(p2, of: f.item) }
+        let (readCode, _) = await errorCode { try await f.chains.point(item: f.item, point: p2) }
         #expect(
             readCode == .corruptMetadata || readCode == .storeError || readCode == .damaged,
             "\(context): reading the damaged point gave \(String(describing: readCode))")
 
         // Deliberate removal is only for damaged points; then the chain goes on.
         #expect(
-            await errorCode { try await f.chains.removeDamagedPoint(p1, of: f.item) }.code == .invalidArgument,
+            await errorCode { try await f.chains.removeDamagedPoint(item: f.item, point: p1) }.code == .invalidArgument,
             "\(context)")
         #expect(
-            await errorCode { try await f.chains.removeDamagedPoint("20990101T000000Z-00000000", of: f.item) }.code
+            await errorCode { try await f.chains.removeDamagedPoint(item: f.item, point: "20990101T000000Z-00000000") }.code
                 == .notFound, "\(context)")
-        try await f.chains.removeDamagedPoint(p2, of: f.item)
-        #expect(try await f.chains.points(of: f.item).map(\.id) == [p1, p3], "\(context)")
+        try await f.chains.removeDamagedPoint(item: f.item, point: p2)
+        #expect(try await f.chains.points(item: f.item).map(\.id) == [p1, p3], "\(context)")
         let p4 = try await f.backup(TrackedChanges(since: p3, ranges: f.advance())).point.id
-        try await f.chains.expire(p1, of: f.item)
-        #expect(try await f.chains.points(of: f.item).map(\.id) == [p3, p4], "\(context)")
+        try await f.chains.expire(item: f.item, point: p1)
+        #expect(try await f.chains.points(item: f.item).map(\.id) == [p3, p4], "\(context)")
         try await f.expectEveryReadablePointRestoresBitExact("\(context), after removal")
         try await f.close()
     }
@@ -157,14 +157,14 @@ import Testing
         let f = try await ChainFixture(StoreSetup(seed: 9, local: false, encrypted: true))
         let p1 = try await f.backup(nil).point.id
         f.backend.configuration = .init(failureProbabilities: [.get: 1])
-        let (code, error) = await errorCode { try await f.chains.pointListing(of: f.item) }
+        let (code, error) = await errorCode { try await f.chains.pointListing(item: f.item) }
         #expect(code == .storeError, "\(String(describing: error))")
         f.backend.configuration = .init(failureProbabilities: [.rangedGet: 1])
         // The manifests are read from packs with ranged reads (the index is already loaded).
-        let (manifestCode, manifestError) = await errorCode { try await f.chains.pointListing(of: f.item) }
+        let (manifestCode, manifestError) = await errorCode { try await f.chains.pointListing(item: f.item) }
         #expect(manifestCode == .storeError, "\(String(describing: manifestError))")
         f.backend.configuration = .init()
-        #expect(try await f.chains.points(of: f.item).map(\.id) == [p1])
+        #expect(try await f.chains.points(item: f.item).map(\.id) == [p1])
         try await f.close()
     }
 }

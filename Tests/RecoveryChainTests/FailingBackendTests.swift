@@ -16,7 +16,7 @@ import Testing
             wrapping: memory, seed: seed,
             configuration: .init(failureProbabilities: [.put: 0.04, .create: 0.04, .get: 0.01]))
         var disks = [[UInt8](repeating: 0, count: 48 * 4096 + 512), [UInt8](repeating: 0, count: 16 * 4096)]
-        var oracles: [String: [[UInt8]]] = [:]
+        var oracles: [PointID: [[UInt8]]] = [:]
         var failures = 0
         for _ in 0..<12 {
             for d in 0..<2 {
@@ -26,7 +26,7 @@ import Testing
             do {
                 let store = try await ChunkStore.open(on: faulty, passphrase: "pw", options: testOptions())
                 do {
-                    var request = BackupRequest(item: "vm", disks: (0..<2).map { DiskInput(disk: $0, source: MemoryDiskSource(bytes: disks[$0])) })
+                    var request = BackupRequest(item: "vm", disks: (0..<2).map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
                     request.blockSizeBytes = 4096
                     let result = try await ChainStore(store: store, workerCount: 2).backup(request)
                     oracles[result.point.id] = disks
@@ -45,12 +45,12 @@ import Testing
         let report = try await store.verify()
         #expect(report.damagedRoots.isEmpty && report.missingChunks.isEmpty && report.damagedChunks.isEmpty, "seed \(seed): \(report)")
         let chains = ChainStore(store: store, workerCount: 2)
-        let visible = try await chains.points(of: "vm").map(\.id)
+        let visible = try await chains.points(item: "vm").map(\.id)
         #expect(Set(visible) == Set(oracles.keys), "seed \(seed): a failed backup left a point, or a committed one is gone")
         let scratch = ScratchDirectory()
         for id in visible {
             for d in 0..<2 {
-                #expect(try await restoredBytes(chains, item: "vm", point: id, disk: d, scratch: scratch) == oracles[id]?[d], "seed \(seed): \(id) disk \(d)")
+                #expect(try await restoredBytes(chains, item: "vm", point: id, disk: DiskIndex(d), scratch: scratch) == oracles[id]?[d], "seed \(seed): \(id) disk \(d)")
             }
         }
         try await store.close()

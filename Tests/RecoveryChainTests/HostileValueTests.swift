@@ -15,7 +15,7 @@ import Testing
         return ChainStore(store: store, workerCount: 2)
     }
 
-    static func point(id: String = "20300101T000000Z-00000001", disks: [PointDisk], blockSizeBytes: Int = 4096)
+    static func point(id: PointID = "20300101T000000Z-00000001", disks: [PointDisk], blockSizeBytes: Int = 4096)
         -> RecoveryPoint
     {
         RecoveryPoint(
@@ -90,16 +90,16 @@ import Testing
         request.blockSizeBytes = 4096
         let real = try await chains.backup(request)
         let record = try await chains.store.root(PointManifest.rootName(item: "vm", point: real.point.id))
-        let id = "20300101T000000Z-00000001"
+        let id: PointID = "20300101T000000Z-00000001"
         let hostile = Self.point(
             id: id,
             disks: [PointDisk(disk: 0, name: "d", sizeBytes: UInt64.max - 511, changedBlocks: 0, storedBytes: 0)])
         try await chains.store.publishRoot(
             PointManifest.rootName(item: "vm", point: id), id: record.id, payload: try Self.payload(hostile))
 
-        let listing = try await chains.pointListing(of: "vm")
+        let listing = try await chains.pointListing(item: "vm")
         #expect(listing.points.map(\.id) == [real.point.id])
-        #expect(listing.damaged.map(\.id) == [id])
+        #expect(listing.damaged.map(\.point) == [id])
         let scratch = ScratchDirectory()
         #expect(
             await errorCode { try await chains.restore(item: "vm", point: id, disk: 0, to: scratch.file("x.img")) }.code
@@ -166,7 +166,7 @@ import Testing
     /// Publishes a point of one disk whose map is `blocks` (block index → chunk), as a hostile
     /// store might hold it.
     static func publishMap(
-        _ chains: ChainStore, id: String, sizeBytes: UInt64, mapSizeBytes: UInt64? = nil, blocks: [(UInt64, ChunkID)]
+        _ chains: ChainStore, id: PointID, sizeBytes: UInt64, mapSizeBytes: UInt64? = nil, blocks: [(UInt64, ChunkID)]
     ) async throws {
         let builder = try await chains.maps.builder(
             base: nil, sizeBytes: mapSizeBytes ?? sizeBytes, blockSizeBytes: 4096)
@@ -193,7 +193,7 @@ import Testing
         let odd = random(1000)
         let ids = try await [good, short, long, tail, odd].asyncMap { try await chains.store.putBlock($0).id }
         // Disk of 3 blocks and 512 bytes: 0 good, 1 short, 2 long, 3 (the tail) stored cut to 512.
-        let id = "20300101T000000Z-00000002"
+        let id: PointID = "20300101T000000Z-00000002"
         try await Self.publishMap(
             chains, id: id, sizeBytes: 3 * 4096 + 512, blocks: [(0, ids[0]), (1, ids[1]), (2, ids[2]), (3, ids[3])])
         let reader = try await chains.reader(item: "vm", point: id, disk: 0)
@@ -208,7 +208,7 @@ import Testing
         // The tail block stored at the disk's tail length reads; one of another length does not.
         #expect(try await reader.read(at: 3 * 4096, into: buffer) == 512)
         #expect(Array(buffer.prefix(512)) == tail)
-        let oddPoint = "20300101T000000Z-00000003"
+        let oddPoint: PointID = "20300101T000000Z-00000003"
         try await Self.publishMap(chains, id: oddPoint, sizeBytes: 4096 + 512, blocks: [(1, ids[4])])
         let oddReader = try await chains.reader(item: "vm", point: oddPoint, disk: 0)
         #expect(await errorCode { try await oddReader.read(at: 4096, into: buffer) }.code == .corruptMetadata)
@@ -219,12 +219,12 @@ import Testing
             await errorCode { try await chains.restore(item: "vm", point: id, disk: 0, to: scratch.file("r.img")) }.code
                 == .corruptMetadata)
         // Good blocks and a last block cut to the disk's end restore.
-        let cutPoint = "20300101T000000Z-00000006"
+        let cutPoint: PointID = "20300101T000000Z-00000006"
         try await Self.publishMap(chains, id: cutPoint, sizeBytes: 3 * 4096 + 512, blocks: [(0, ids[0]), (3, ids[3])])
         let expected = good + [UInt8](repeating: 0, count: 2 * 4096) + tail
         #expect(try await restoredBytes(chains, item: "vm", point: cutPoint, scratch: scratch) == expected)
         // A chunk longer than the block alone: restore refuses before reading it.
-        let longPoint = "20300101T000000Z-00000005"
+        let longPoint: PointID = "20300101T000000Z-00000005"
         try await Self.publishMap(chains, id: longPoint, sizeBytes: 2 * 4096, blocks: [(1, ids[2])])
         #expect(
             await errorCode {
@@ -236,7 +236,7 @@ import Testing
         let chains = try await Self.chains()
         let block = try await chains.store.putBlock([UInt8](repeating: 9, count: 4096))
         // The point says 8 KiB; its map says 64 KiB.
-        let id = "20300101T000000Z-00000004"
+        let id: PointID = "20300101T000000Z-00000004"
         try await Self.publishMap(
             chains, id: id, sizeBytes: 8192, mapSizeBytes: 65536, blocks: [(0, block.id), (15, block.id)])
         let scratch = ScratchDirectory()

@@ -41,9 +41,9 @@ struct SlowDiskSource: DiskSource {
         let result = try await job.value
 
         let phases = reports.map(\.phase)
-        #expect(phases.first == "quiescing", "seed \(seed): \(phases)")
-        #expect(phases.last == "done", "seed \(seed): \(phases)")
-        #expect(phases.contains("reading") && phases.contains("committing"), "seed \(seed): \(phases)")
+        #expect(phases.first == .quiescing, "seed \(seed): \(phases)")
+        #expect(phases.last == .done, "seed \(seed): \(phases)")
+        #expect(phases.contains(.reading) && phases.contains(.committing), "seed \(seed): \(phases)")
         let last = try #require(reports.last)
         #expect(last.blocksTotal == 1024)
         #expect(last.blocksDone == 1024)
@@ -64,7 +64,7 @@ struct SlowDiskSource: DiskSource {
         var restoreReports: [JobProgress] = []
         for await p in restore.progress { restoreReports.append(p) }
         let restored = try await restore.value
-        #expect(restoreReports.last?.phase == "done")
+        #expect(restoreReports.last?.phase == .done)
         #expect(restoreReports.last?.blocksDone == 1024)
         #expect(restored.blocksWritten == 300 && restored.blocksZeroed == 724)
         #expect(try readFile(scratch.file("r.img")) == disk)
@@ -98,7 +98,7 @@ struct SlowDiskSource: DiskSource {
             reports.append(p)
         }
         let midway = try #require(cancelledAt, "seed \(seed): no report while reading: \(reports)")
-        #expect(midway.phase == "reading" && midway.blocksDone < 1024, "seed \(seed): cancelled at \(midway)")
+        #expect(midway.phase == .reading && midway.blocksDone < 1024, "seed \(seed): cancelled at \(midway)")
         // Midway the rate and the time left can be estimated.
         #expect(midway.bytesPerSecond > 0 && midway.fractionDone > 0 && midway.fractionDone < 1, "seed \(seed): \(midway)")
         #expect((midway.estimatedSecondsRemaining ?? 0) > 0, "seed \(seed): no ETA in \(midway)")
@@ -108,10 +108,10 @@ struct SlowDiskSource: DiskSource {
         } catch let error as RecoveryChainError {
             #expect(error.code == .cancelled, "seed \(seed): \(error)")
         }
-        #expect(reports.last?.phase != "done", "seed \(seed): \(reports.map(\.phase))")
+        #expect(reports.last?.phase != .done, "seed \(seed): \(reports.map(\.phase))")
 
         let scratch = ScratchDirectory()
-        #expect(try await chains.points(of: "vm").map(\.id) == [committed.point.id])
+        #expect(try await chains.points(item: "vm").map(\.id) == [committed.point.id])
         #expect(try await restoredBytes(chains, item: "vm", point: committed.point.id, scratch: scratch) == committedDisk)
         // The item is free again and the store accepts the same backup.
         request.disks = [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))]

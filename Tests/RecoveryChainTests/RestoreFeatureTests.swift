@@ -8,13 +8,13 @@ import Testing
     static let blockSize = 4096
 
     /// A chain of three points over one disk with a partial last block.
-    func history(seed: UInt64) async throws -> (ChainStore, [String], [[UInt8]]) {
+    func history(seed: UInt64) async throws -> (ChainStore, [PointID], [[UInt8]]) {
         var rng = SeededGenerator(seed: seed)
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
         var disk = [UInt8](repeating: 0, count: 200 * Self.blockSize + 1536)
         _ = Churn.clustered(&disk, length: 500_000, rng: &rng)
-        var ids: [String] = []
+        var ids: [PointID] = []
         var states: [[UInt8]] = []
         for step in 0..<3 {
             if step > 0 {
@@ -67,7 +67,7 @@ import Testing
         let expected = differingBlocks(states[from], states[to])
         #expect(blocks("changed") == expected.changed && blocks("cleared") == expected.cleared, "seed \(seed): the diff disagrees with the oracle")
 
-        let result = try await chains.restoreInPlace(item: "vm", disk: 0, target: path, holding: ids[from], to: ids[to])
+        let result = try await chains.restoreInPlace(item: "vm", point: ids[to], disk: 0, target: path, holding: ids[from])
         #expect(result.blocksWritten == blocks("changed"), "seed \(seed) \(from)→\(to): wrote \(result.blocksWritten) blocks")
         #expect(result.blocksZeroed == blocks("cleared"), "seed \(seed) \(from)→\(to): zeroed \(result.blocksZeroed) blocks")
         #expect(try readFile(path) == states[to], "seed \(seed) \(from)→\(to): the reverted file differs")
@@ -81,7 +81,7 @@ import Testing
         var disk = [UInt8](repeating: 0, count: 40 * Self.blockSize + 512)
         _ = Churn.clustered(&disk, length: disk.count, rng: &rng)
         var states: [[UInt8]] = []
-        var ids: [String] = []
+        var ids: [PointID] = []
         for grow in [0, 9 * Self.blockSize + 1024, -(20 * Self.blockSize)] {
             if grow > 0 {
                 disk += [UInt8](repeating: 0, count: grow)
@@ -99,7 +99,7 @@ import Testing
         for (from, to) in [(0, 1), (1, 0), (1, 2), (2, 1), (2, 0)] {
             let path = scratch.file("t\(from)\(to).img")
             _ = try await chains.restore(item: "vm", point: ids[from], disk: 0, to: path)
-            _ = try await chains.restoreInPlace(item: "vm", disk: 0, target: path, holding: ids[from], to: ids[to])
+            _ = try await chains.restoreInPlace(item: "vm", point: ids[to], disk: 0, target: path, holding: ids[from])
             #expect(try readFile(path) == states[to], "seed \(seed): \(from)→\(to) (\(states[from].count) → \(states[to].count) bytes)")
         }
     }

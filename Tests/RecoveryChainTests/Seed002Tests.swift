@@ -18,8 +18,8 @@ import Testing
         let chains: ChainStore
         let store: ChunkStore
         let backend: MemoryBackend
-        var points: [String] = []
-        var oracles: [String: [UInt8]] = [:]
+        var points: [PointID] = []
+        var oracles: [PointID: [UInt8]] = [:]
     }
 
     func makeChain(onDemandMiddle: Bool = false) async throws -> Chain {
@@ -49,12 +49,12 @@ import Testing
     }
 
     func introduced(_ chain: Chain) async throws -> [Int] {
-        try await chain.chains.summaries(of: "V1").map(\.introducedBlocks)
+        try await chain.chains.summaries(item: "V1").map(\.introducedBlocks)
     }
 
     func checkRestores(_ chain: Chain) async throws {
         let scratch = ScratchDirectory()
-        for point in try await chain.chains.points(of: "V1") {
+        for point in try await chain.chains.points(item: "V1") {
             #expect(try await restoredBytes(chain.chains, item: "V1", point: point.id, scratch: scratch) == chain.oracles[point.id], "point \(point.id)")
         }
     }
@@ -70,7 +70,7 @@ import Testing
 
     @Test func theStorageTableComesOutExactly() async throws {
         let chain = try await makeChain()
-        let summaries = try await chain.chains.summaries(of: "V1")
+        let summaries = try await chain.chains.summaries(item: "V1")
         #expect(summaries.map(\.introducedBlocks) == [2, 1, 2])  // D1+D2, D3, D2′+D3′
         #expect(summaries.map(\.kind) == [.full, .incremental, .incremental])
         // Step sums as the seed's table: 32 KB, 48 KB, 80 KB of blocks.
@@ -83,8 +83,8 @@ import Testing
 
     @Test func caseOneTheInitialPointExpiresAndTheNextBecomesFull() async throws {
         let chain = try await makeChain()
-        try await chain.chains.expire(chain.points[0], of: "V1")
-        let summaries = try await chain.chains.summaries(of: "V1")
+        try await chain.chains.expire(item: "V1", point: chain.points[0])
+        let summaries = try await chain.chains.summaries(item: "V1")
         #expect(summaries.map(\.kind) == [.full, .incremental])
         // RP2 now holds D1, D2 and D3; RP3 still D2′ and D3′. (D1 carries on; D2 stays because
         // RP2 still reads it — it goes once no remaining point reads block 2 as D2.)
@@ -95,7 +95,7 @@ import Testing
 
     @Test func caseTwoAMiddleIncrementalMergesIntoTheNext() async throws {
         let chain = try await makeChain()
-        try await chain.chains.expire(chain.points[1], of: "V1")
+        try await chain.chains.expire(item: "V1", point: chain.points[1])
         // RP1 keeps D1 D2; RP3 now carries block 3 (D3′) and block 2 (D2′); D3 is no longer read.
         #expect(try await introduced(chain) == [2, 2])
         try await checkRestores(chain)
@@ -107,8 +107,8 @@ import Testing
 
     @Test func caseThreeAnOnDemandPointExpiresTheSameWay() async throws {
         let chain = try await makeChain(onDemandMiddle: true)
-        #expect(try await chain.chains.summaries(of: "V1").map(\.kind) == [.full, .onDemand, .incremental])
-        try await chain.chains.expire(chain.points[1], of: "V1")
+        #expect(try await chain.chains.summaries(item: "V1").map(\.kind) == [.full, .onDemand, .incremental])
+        try await chain.chains.expire(item: "V1", point: chain.points[1])
         #expect(try await introduced(chain) == [2, 2])
         try await checkRestores(chain)
     }
@@ -116,14 +116,14 @@ import Testing
     @Test func theLatestPointNeverExpires() async throws {
         let chain = try await makeChain()
         do {
-            try await chain.chains.expire(chain.points[2], of: "V1")
+            try await chain.chains.expire(item: "V1", point: chain.points[2])
             Issue.record("the latest point must not expire")
         } catch let error as RecoveryChainError {
             #expect(error.code == .chainIntegrity)
         }
-        try await chain.chains.expire(chain.points[1], of: "V1")
-        try await chain.chains.expire(chain.points[0], of: "V1")
-        #expect(try await chain.chains.points(of: "V1").map(\.id) == [chain.points[2]])
+        try await chain.chains.expire(item: "V1", point: chain.points[1])
+        try await chain.chains.expire(item: "V1", point: chain.points[0])
+        #expect(try await chain.chains.points(item: "V1").map(\.id) == [chain.points[2]])
         try await checkRestores(chain)
     }
 }

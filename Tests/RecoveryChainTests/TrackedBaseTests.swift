@@ -35,7 +35,7 @@ import Testing
     }
 
     struct Chain {
-        var p1, p2, p3: String
+        var p1, p2, p3: PointID
         var r12, r23, r34: [Range<UInt64>]
     }
 
@@ -93,13 +93,13 @@ import Testing
     /// disk (`actualLatest`) allows: success when the changes name it, otherwise `baseMismatch`
     /// or a whole-disk read as `policy` says. Every readable point restores bit-exact after.
     static func expectBackup(
-        _ f: ChainFixture, _ changes: TrackedChanges, policy: BaseMismatchPolicy, actualLatest: String,
+        _ f: ChainFixture, _ changes: TrackedChanges, policy: BaseMismatchPolicy, actualLatest: PointID,
         _ context: String
     ) async throws {
-        let before = try await f.chains.pointListing(of: f.item).points.map(\.id)
+        let before = try await f.chains.pointListing(item: f.item).points.map(\.id)
         var result: BackupResult?
         let (code, error) = await errorCode { result = try await f.backup(changes, onMismatch: policy) }
-        let after = try await f.chains.pointListing(of: f.item).points.map(\.id)
+        let after = try await f.chains.pointListing(item: f.item).points.map(\.id)
         if changes.since == actualLatest || policy == .readWholeDisk {
             #expect(code == nil && error == nil, "\(context): the backup failed: \(String(describing: error))")
             #expect(after.count == before.count + 1, "\(context): no point was committed")
@@ -108,7 +108,7 @@ import Testing
                 let restored = try await restoredBytes(
                     f.chains, item: f.item, point: result.point.id, scratch: f.scratch)
                 #expect(restored == f.disk, "\(context): the new point restores wrong bytes")
-                let expected = changes.since == actualLatest ? [] : ["0: \(changes.since ?? "-") → \(actualLatest)"]
+                let expected = changes.since == actualLatest ? [] : ["0: \(changes.since?.rawValue ?? "-") → \(actualLatest)"]
                 #expect(
                     result.baseMismatches.map { "\($0.disk): \($0.named ?? "-") → \($0.latest ?? "-")" } == expected,
                     "\(context)")
@@ -118,7 +118,7 @@ import Testing
             #expect(after == before, "\(context): a refused backup committed a point")
             if let message = (error as? RecoveryChainError)?.message {
                 #expect(
-                    message.contains(changes.since ?? "no point") && message.contains(actualLatest),
+                    message.contains(changes.since?.rawValue ?? "no point") && message.contains(actualLatest.rawValue),
                     "\(context): the message names neither point: \(message)")
             }
         }
@@ -140,12 +140,12 @@ import Testing
                 case .flippedRoot, .truncatedRoot, .swappedRoot:
                     let (code, error) = await errorCode { try await f.backup(changes, onMismatch: policy) }
                     #expect(code == .damaged, "\(context): expected damaged, got \(String(describing: error))")
-                    let listing = try await f.chains.pointListing(of: f.item)
+                    let listing = try await f.chains.pointListing(item: f.item)
                     #expect(listing.points.map(\.id) == [chain.p1, chain.p2], "\(context)")
-                    #expect(listing.damaged.map(\.id) == [chain.p3], "\(context)")
+                    #expect(listing.damaged.map(\.point) == [chain.p3], "\(context)")
                     try await f.expectEveryReadablePointRestoresBitExact("\(context), damaged")
                     // Removed deliberately, the chain goes on from p2: p3's ranges no longer fit.
-                    try await f.chains.removeDamagedPoint(chain.p3, of: f.item)
+                    try await f.chains.removeDamagedPoint(item: f.item, point: chain.p3)
                     f.oracles[chain.p3] = nil
                     try await Self.expectBackup(
                         f, changes, policy: policy, actualLatest: chain.p2, "\(context), after removal")
@@ -159,7 +159,7 @@ import Testing
                         "\(context): \(String(describing: error))")
                     f.backend.configuration = .init()
                     #expect(
-                        try await f.chains.points(of: f.item).map(\.id) == [chain.p1, chain.p2, chain.p3], "\(context)")
+                        try await f.chains.points(item: f.item).map(\.id) == [chain.p1, chain.p2, chain.p3], "\(context)")
                     try await Self.expectBackup(
                         f, changes, policy: policy, actualLatest: chain.p3, "\(context), after the fault")
                 }
@@ -192,9 +192,9 @@ import Testing
         #expect(code == .baseMismatch, "\(setup.testDescription): \(String(describing: error))")
         let message = (error as? RecoveryChainError)?.message ?? ""
         #expect(
-            message.contains(chain.p3) && message.contains(chain.p2) && message.contains("not a point"),
+            message.contains(chain.p3.rawValue) && message.contains(chain.p2.rawValue) && message.contains("not a point"),
             "\(setup.testDescription): \(message)")
-        #expect(try await f.chains.points(of: f.item).map(\.id) == [chain.p1, chain.p2])
+        #expect(try await f.chains.points(item: f.item).map(\.id) == [chain.p1, chain.p2])
 
         let read = try await f.backup(changes, onMismatch: .readWholeDisk)
         #expect(read.baseMismatches.map(\.disk) == [0])
@@ -252,21 +252,21 @@ import Testing
         func request(_ disks: [(Int, [UInt8], TrackedChanges?)]) -> BackupRequest {
             var r = BackupRequest(
                 item: f.item,
-                disks: disks.map { DiskInput(disk: $0.0, source: MemoryDiskSource(bytes: $0.1), changes: $0.2) })
+                disks: disks.map { DiskInput(disk: DiskIndex($0.0), source: MemoryDiskSource(bytes: $0.1), changes: $0.2) })
             r.blockSizeBytes = ChainFixture.blockSize
             r.time = f.nextTime
             f.nextTime += 3600
             return r
         }
-        var systems: [String: [UInt8]] = [:]
+        var systems: [PointID: [UInt8]] = [:]
         let p1 = try await f.chains.backup(request([(0, system, nil), (1, f.disk, nil)])).point.id
         systems[p1] = system
         f.oracles[p1] = f.disk
         // Two points of disk 1 alone.
-        var p3 = ""
+        var p3: PointID = ""
         for _ in 0..<2 {
             let r = f.advance()
-            let since = try await f.chains.points(of: f.item).last!.id
+            let since = try await f.chains.points(item: f.item).last!.id
             p3 = try await f.chains.backup(request([(1, f.disk, TrackedChanges(since: since, ranges: r))])).point.id
             f.oracles[p3] = f.disk
         }

@@ -4,7 +4,7 @@ import Foundation
 /// What to back up: one item's disks, with how to find their changes and what to record.
 public struct BackupRequest: Sendable {
     /// The protected item (a VM): a name of letters, digits, `.`, `_` or `-`.
-    public var item: String
+    public var item: ItemName
     /// The disks to back up now, by their stable position in the item.
     public var disks: [DiskInput]
     /// Take the point on demand (with its own retention) rather than on schedule.
@@ -37,7 +37,7 @@ public struct BackupRequest: Sendable {
     public var onBaseMismatch: BaseMismatchPolicy = .fail
 
     /// Creates a request.
-    public init(item: String, disks: [DiskInput]) {
+    public init(item: ItemName, disks: [DiskInput]) {
         self.item = item
         self.disks = disks
     }
@@ -46,7 +46,7 @@ public struct BackupRequest: Sendable {
 /// One disk of a backup request.
 public struct DiskInput: Sendable {
     /// The disk's stable position in the item (disk 0, disk 1, …).
-    public var disk: Int
+    public var disk: DiskIndex
     /// A host-given name.
     public var name: String
     /// Where to read it.
@@ -62,7 +62,7 @@ public struct DiskInput: Sendable {
     ///   - source: Where to read the disk.
     ///   - changes: Host-tracked changes and the point they are relative to, or nil to find
     ///     changes by reading.
-    public init(disk: Int, name: String = "", source: any DiskSource, changes: TrackedChanges? = nil) {
+    public init(disk: DiskIndex, name: String = "", source: any DiskSource, changes: TrackedChanges? = nil) {
         self.disk = disk
         self.name = name.isEmpty ? "disk\(disk)" : name
         self.source = source
@@ -89,7 +89,7 @@ public struct TrackedChanges: Sendable, Hashable {
     /// The point the ranges are relative to: the point whose snapshot reset the host's tracker.
     /// Nil when tracking started with the disk itself, before any point has it (the backup is
     /// then a full one, and a mismatch if the item already has a point with the disk).
-    public var since: String?
+    public var since: PointID?
     /// Byte ranges written since ``since`` (any order, may overlap; must lie within the disk).
     public var ranges: [Range<UInt64>]
 
@@ -97,7 +97,7 @@ public struct TrackedChanges: Sendable, Hashable {
     /// - Parameters:
     ///   - since: The point the ranges are relative to, or nil before the disk's first point.
     ///   - ranges: The byte ranges written since then.
-    public init(since: String?, ranges: [Range<UInt64>]) {
+    public init(since: PointID?, ranges: [Range<UInt64>]) {
         self.since = since
         self.ranges = ranges
     }
@@ -117,12 +117,12 @@ public enum BaseMismatchPolicy: String, Sendable, Hashable, CaseIterable {
 /// (``BaseMismatchPolicy/readWholeDisk``).
 public struct BaseMismatch: Sendable, Hashable {
     /// The disk.
-    public var disk: Int
+    public var disk: DiskIndex
     /// The point the host's ranges were relative to (``TrackedChanges/since``).
-    public var named: String?
+    public var named: PointID?
     /// The item's latest point with the disk, which the backup compared against instead (nil:
     /// no point has the disk, so the disk was backed up in full).
-    public var latest: String?
+    public var latest: PointID?
 }
 
 /// What a backup produced.
@@ -133,7 +133,7 @@ public struct BackupResult: Sendable {
     public var kind: PointKind
     /// Blocks the host's change tracking missed (only with ``BackupRequest/verifyChangedRanges``),
     /// per disk: byte ranges that changed but were not reported. They were backed up anyway.
-    public var missedByTracker: [Int: [Range<UInt64>]]
+    public var missedByTracker: [DiskIndex: [Range<UInt64>]]
     /// Disks whose tracked changes were relative to another point and that were read whole
     /// instead (only with ``BaseMismatchPolicy/readWholeDisk``), by disk.
     public var baseMismatches: [BaseMismatch]

@@ -41,7 +41,7 @@ extension ChainStore {
             throw RecoveryChainError(.invalidArgument, "a backup needs at least one disk")
         }
         guard Set(request.disks.map(\.disk)).count == request.disks.count,
-            request.disks.allSatisfy({ $0.disk >= 0 && $0.disk < PointManifest.diskCountMax })
+            request.disks.allSatisfy({ $0.disk.isValid })
         else {
             throw RecoveryChainError(.invalidArgument, "disk numbers must be distinct and within 0…\(PointManifest.diskCountMax - 1)")
         }
@@ -66,7 +66,7 @@ extension ChainStore {
 
     /// The point a disk builds on: its map root and size there.
     struct DiskBase: Sendable {
-        var point: String
+        var point: PointID
         var root: ChunkID
         var sizeBytes: UInt64
     }
@@ -78,9 +78,10 @@ extension ChainStore {
         var mismatch: BaseMismatch?
     }
 
-    /// Chooses each disk's base and decides whether its tracked changes can be used (S46).
-    func plan(_ request: BackupRequest, listing: PointListing) throws -> [Int: DiskPlan] {
-        var plans: [Int: DiskPlan] = [:]
+    /// Chooses each disk's base and decides whether its tracked changes can be used: only when
+    /// they are relative to that base.
+    func plan(_ request: BackupRequest, listing: PointListing) throws -> [DiskIndex: DiskPlan] {
+        var plans: [DiskIndex: DiskPlan] = [:]
         for input in request.disks {
             var plan = DiskPlan()
             if let latest = listing.latestPoint(withDisk: input.disk),
@@ -103,7 +104,7 @@ extension ChainStore {
         return plans
     }
 
-    private func baseMismatchError(item: String, disk: Int, named: String?, base: String?, listing: PointListing) -> RecoveryChainError {
+    private func baseMismatchError(item: ItemName, disk: DiskIndex, named: PointID?, base: PointID?, listing: PointListing) -> RecoveryChainError {
         let why: String
         if let named {
             if let point = listing.points.first(where: { $0.id == named }) {
@@ -123,19 +124,19 @@ extension ChainStore {
     }
 
     private func backupLocked(_ request: BackupRequest, progress: JobProgressHandler?) async throws -> BackupResult {
-        let listing = try await pointListing(of: request.item)
+        let listing = try await pointListing(item: request.item)
         guard listing.isComplete else { throw listing.damageError("the backup of \(request.item)") }
         let existing = listing.points
         let plans = try plan(request, listing: listing)
         let chainBlockSize = existing.last?.blockSizeBytes ?? request.blockSizeBytes
         let totalBlocks = request.disks.reduce(0) { $0 + Int(BlockGeometry.blockCount(sizeBytes: $1.source.sizeBytes, blockSizeBytes: chainBlockSize)) }
-        let meter = ProgressMeter(phase: "quiescing", blocksTotal: totalBlocks, handler: progress)
+        let meter = ProgressMeter(phase: .quiescing, blocksTotal: totalBlocks, handler: progress)
         meter.update(force: true) { _ in }
 
         let outcome = try await QuiesceCoordinator(participants: request.participants, phaseTimeout: request.participantTimeout).run {
             try await request.takeSnapshot?()
         }
-        meter.update(force: true) { $0.phase = "reading" }
+        meter.update(force: true) { $0.phase = .reading }
 
         // Disks in parallel; workers split between them.
         let perDisk = max(1, workerCount / max(1, min(request.disks.count, workerCount)) + (request.disks.count > 1 ? 1 : 0))
@@ -150,36 +151,36 @@ extension ChainStore {
             }
             var all: [DiskOutcome] = []
             for try await r in group { all.append(r) }
-            return all.sorted { $0.disk.disk < $1.disk.disk }
+            return all.sorted { $0.summary.disk < $1.summary.disk }
         }
         try Task.checkCancellation()
-        meter.update(force: true) { $0.phase = "committing" }
+        meter.update(force: true) { $0.phase = .committing }
 
         let time = request.time ?? Date()
-        let id = ChainStore.newPointID(at: time)
+        let id = PointID.new(at: time)
         var configurationID: ChunkID? = nil
         if let configuration = request.configuration { configurationID = try await storeBlob(configuration) }
         var secretsID: ChunkID? = nil
         if let secrets = request.secrets { secretsID = try await storeBlob(secrets) }
         let manifest = PointManifest(
-            mapRoots: Dictionary(uniqueKeysWithValues: results.map { ($0.disk.disk, $0.root) }),
+            mapRoots: Dictionary(uniqueKeysWithValues: results.map { ($0.summary.disk, $0.root) }),
             configuration: configurationID, secrets: secretsID)
         let manifestID = try await store.putNode(manifest.node)
         let point = RecoveryPoint(
             id: id, item: request.item, time: time, onDemand: request.onDemand,
             consistency: outcome.consistency, consistencyNote: outcome.note, blockSizeBytes: chainBlockSize,
-            disks: results.map(\.disk), tags: request.tags,
+            disks: results.map(\.summary), tags: request.tags,
             retainUntil: request.onDemand ? time.addingTimeInterval(Double(request.onDemandRetention.components.seconds)) : nil,
             hasConfiguration: configurationID != nil, hasSecrets: secretsID != nil)
         let payload = Array(try PointManifest.encoder.encode(point))
         // The commit point: everything the root reaches is flushed first, then one create-only write.
         try ItemJobLock.checkCurrentHeld()
         try await store.publishRoot(PointManifest.rootName(item: request.item, point: id), id: manifestID, payload: payload)
-        meter.update(force: true) { $0.phase = "done" }
+        meter.update(force: true) { $0.phase = .done }
         let kind: PointKind = request.onDemand ? .onDemand : (existing.isEmpty ? .full : .incremental)
         return BackupResult(
             point: point, kind: kind,
-            missedByTracker: Dictionary(uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.disk.disk, $0.missed) }),
+            missedByTracker: Dictionary(uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.summary.disk, $0.missed) }),
             baseMismatches: plans.values.compactMap(\.mismatch).sorted { $0.disk < $1.disk })
     }
 
@@ -247,7 +248,7 @@ extension ChainStore {
     }
 
     struct DiskOutcome: Sendable {
-        var disk: PointDisk
+        var summary: PointDisk
         var root: ChunkID
         var missed: [Range<UInt64>]
     }
@@ -338,7 +339,7 @@ extension ChainStore {
         }
         let root = try await builder.finish()
         return DiskOutcome(
-            disk: PointDisk(disk: input.disk, name: input.name, sizeBytes: size, changedBlocks: changedBlocks, storedBytes: storedBytes),
+            summary: PointDisk(disk: input.disk, name: input.name, sizeBytes: size, changedBlocks: changedBlocks, storedBytes: storedBytes),
             root: root, missed: missed)
     }
 }

@@ -8,7 +8,7 @@ extension ChainStore {
     /// damaged.
     /// - Throws: `storeError` when the store cannot be listed or a root cannot be fetched.
     /// - Complexity: One listing plus one read per point.
-    public func items() async throws -> [String] {
+    public func items() async throws -> [ItemName] {
         let listing: RootListing
         do {
             listing = try await store.rootListing(prefix: "points/")
@@ -35,7 +35,7 @@ extension ChainStore {
     /// - Throws: `invalidArgument` for a bad item name; `storeError` when the store cannot be
     ///   listed or read (a backend error is not damage).
     /// - Complexity: One listing, one root read and one manifest read per point.
-    public func pointListing(of item: String) async throws -> PointListing {
+    public func pointListing(item: ItemName) async throws -> PointListing {
         try ChainStore.validateItem(item)
         let listed = try await listPoints(prefix: "points/\(item)/", what: "listing the points of \(item)")
         let entries = (listed.points[item] ?? []).sorted { ($0.point.time, $0.point.id) < ($1.point.time, $1.point.id) }
@@ -45,15 +45,16 @@ extension ChainStore {
     }
 
     /// The points of an item, oldest first.
-    /// - Throws: `damaged` when any point of the item cannot be read (see ``pointListing(of:)``
+    /// - Throws: `damaged` when any point of the item cannot be read (see ``pointListing(item:)``
     ///   for the readable ones and the damaged ones apart); `invalidArgument`; `storeError`.
-    public func points(of item: String) async throws -> [RecoveryPoint] {
-        let listing = try await pointListing(of: item)
+    /// - Complexity: One listing, one root read and one manifest read per point.
+    public func points(item: ItemName) async throws -> [RecoveryPoint] {
+        let listing = try await pointListing(item: item)
         guard listing.isComplete else { throw listing.damageError("listing the points of \(item)") }
         return listing.points
     }
 
-    /// Deletes the root of a damaged point (one that ``pointListing(of:)`` lists as damaged),
+    /// Deletes the root of a damaged point (one that ``pointListing(item:)`` lists as damaged),
     /// so that backup, expiry and pruning of the item can go on. What only it reached is freed
     /// by the next garbage collection.
     ///
@@ -61,13 +62,13 @@ extension ChainStore {
     /// root object from a copy of the store.
     /// - Throws: `invalidArgument` when the point reads (expire it instead); `notFound` when
     ///   the item has no such point; `operationInProgress` while another job of the item runs.
-    public func removeDamagedPoint(_ id: String, of item: String) async throws {
+    public func removeDamagedPoint(item: ItemName, point id: PointID) async throws {
         try await withItemLock(item, "removal of a damaged point") {
-            let listing = try await pointListing(of: item)
+            let listing = try await pointListing(item: item)
             if listing.points.contains(where: { $0.id == id }) {
                 throw RecoveryChainError(.invalidArgument, "point \(id) of \(item) is not damaged; expire it instead")
             }
-            guard let damaged = listing.damaged.first(where: { $0.id == id }) else {
+            guard let damaged = listing.damaged.first(where: { $0.point == id }) else {
                 throw RecoveryChainError(.notFound, "item \(item) has no point \(id)")
             }
             try ItemJobLock.checkCurrentHeld()
@@ -80,15 +81,15 @@ extension ChainStore {
     }
 
     /// `points/<item>/<id>` split into its item and point ID.
-    static func splitRootName(_ name: String) -> (item: String, id: String)? {
+    static func splitRootName(_ name: String) -> (item: ItemName, id: PointID)? {
         let parts = name.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "points", !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
-        return (String(parts[1]), String(parts[2]))
+        return (ItemName(String(parts[1])), PointID(String(parts[2])))
     }
 
     private struct ListedPoints {
-        var items: [String] = []
-        var points: [String: [(point: RecoveryPoint, manifest: PointManifest)]] = [:]
+        var items: [ItemName] = []
+        var points: [ItemName: [(point: RecoveryPoint, manifest: PointManifest)]] = [:]
         var damaged: [DamagedPoint] = []
     }
 
@@ -101,11 +102,11 @@ extension ChainStore {
             throw RecoveryChainError.wrap(error, what)
         }
         var out = ListedPoints()
-        var items = Set<String>()
+        var items = Set<ItemName>()
         func damaged(_ name: String, _ reason: String) {
-            let (item, id) = ChainStore.splitRootName(name) ?? (String(name.dropFirst("points/".count)), "")
+            let (item, id) = ChainStore.splitRootName(name) ?? (ItemName(String(name.dropFirst("points/".count))), PointID(name))
             items.insert(item)
-            out.damaged.append(DamagedPoint(item: item, id: id.isEmpty ? name : id, reason: reason))
+            out.damaged.append(DamagedPoint(item: item, point: id, reason: reason))
         }
         for root in roots.damaged { damaged(root.name, root.error.message) }
         var decoded: [(record: RootRecord, point: RecoveryPoint)] = []
@@ -138,7 +139,7 @@ extension ChainStore {
             }
         }
         out.items = items.sorted()
-        out.damaged.sort { ($0.item, $0.id) < ($1.item, $1.id) }
+        out.damaged.sort { ($0.item, $0.point) < ($1.item, $1.point) }
         return out
     }
 

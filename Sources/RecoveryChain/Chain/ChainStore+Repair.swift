@@ -3,12 +3,12 @@ import BlockStore
 /// One recovery point, named by its item and ID.
 public struct PointReference: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The item.
-    public var item: String
+    public var item: ItemName
     /// The point's ID.
-    public var point: String
+    public var point: PointID
 
     /// Creates a reference.
-    public init(item: String, point: String) {
+    public init(item: ItemName, point: PointID) {
         self.item = item
         self.point = point
     }
@@ -17,7 +17,7 @@ public struct PointReference: Sendable, Hashable, Codable, CustomStringConvertib
     init?(rootName: String) {
         let parts = rootName.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "points", !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
-        self.init(item: String(parts[1]), point: String(parts[2]))
+        self.init(item: ItemName(String(parts[1])), point: PointID(String(parts[2])))
     }
 
     /// `item/point`.

@@ -9,27 +9,27 @@ extension ChainStore {
     ///   ``summaries(in:)`` to account for the readable ones).
     /// - Complexity: Proportional to the blocks that differ between consecutive points (the
     ///   block-map diff skips shared subtrees), plus the full point's data blocks.
-    public func summaries(of item: String) async throws -> [PointSummary] {
-        let listing = try await pointListing(of: item)
+    public func summaries(item: ItemName) async throws -> [PointSummary] {
+        let listing = try await pointListing(item: item)
         guard listing.isComplete else { throw listing.damageError("accounting the points of \(item)") }
         return try await summaries(in: listing)
     }
 
     /// The readable points of a listing with their kind and storage, as
-    /// ``summaries(of:)`` gives them; a damaged point is skipped, so the next readable point is
+    /// ``summaries(item:)`` gives them; a damaged point is skipped, so the next readable point is
     /// charged against the one before it.
-    /// - Complexity: As ``summaries(of:)``.
+    /// - Complexity: As ``summaries(item:)``.
     public func summaries(in listing: PointListing) async throws -> [PointSummary] {
         let maps = self.maps
         var out: [PointSummary] = []
-        var previousRoots: [Int: (root: ChunkID, sizeBytes: UInt64)] = [:]
+        var previousRoots: [DiskIndex: (root: ChunkID, sizeBytes: UInt64)] = [:]
         for (i, point) in listing.points.enumerated() {
             guard let manifest = listing.manifests[point.id] else {
                 throw RecoveryChainError(.invalidArgument, "the listing of \(listing.item) has no manifest of point \(point.id)")
             }
             var blocks = 0
             var bytes: UInt64 = 0
-            var roots: [Int: (root: ChunkID, sizeBytes: UInt64)] = [:]
+            var roots: [DiskIndex: (root: ChunkID, sizeBytes: UInt64)] = [:]
             for disk in point.disks {
                 guard let root = manifest.mapRoots[disk.disk] else { continue }
                 roots[disk.disk] = (root, disk.sizeBytes)

@@ -43,26 +43,26 @@ public final class ChainStore: Sendable {
     }
 
     /// Checks an item name: letters, digits, `.`, `_`, `-`, at most 128 bytes.
-    static func validateItem(_ item: String) throws {
-        guard !item.isEmpty, item.utf8.count <= 128, !item.contains("/"), item != ".", item != "..",
-            ObjectKey.isValid(item)
-        else {
-            throw RecoveryChainError(.invalidArgument, "item name '\(item.prefix(60))' is not valid: use 1–128 letters, digits, '.', '_' or '-'")
+    static func validateItem(_ item: ItemName) throws {
+        guard item.isValid, ObjectKey.isValid(item.rawValue) else {
+            throw RecoveryChainError(
+                .invalidArgument,
+                "item name '\(item.rawValue.prefix(60))' is not valid: use 1–128 letters, digits, '.', '_' or '-'")
         }
     }
 
     /// One point of an item (read on its own: other points being damaged does not matter).
     /// - Throws: `notFound` when the item has no such point; `corruptMetadata` when its metadata
     ///   or manifest is damaged or missing; `storeError` when its root cannot be read.
-    public func point(_ id: String, of item: String) async throws -> RecoveryPoint {
-        try await pointRecord(id, of: item).point
+    public func point(item: ItemName, point id: PointID) async throws -> RecoveryPoint {
+        try await pointRecord(item: item, point: id).point
     }
 
-    func pointRecord(_ id: String, of item: String) async throws -> (point: RecoveryPoint, manifest: PointManifest) {
+    func pointRecord(item: ItemName, point id: PointID) async throws -> (point: RecoveryPoint, manifest: PointManifest) {
         try ChainStore.validateItem(item)
         let name = PointManifest.rootName(item: item, point: id)
         guard ObjectKey.isValid("roots/\(name)") else {
-            throw RecoveryChainError(.invalidArgument, "'\(id.prefix(80))' is not a point ID")
+            throw RecoveryChainError(.invalidArgument, "'\(id.rawValue.prefix(80))' is not a point ID")
         }
         let record: RootRecord
         do {
@@ -86,20 +86,20 @@ public final class ChainStore: Sendable {
     }
 
     /// The item's configuration stored with a point, if any.
-    public func configuration(of id: String, item: String) async throws -> [UInt8]? {
-        let (_, manifest) = try await pointRecord(id, of: item)
+    public func configuration(item: ItemName, point id: PointID) async throws -> [UInt8]? {
+        let (_, manifest) = try await pointRecord(item: item, point: id)
         guard let blob = manifest.configuration else { return nil }
         do { return try await loadBlob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
     }
 
     /// The host secrets stored (encrypted) with a point, if any.
-    public func secrets(of id: String, item: String) async throws -> [UInt8]? {
-        let (_, manifest) = try await pointRecord(id, of: item)
+    public func secrets(item: ItemName, point id: PointID) async throws -> [UInt8]? {
+        let (_, manifest) = try await pointRecord(item: item, point: id)
         guard let blob = manifest.secrets else { return nil }
         do { return try await loadBlob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
     }
 
-    /// Expires one point (merge-on-expire, seed 002).
+    /// Expires one point (Azure Backup's merge-on-expire).
     ///
     /// The point leaves the chain; every other point restores exactly as before, because each
     /// point's maps are complete. When the oldest (full) point expires, the next becomes the full
@@ -108,12 +108,13 @@ public final class ChainStore: Sendable {
     /// - Throws: `chainIntegrity` for the latest point (it never expires while it is the latest);
     ///   `damaged` when any point of the item cannot be read (which point is the latest is then
     ///   unknown); `notFound`; `operationInProgress` while a backup or restore of the item runs.
-    public func expire(_ id: String, of item: String) async throws {
-        try await withItemLock(item, "expiry") { try await expireLocked(id, of: item) }
+    /// - Complexity: Lists the item's points (one read per point), then one deletion.
+    public func expire(item: ItemName, point id: PointID) async throws {
+        try await withItemLock(item, "expiry") { try await expireLocked(item: item, point: id) }
     }
 
-    private func expireLocked(_ id: String, of item: String) async throws {
-        let listing = try await pointListing(of: item)
+    private func expireLocked(item: ItemName, point id: PointID) async throws {
+        let listing = try await pointListing(item: item)
         guard listing.isComplete else { throw listing.damageError("expiring point \(id) of \(item)") }
         let points = listing.points
         guard let position = points.firstIndex(where: { $0.id == id }) else {
@@ -133,10 +134,11 @@ public final class ChainStore: Sendable {
     /// Deletes every point of an item ("stop protection and delete data"). Space is freed by the
     /// next garbage collection.
     /// - Throws: `damaged` (having deleted nothing) when any point of the item cannot be read:
-    ///   remove those deliberately first (``removeDamagedPoint(_:of:)``); `operationInProgress`.
-    public func deleteItem(_ item: String) async throws {
+    ///   remove those deliberately first (``removeDamagedPoint(item:point:)``); `operationInProgress`.
+    /// - Complexity: Lists the item's points, then one deletion per point.
+    public func deleteItem(_ item: ItemName) async throws {
         try await withItemLock(item, "deletion") {
-            let listing = try await pointListing(of: item)
+            let listing = try await pointListing(item: item)
             guard listing.isComplete else { throw listing.damageError("deleting \(item)") }
             for point in listing.points {
                 try ItemJobLock.checkCurrentHeld()
@@ -154,13 +156,13 @@ public final class ChainStore: Sendable {
     /// The body is cancelled when the guard is lost, and then fails with the loss (see
     /// ``ItemJobLock``); commits inside it call ``ItemJobLock/checkCurrentHeld()`` first.
     func withItemLock<R: Sendable>(
-        _ item: String, _ operation: String, _ body: @Sendable () async throws -> R
+        _ item: ItemName, _ operation: String, _ body: @Sendable () async throws -> R
     ) async throws -> R {
         try ChainStore.validateItem(item)
         let lock: ItemJobLock
         do {
             lock = try await ItemJobLock.acquire(
-                item: item, operation: operation, backend: store.backend, options: jobGuardOptions)
+                item: item, operation: operation, backend: store.jobGuardObjects, options: jobGuardOptions)
         } catch let error as RecoveryChainError {
             throw error
         } catch {
@@ -169,15 +171,5 @@ public final class ChainStore: Sendable {
         let outcome = await withoutActuallyEscaping(body) { body in await lock.run(body) }
         await lock.release()
         return try outcome.get()
-    }
-
-    static func newPointID(at time: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        var rng = SystemRandomNumberGenerator()
-        let suffix = String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &rng))
-        return "\(f.string(from: time))-\(suffix)"
     }
 }

@@ -37,7 +37,7 @@ extension ItemJobLock {
     ///   (or it cannot be decoded, or another process is taking it over); `storeError` when it
     ///   cannot be read or written.
     static func acquire(
-        item: String, operation: String, backend: any StorageBackend, options: Options = Options()
+        item: ItemName, operation: String, backend: any StorageBackend, options: Options = Options()
     ) async throws -> ItemJobLock {
         let key = try ObjectKey(validating: "jobs/\(item)")
         let clock = ContinuousClock()
@@ -73,7 +73,7 @@ extension ItemJobLock {
     /// One attempt; `started` is when the first attempt of this acquisition began (every write
     /// with `token` was sent after it).
     private static func attempt(
-        key: ObjectKey, item: String, operation: String, token: String, started: ContinuousClock.Instant,
+        key: ObjectKey, item: ItemName, operation: String, token: String, started: ContinuousClock.Instant,
         backend: any StorageBackend, options: Options
     ) async throws -> Attempt {
         let clock = ContinuousClock()
@@ -174,7 +174,7 @@ extension ItemJobLock {
     ///
     /// Claims are deleted when their takeover ends; one left by a crash is a few bytes, harmless.
     static func takeOver(
-        _ key: ObjectKey, item: String, observed: [UInt8], state: String, backend: any StorageBackend,
+        _ key: ObjectKey, item: ItemName, observed: [UInt8], state: String, backend: any StorageBackend,
         options: Options
     ) async throws -> Takeover {
         let clock = ContinuousClock()
@@ -238,7 +238,7 @@ extension ItemJobLock {
     }
 
     /// The error a job fails with when its guard cannot be taken before the timeout.
-    static func failure(_ blocked: Blocked, item: String) -> RecoveryChainError {
+    static func failure(_ blocked: Blocked, item: ItemName) -> RecoveryChainError {
         switch blocked {
         case .held(let record, let unchanged, let patience):
             let formatter = ISO8601DateFormatter()

@@ -1,7 +1,8 @@
 import BlockStore
 import Foundation
 
-/// The one-job-per-item guard (seed 001: "another operation is in progress"), across processes.
+/// The one-job-per-item guard ("another operation is in progress", as Azure Backup answers a
+/// second job), across processes.
 ///
 /// A job creates `jobs/<item>` with a create-only write; a second job finds it and fails with
 /// ``RecoveryChainError/Code/operationInProgress``. The holder keeps the guard alive with a
@@ -30,7 +31,7 @@ final class ItemJobLock: Sendable {
     /// `jobs/<item>`.
     let key: ObjectKey
     /// The item.
-    let item: String
+    let item: ItemName
     /// What the job is (`"backup"`, `"restore"`, …).
     let operation: String
     private let lease: LockLease
@@ -87,7 +88,7 @@ final class ItemJobLock: Sendable {
     /// The guard of the job running in this task, if any.
     @TaskLocal static var current: ItemJobLock?
 
-    init(key: ObjectKey, item: String, operation: String, lease: LockLease) {
+    init(key: ObjectKey, item: ItemName, operation: String, lease: LockLease) {
         self.key = key
         self.item = item
         self.operation = operation

@@ -2,8 +2,8 @@ import Foundation
 
 /// Where a backup, restore, expiry or verification job stands.
 public struct JobProgress: Sendable, Equatable {
-    /// What the job is doing, e.g. `"quiescing"`, `"reading"`, `"committing"`, `"restoring"`.
-    public var phase: String
+    /// What the job is doing.
+    public var phase: JobPhase
     /// Bytes read from disks (backup) or from the store (restore) so far.
     public var bytesRead: UInt64
     /// Bytes added to the store (backup) or written to targets (restore) so far.
@@ -18,7 +18,7 @@ public struct JobProgress: Sendable, Equatable {
     public var elapsedSeconds: Double
 
     /// Creates a progress value.
-    public init(phase: String, bytesRead: UInt64 = 0, bytesWritten: UInt64 = 0, blocksChanged: Int = 0, blocksDone: Int = 0, blocksTotal: Int = 0, elapsedSeconds: Double = 0) {
+    public init(phase: JobPhase, bytesRead: UInt64 = 0, bytesWritten: UInt64 = 0, blocksChanged: Int = 0, blocksDone: Int = 0, blocksTotal: Int = 0, elapsedSeconds: Double = 0) {
         self.phase = phase
         self.bytesRead = bytesRead
         self.bytesWritten = bytesWritten
@@ -85,7 +85,7 @@ final class ProgressMeter: Sendable {
     private let handler: JobProgressHandler?
     private let start = ContinuousClock.now
 
-    init(phase: String, blocksTotal: Int, handler: JobProgressHandler?) {
+    init(phase: JobPhase, blocksTotal: Int, handler: JobProgressHandler?) {
         self.handler = handler
         state = Mutex(State(progress: JobProgress(phase: phase, blocksTotal: blocksTotal), lastReport: .now - .seconds(1)))
     }

@@ -1,44 +1,44 @@
 import BlockStore
 
 /// A point that is listed in the store but cannot be read: its root does not read or
-/// authenticate, its metadata is not valid, or its manifest node cannot be read (S45: a listing
-/// never hides it).
+/// authenticate, its metadata is not valid, or its manifest node cannot be read (a listing never
+/// hides it).
 public struct DamagedPoint: Sendable, Hashable, CustomStringConvertible {
     /// The item the point belongs to.
-    public var item: String
+    public var item: ItemName
     /// The point's ID, as its root is named.
-    public var id: String
+    public var point: PointID
     /// Why it cannot be read, for people.
     public var reason: String
 
     /// Creates a record of a damaged point.
-    public init(item: String, id: String, reason: String) {
+    public init(item: ItemName, point: PointID, reason: String) {
         self.item = item
-        self.id = id
+        self.point = point
         self.reason = reason
     }
 
     /// `point <id> of <item>: <reason>`.
-    public var description: String { "point \(id) of \(item): \(reason)" }
+    public var description: String { "point \(point) of \(item): \(reason)" }
 
     /// The name of the point's root in the store.
-    var rootName: String { PointManifest.rootName(item: item, point: id) }
+    var rootName: String { PointManifest.rootName(item: item, point: point) }
 }
 
 /// The points of one item: those that read, and those that are damaged.
 ///
-/// Operations that build on the chain or delete from it (backup, expire, prune, deleteItem) need
+/// Operations that build on the chain or delete from it (backup, expire, forget, deleteItem) need
 /// a complete listing and refuse with `damaged` otherwise; restoring or diffing a readable point
 /// does not need the others.
 public struct PointListing: Sendable {
     /// The item.
-    public var item: String
+    public var item: ItemName
     /// The points that read and check, oldest first (by time, then ID).
     public var points: [RecoveryPoint]
     /// The points that are listed but cannot be read, by ID.
     public var damaged: [DamagedPoint]
     /// Each readable point's manifest, by point ID (read with the listing).
-    var manifests: [String: PointManifest]
+    var manifests: [PointID: PointManifest]
 
     /// Whether every listed point reads.
     public var isComplete: Bool { damaged.isEmpty }
@@ -46,7 +46,7 @@ public struct PointListing: Sendable {
     /// The newest readable point that has `disk`: the base a backup of that disk builds on.
     /// Meaningful as a base only when the listing ``isComplete``.
     /// - Complexity: O(points).
-    public func latestPoint(withDisk disk: Int) -> RecoveryPoint? {
+    public func latestPoint(withDisk disk: DiskIndex) -> RecoveryPoint? {
         points.last { $0.disks.contains { $0.disk == disk } }
     }
 
@@ -59,7 +59,7 @@ public struct PointListing: Sendable {
 /// The items of a store, and the points among them that cannot be read.
 public struct ItemListing: Sendable {
     /// Every item with at least one point, readable or damaged, sorted.
-    public var items: [String]
+    public var items: [ItemName]
     /// The points of those items that are listed but cannot be read, by item and ID.
     public var damaged: [DamagedPoint]
 

@@ -11,7 +11,7 @@ import PageRangeDiff
 /// entries: slot d → disk d's map root; slot 2^28 → configuration chunk; slot 2^28+1 → secrets chunk
 /// ```
 struct PointManifest: Sendable, Equatable {
-    var mapRoots: [Int: ChunkID]
+    var mapRoots: [DiskIndex: ChunkID]
     var configuration: ChunkID?
     var secrets: ChunkID?
 
@@ -19,16 +19,16 @@ struct PointManifest: Sendable, Equatable {
     static let configurationSlot: UInt32 = 1 << 28
     static let secretsSlot: UInt32 = (1 << 28) + 1
     /// The most disks one item may have.
-    static let diskCountMax = 1024
+    static let diskCountMax = DiskIndex.countMax
 
     var node: StoreNode {
-        var entries = mapRoots.sorted { $0.key < $1.key }.map { StoreNode.Entry(slot: UInt32($0.key), id: $0.value) }
+        var entries = mapRoots.sorted { $0.key < $1.key }.map { StoreNode.Entry(slot: UInt32($0.key.rawValue), id: $0.value) }
         if let configuration { entries.append(.init(slot: PointManifest.configurationSlot, id: configuration)) }
         if let secrets { entries.append(.init(slot: PointManifest.secretsSlot, id: secrets)) }
         return StoreNode(header: PointManifest.header, entries: entries)
     }
 
-    init(mapRoots: [Int: ChunkID], configuration: ChunkID?, secrets: ChunkID?) {
+    init(mapRoots: [DiskIndex: ChunkID], configuration: ChunkID?, secrets: ChunkID?) {
         self.mapRoots = mapRoots
         self.configuration = configuration
         self.secrets = secrets
@@ -38,7 +38,7 @@ struct PointManifest: Sendable, Equatable {
         guard node.header == PointManifest.header else {
             throw RecoveryChainError(.corruptMetadata, "\(what) is not a recovery-point manifest")
         }
-        var roots: [Int: ChunkID] = [:]
+        var roots: [DiskIndex: ChunkID] = [:]
         var configuration: ChunkID? = nil
         var secrets: ChunkID? = nil
         var slots = Set<UInt32>()
@@ -49,7 +49,7 @@ struct PointManifest: Sendable, Equatable {
             switch e.slot {
             case PointManifest.configurationSlot: configuration = e.id
             case PointManifest.secretsSlot: secrets = e.id
-            case let slot where slot < UInt32(PointManifest.diskCountMax): roots[Int(slot)] = e.id
+            case let slot where slot < UInt32(PointManifest.diskCountMax): roots[DiskIndex(Int(slot))] = e.id
             default: throw RecoveryChainError(.corruptMetadata, "\(what) has an unknown entry slot \(e.slot)")
             }
         }
@@ -69,7 +69,7 @@ struct PointManifest: Sendable, Equatable {
         return d
     }()
 
-    static func rootName(item: String, point: String) -> String { "points/\(item)/\(point)" }
+    static func rootName(item: ItemName, point: PointID) -> String { "points/\(item.rawValue)/\(point.rawValue)" }
 
     /// The largest disk a point may describe: what a block map can hold (2^50 bytes).
     static let diskSizeBytesMax: UInt64 = BlockMapGeometry.maxDiskSizeBytes
@@ -93,7 +93,7 @@ struct PointManifest: Sendable, Equatable {
             point.tags.count <= RecoveryPoint.tagCountMax,
             point.disks.count <= diskCountMax,
             BlockGeometry.isValidBlockSize(point.blockSizeBytes),
-            point.disks.allSatisfy({ $0.sizeBytes % 512 == 0 && $0.disk >= 0 && $0.disk < diskCountMax }),
+            point.disks.allSatisfy({ $0.sizeBytes % 512 == 0 && $0.disk.isValid }),
             Set(point.disks.map(\.disk)).count == point.disks.count
         else {
             throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) is inconsistent (names, tags, disks or block size out of bounds)")

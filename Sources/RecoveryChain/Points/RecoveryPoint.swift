@@ -4,9 +4,9 @@ import Foundation
 /// A recovery point: the state of an item's disks at one instant, and what came with it.
 public struct RecoveryPoint: Codable, Sendable, Equatable, Identifiable {
     /// The point's ID, unique in its chain and sortable by time (e.g. `20261122T080102Z-3f9a1c2e`).
-    public var id: String
+    public var id: PointID
     /// The protected item (VM) it belongs to.
-    public var item: String
+    public var item: ItemName
     /// When the point was taken (or the time a host gave for imports and simulations).
     public var time: Date
     /// Whether it was taken on demand (scheduled points are `false`).
@@ -35,7 +35,7 @@ public struct RecoveryPoint: Codable, Sendable, Equatable, Identifiable {
 /// One disk of a recovery point.
 public struct PointDisk: Codable, Sendable, Equatable {
     /// The disk's position in the item (stable across points: disk 0 stays disk 0).
-    public var disk: Int
+    public var disk: DiskIndex
     /// A host-given name (e.g. `"os"`, `"data"`, a file name).
     public var name: String
     /// The disk's size at the point, in bytes.
@@ -46,7 +46,8 @@ public struct PointDisk: Codable, Sendable, Equatable {
     public var storedBytes: UInt64
 }
 
-/// A point as listed, with the storage it is charged for (seed 002).
+/// A point as listed, with the storage it is charged for (as Azure Backup bills a chain: the
+/// full point for every block it holds, each incremental for the blocks it introduced).
 public struct PointSummary: Sendable, Equatable {
     /// The point.
     public var point: RecoveryPoint

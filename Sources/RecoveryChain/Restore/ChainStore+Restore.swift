@@ -15,7 +15,7 @@ public struct RestoreResult: Sendable, Equatable {
 
 extension ChainStore {
     /// Starts a restore as a ``Job``.
-    public func startRestore(item: String, point: String, disk: Int, to path: String) -> Job<RestoreResult> {
+    public func startRestore(item: ItemName, point: PointID, disk: DiskIndex, to path: String) -> Job<RestoreResult> {
         Job { report in try await self.restore(item: item, point: point, disk: disk, to: path, progress: report) }
     }
 
@@ -24,9 +24,9 @@ extension ChainStore {
     /// A regular file is created (or truncated) and sized first, so zero blocks are left as holes
     /// and never written (sparse). A block device gets zeros written where the point has zeros.
     /// Works after the source is gone: only the store is read.
-    public func restore(item: String, point id: String, disk: Int, to path: String, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
+    public func restore(item: ItemName, point id: PointID, disk: DiskIndex, to path: String, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
         try await withItemLock(item, "restore") {
-            let (point, manifest) = try await pointRecord(id, of: item)
+            let (point, manifest) = try await pointRecord(item: item, point: id)
             guard let meta = point.disks.first(where: { $0.disk == disk }), let root = manifest.mapRoots[disk] else {
                 throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
             }
@@ -44,9 +44,9 @@ extension ChainStore {
     }
 
     /// Restores every disk of a point, disk `n` to `pathForDisk(n)`.
-    public func restoreAll(item: String, point id: String, to pathForDisk: @Sendable (Int) -> String, progress: JobProgressHandler? = nil) async throws -> [Int: RestoreResult] {
-        let point = try await point(id, of: item)
-        var out: [Int: RestoreResult] = [:]
+    public func restoreAll(item: ItemName, point id: PointID, to pathForDisk: @Sendable (DiskIndex) -> String, progress: JobProgressHandler? = nil) async throws -> [DiskIndex: RestoreResult] {
+        let point = try await point(item: item, point: id)
+        var out: [DiskIndex: RestoreResult] = [:]
         for d in point.disks {
             out[d.disk] = try await restore(item: item, point: id, disk: d.disk, to: pathForDisk(d.disk), progress: progress)
         }
@@ -55,10 +55,10 @@ extension ChainStore {
 
     /// Brings a target that holds point `current` to point `wanted`, writing only the blocks that
     /// differ between them (found with the block-map diff), and zeroing blocks that became zero.
-    public func restoreInPlace(item: String, disk: Int, target path: String, holding current: String, to wanted: String, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
+    public func restoreInPlace(item: ItemName, point wanted: PointID, disk: DiskIndex, target path: String, holding current: PointID, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
         try await withItemLock(item, "restore") {
-            let (from, fromManifest) = try await pointRecord(current, of: item)
-            let (to, toManifest) = try await pointRecord(wanted, of: item)
+            let (from, fromManifest) = try await pointRecord(item: item, point: current)
+            let (to, toManifest) = try await pointRecord(item: item, point: wanted)
             guard let fromRoot = fromManifest.mapRoots[disk], let fromDisk = from.disks.first(where: { $0.disk == disk }),
                 let toRoot = toManifest.mapRoots[disk], let toDisk = to.disks.first(where: { $0.disk == disk })
             else {
@@ -87,7 +87,7 @@ extension ChainStore {
     ) async throws -> RestoreResult {
         let maps = self.maps
         let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
-        let meter = ProgressMeter(phase: "restoring", blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
+        let meter = ProgressMeter(phase: .restoring, blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
         var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)
         let window: UInt64 = 4096
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
@@ -131,7 +131,7 @@ extension ChainStore {
             result.bytesWritten += written
             start = end
         }
-        meter.update(force: true) { $0.phase = "done" }
+        meter.update(force: true) { $0.phase = .done }
         return result
     }
 

@@ -84,8 +84,8 @@ public final class PointDiskReader: Sendable {
 
 extension ChainStore {
     /// A random-access reader over one disk of a point.
-    public func reader(item: String, point id: String, disk: Int) async throws -> PointDiskReader {
-        let (point, manifest) = try await pointRecord(id, of: item)
+    public func reader(item: ItemName, point id: PointID, disk: DiskIndex) async throws -> PointDiskReader {
+        let (point, manifest) = try await pointRecord(item: item, point: id)
         guard let meta = point.disks.first(where: { $0.disk == disk }), let root = manifest.mapRoots[disk] else {
             throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk)")
         }

@@ -8,7 +8,7 @@ struct BackupCommand: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     @Option(name: .long, help: "The protected item (e.g. a VM name).")
-    var item: String
+    var item: ItemName
 
     @Option(name: .long, help: "A disk image or block device; repeat for disk 0, 1, …")
     var disk: [String]
@@ -17,7 +17,7 @@ struct BackupCommand: AsyncParsableCommand {
     var changed: String?
 
     @Option(name: .long, help: "The point the --changed ranges are relative to (the point whose snapshot reset the host's change tracking).")
-    var base: String?
+    var base: PointID?
 
     @Option(name: .long, help: "When --base is not the item's latest point with a disk: fail (default), or read the whole disk and compare.")
     var onBaseMismatch: String = "fail"
@@ -76,7 +76,7 @@ struct BackupCommand: AsyncParsableCommand {
             }
             let inputs = try disks.enumerated().map { i, path in
                 DiskInput(
-                    disk: i, name: URL(fileURLWithPath: path).lastPathComponent, source: try FileDiskSource(path: path),
+                    disk: DiskIndex(i), name: URL(fileURLWithPath: path).lastPathComponent, source: try FileDiskSource(path: path),
                     changes: tracked[i].map { TrackedChanges(since: base, ranges: $0) })
             }
             var request = BackupRequest(item: item, disks: inputs)
@@ -109,18 +109,18 @@ struct BackupCommand: AsyncParsableCommand {
                 throw error
             }
             if options.json {
-                struct Disk: Encodable { var disk: Int; var sizeBytes: UInt64; var changedBlocks: Int; var storedBytes: UInt64 }
-                struct Mismatch: Encodable { var disk: Int; var base: String; var latest: String? }
-                struct Out: Encodable { var point: String; var kind: String; var disks: [Disk]; var consistency: String; var baseMismatches: [Mismatch] }
+                struct Disk: Encodable { var disk: DiskIndex; var sizeBytes: UInt64; var changedBlocks: Int; var storedBytes: UInt64 }
+                struct Mismatch: Encodable { var disk: DiskIndex; var base: String; var latest: PointID? }
+                struct Out: Encodable { var point: PointID; var kind: String; var disks: [Disk]; var consistency: String; var baseMismatches: [Mismatch] }
                 try Output.json(Out(
                     point: result.point.id, kind: result.kind.rawValue,
                     disks: result.point.disks.map { Disk(disk: $0.disk, sizeBytes: $0.sizeBytes, changedBlocks: $0.changedBlocks, storedBytes: $0.storedBytes) },
                     consistency: result.point.consistency.rawValue,
-                    baseMismatches: result.baseMismatches.map { Mismatch(disk: $0.disk, base: $0.named ?? "", latest: $0.latest) }))
+                    baseMismatches: result.baseMismatches.map { Mismatch(disk: $0.disk, base: $0.named?.rawValue ?? "", latest: $0.latest) }))
             } else {
-                Output.line(result.point.id)
+                Output.line(result.point.id.rawValue)
                 for m in result.baseMismatches {
-                    FileHandle.standardError.write(Data("disk \(m.disk): --base \(m.named ?? "") is not the latest point with the disk (\(m.latest ?? "none")); read the whole disk instead of the changed ranges\n".utf8))
+                    FileHandle.standardError.write(Data("disk \(m.disk): --base \(m.named?.rawValue ?? "") is not the latest point with the disk (\(m.latest?.rawValue ?? "none")); read the whole disk instead of the changed ranges\n".utf8))
                 }
                 for d in result.point.disks {
                     FileHandle.standardError.write(Data("disk \(d.disk): \(d.changedBlocks) changed blocks, \(ByteSize.format(d.storedBytes)) stored (\(result.kind.rawValue), \(result.point.consistency.rawValue)-consistent)\n".utf8))

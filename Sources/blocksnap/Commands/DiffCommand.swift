@@ -7,10 +7,10 @@ struct DiffCommand: AsyncParsableCommand {
         commandName: "diff", abstract: "List the byte ranges that differ between two points (Get Page Ranges style).")
 
     @OptionGroup var options: StoreOptions
-    @Option(name: .long, help: "The item.") var item: String
-    @Option(name: .long, help: "The older (or other) point; omit to list the ranges holding data.") var from: String?
-    @Option(name: .long, help: "The point whose state is described.") var to: String
-    @Option(name: .long, help: "The disk number (default 0).") var disk: Int = 0
+    @Option(name: .long, help: "The item.") var item: ItemName
+    @Option(name: .long, help: "The older (or other) point; omit to list the ranges holding data.") var from: PointID?
+    @Option(name: .long, help: "The point whose state is described.") var to: PointID
+    @Option(name: .long, help: "The disk number (default 0).") var disk: DiskIndex = 0
     @Option(name: .long, help: "START-END: only these bytes; END is inclusive, as Azure's x-ms-range (e.g. 0-1048575).") var range: String?
     @Flag(name: .long, help: "Refine changed blocks to the 512-byte pages that really differ.") var exact = false
     @Option(name: .long, help: "Ranges per page (default 10000).") var maxResults: Int = 10_000
@@ -34,7 +34,7 @@ struct DiffCommand: AsyncParsableCommand {
             let store = try await options.open(lock: .none)
             let chains = ChainStore(store: store)
             let page = try await chains.diff(item: item, from: from, to: to, disk: disk, in: byteRange, maxResults: maxResults, marker: parsedMarker, exact: exact)
-            let blockSize = try await chains.point(to, of: item).blockSizeBytes
+            let blockSize = try await chains.point(item: item, point: to).blockSizeBytes
             if options.json {
                 struct R: Encodable { var start: UInt64; var end: UInt64; var kind: String }
                 struct Out: Encodable {

@@ -8,17 +8,17 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
 
     @Option(name: .long, help: "Only this item.")
-    var item: String?
+    var item: ItemName?
 
     func run() async throws {
         let (options, only) = (options, item)
         await runCommand(json: options.json) {
             let store = try await options.open(lock: .none)
             let chains = ChainStore(store: store)
-            let items: [String]
+            let items: [ItemName]
             if let only { items = [only] } else { items = try await chains.items() }
             struct PointOut: Encodable {
-                var point: String
+                var point: PointID
                 var time: String
                 var kind: String
                 var consistency: String
@@ -37,12 +37,12 @@ struct ListCommand: AsyncParsableCommand {
                     try c.encode(expires, forKey: .expires)  // null when none
                 }
             }
-            // A point that cannot be read is listed as damaged, never left out (S45).
-            struct DamagedOut: Encodable { var point: String; var reason: String }
-            struct ItemOut: Encodable { var item: String; var points: [PointOut]; var damaged: [DamagedOut] }
+            // A point that cannot be read is listed as damaged, never left out.
+            struct DamagedOut: Encodable { var point: PointID; var reason: String }
+            struct ItemOut: Encodable { var item: ItemName; var points: [PointOut]; var damaged: [DamagedOut] }
             var out: [ItemOut] = []
             for item in items {
-                let listing = try await chains.pointListing(of: item)
+                let listing = try await chains.pointListing(item: item)
                 let summaries = try await chains.summaries(in: listing)
                 out.append(ItemOut(
                     item: item,
@@ -52,7 +52,7 @@ struct ListCommand: AsyncParsableCommand {
                             consistency: $0.point.consistency.rawValue, introducedBlocks: $0.introducedBlocks,
                             introducedBytes: $0.introducedBytes, expires: $0.point.retainUntil.map(Output.iso))
                     },
-                    damaged: listing.damaged.map { DamagedOut(point: $0.id, reason: $0.reason) }))
+                    damaged: listing.damaged.map { DamagedOut(point: $0.point, reason: $0.reason) }))
             }
             if options.json {
                 struct Out: Encodable { var items: [ItemOut] }
@@ -65,7 +65,7 @@ struct ListCommand: AsyncParsableCommand {
                 var total: UInt64 = 0
                 for p in item.points {
                     total += p.introducedBytes
-                    Output.line("  \(p.point.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.time.prefix(20).padding(toLength: 21, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.consistency.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(p.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(ByteSize.format(p.introducedBytes))")
+                    Output.line("  \(p.point.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.time.prefix(20).padding(toLength: 21, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.consistency.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(p.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(ByteSize.format(p.introducedBytes))")
                 }
                 Output.line("  total stored: \(ByteSize.format(total))")
                 for d in item.damaged {

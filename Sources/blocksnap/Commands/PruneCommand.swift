@@ -5,7 +5,7 @@ import Foundation
 struct PruneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Apply a retention policy to an item: expire what it does not keep, then collect garbage.",
+        abstract: "Forget the points a retention policy does not keep, then collect garbage (restic's forget + prune).",
         discussion: """
             The policy file is the Policy module's JSON form ({"tiered": …}, {"count": …} or
             {"nonOverlappingCount": …}, see docs/POLICY.md), or a flat restic-style object:
@@ -15,7 +15,7 @@ struct PruneCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: StoreOptions
-    @Option(name: .long, help: "The item.") var item: String
+    @Option(name: .long, help: "The item.") var item: ItemName
     @Option(name: .long, help: "The policy JSON file.") var policy: String
     @Option(name: .long, help: "Evaluate at this ISO 8601 time instead of now.") var now: String?
     @Flag(name: .long, help: "Show what would happen without changing anything.") var dryRun = false
@@ -55,7 +55,7 @@ struct PruneCommand: AsyncParsableCommand {
                 now = date
             }
             let store = try await options.open(lock: .none)
-            let result = try await ChainStore(store: store).prune(item: item, policy: policy, now: now, timeZone: TimeZone(identifier: "UTC")!, dryRun: dryRun)
+            let result = try await ChainStore(store: store).forget(item: item, policy: policy, now: now, timeZone: TimeZone(identifier: "UTC")!, dryRun: dryRun)
             var gcNote: String? = nil
             if !dryRun && !result.expired.isEmpty {
                 do {
@@ -68,15 +68,15 @@ struct PruneCommand: AsyncParsableCommand {
             }
             if options.json {
                 struct Keep: Encodable { var point: String; var reasons: [String] }
-                struct Expire: Encodable { var point: String }
+                struct Expire: Encodable { var point: PointID }
                 struct Out: Encodable { var keep: [Keep]; var expire: [Expire]; var freedBytes: Int64 }
-                let expired = Set(result.expired)
+                let expired = Set(result.expired.map(\.rawValue))
                 try Output.json(Out(
                     keep: result.decisions.filter { !expired.contains($0.pointID) }.map { Keep(point: $0.pointID, reasons: $0.reasons) },
                     expire: result.expired.map { Expire(point: $0) },
                     freedBytes: result.freedBytes))
             } else {
-                let expired = Set(result.expired)
+                let expired = Set(result.expired.map(\.rawValue))
                 for d in result.decisions {
                     let verb = expired.contains(d.pointID) ? (dryRun ? "would expire" : "expired") : "keep"
                     Output.line("\(verb.padding(toLength: 12, withPad: " ", startingAt: 0)) \(d.pointID)  \(d.reasons.joined(separator: "; "))")

@@ -16,7 +16,7 @@ struct StatsCommand: AsyncParsableCommand {
             var points = 0
             var damagedPoints = 0
             for item in items {
-                let listing = try await chains.pointListing(of: item)
+                let listing = try await chains.pointListing(item: item)
                 points += listing.points.count + listing.damaged.count
                 damagedPoints += listing.damaged.count
             }

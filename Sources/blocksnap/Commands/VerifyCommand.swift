@@ -6,8 +6,8 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify", abstract: "Read and check the store; report damaged points.")
 
     @OptionGroup var options: StoreOptions
-    @Option(name: .long, help: "Only this item's points.") var item: String?
-    @Option(name: .long, help: "Only this point (with --item).") var point: String?
+    @Option(name: .long, help: "Only this item's points.") var item: ItemName?
+    @Option(name: .long, help: "Only this point (with --item).") var point: PointID?
     @Option(name: .long, help: "Read the data of only slice N of M of the packs (e.g. 1/10); headers, index and points are still checked in full.")
     var readDataSubset: String?
 

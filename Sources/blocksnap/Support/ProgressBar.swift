@@ -23,7 +23,7 @@ final class ProgressBar: Sendable {
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let rate = ByteSize.format(UInt64(p.bytesPerSecond)) + "/s"
         let eta = p.estimatedSecondsRemaining.map { "ETA \(Int($0.rounded()))s" } ?? ""
-        let line = "\r\(p.phase.padding(toLength: 10, withPad: " ", startingAt: 0)) \(bar) \(Int(p.fractionDone * 100))%  \(rate)  \(eta)   "
+        let line = "\r\(p.phase.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(bar) \(Int(p.fractionDone * 100))%  \(rate)  \(eta)   "
         FileHandle.standardError.write(Data(line.utf8))
         drawn.withLock { $0 = true }
     }
