@@ -20,7 +20,8 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// The item, point or disk does not exist.
         public static let notFound = Code(.notFound)
-        /// Another backup or restore of the same item is running (seed 001).
+        /// Another backup or restore of the same item is running ("another operation is in
+        /// progress").
         public static let operationInProgress = Code(.operationInProgress)
         /// Reading one of the item's disks failed, so no point was recorded.
         public static let diskFailed = Code(.diskFailed)

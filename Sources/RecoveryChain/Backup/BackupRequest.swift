@@ -9,7 +9,7 @@ public struct BackupRequest: Sendable {
     public var disks: [DiskInput]
     /// Take the point on demand (with its own retention) rather than on schedule.
     public var onDemand: Bool = false
-    /// For on-demand points: how long to keep it (default 30 days, seed 000).
+    /// For on-demand points: how long to keep it (default 30 days, as Azure Backup keeps on-demand points).
     public var onDemandRetention: Duration = .seconds(30 * 86_400)
     /// Host tags (at most 50).
     public var tags: [String] = []
@@ -71,7 +71,7 @@ public struct DiskInput: Sendable {
 }
 
 /// Byte ranges of a disk that a host's change tracker saw written, and the point they are
-/// relative to (S46) — as VMware names a `changeId`, Hyper-V a reference point and Azure a
+/// relative to — as VMware names a `changeId`, Hyper-V a reference point and Azure a
 /// `prevsnapshot`.
 ///
 /// A backup uses the ranges only when ``since`` is the item's latest point that has the disk;

@@ -12,7 +12,7 @@ extension ChainStore {
     /// Each disk builds on its *base*: the item's latest point that has that disk (a disk left
     /// out of newer points chains onto the last point that has it; a disk no point has is
     /// backed up in full). Changed blocks are found, best first, from the host's tracked
-    /// changes (used only when they are relative to that base, S46), from the source's holes
+    /// changes (used only when they are relative to that base), from the source's holes
     /// (skipped without reading), or by reading every block and comparing its hash with the
     /// base's map. Only changed blocks are stored; the new maps share everything else with the
     /// bases. Disks are processed in parallel. If any disk fails, or the task is cancelled, no

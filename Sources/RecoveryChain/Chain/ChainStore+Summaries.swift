@@ -1,7 +1,7 @@
 import BlockStore
 
 extension ChainStore {
-    /// The points of an item with their kind and the storage each is charged for (seed 002):
+    /// The points of an item with their kind and the storage each is charged for (as Azure Backup bills a chain):
     /// a point introduces the blocks that differ from the previous remaining point (all its data
     /// blocks when it is the oldest, the full one); the chain's cost is the sum.
     ///

@@ -1,4 +1,5 @@
-/// What a recovery point's data is consistent with (seed 003: VSS writers).
+/// What a recovery point's data is consistent with (as Hyper-V's VSS writers make a point
+/// application- or file-system-consistent).
 public enum Consistency: String, Codable, Sendable, Hashable, Comparable {
     /// Applications flushed and froze their state (every application participant succeeded).
     case application

@@ -3,9 +3,10 @@ import Foundation
 import RecoveryChain
 import Testing
 
-/// Seed 002's worked example: a data disk of four 16 KB blocks.
+/// Azure Backup's worked example of incremental snapshots and merge-on-expire: a data disk of
+/// four 16 KB blocks.
 /// RP1 = D1 D2 (blocks 1, 2), RP2 = D3 (block 3), RP3 = D2′ D3′ (blocks 2, 3 rewritten).
-@Suite struct Seed002Tests {
+@Suite struct MergeOnExpireExampleTests {
     static let block = 16 * 1024
 
     func content(_ tag: UInt8) -> [UInt8] {
