@@ -21,7 +21,7 @@ public struct BackupRequest: Sendable {
     public var time: Date? = nil
     /// The chain's block size for a new chain (a power of two, 4 KiB … 4 MiB). An existing chain
     /// keeps its own.
-    public var blockSizeBytes: Int = 64 * 1024
+    public var blockSizeBytes: Int = ChainLimits.defaultBlockSizeBytes
     /// Quiesce participants, called prepare → freeze → snapshot → thaw → post.
     public var participants: [any QuiesceParticipant] = []
     /// How long each participant phase may take.

@@ -30,7 +30,7 @@ struct BlockIngestor: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<min(workerCount, blockIndices.count) {
                 group.addTask {
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
                     defer { buffer.deallocate() }
                     while true {
                         try Task.checkCancellation()

@@ -48,8 +48,8 @@ extension ChainStore {
         for d in request.disks where d.source.sizeBytes % 512 != 0 {
             throw RecoveryChainError(.invalidArgument, "disk \(d.disk) is \(d.source.sizeBytes) bytes, not a multiple of 512")
         }
-        guard request.tags.count <= RecoveryPoint.tagCountMax, request.tags.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 256 }) else {
-            throw RecoveryChainError(.limitExceeded, "a point carries at most \(RecoveryPoint.tagCountMax) tags of 1–256 bytes (got \(request.tags.count))")
+        guard request.tags.count <= RecoveryPoint.tagCountMax, request.tags.allSatisfy({ !$0.isEmpty && $0.utf8.count <= ChainLimits.tagByteCountMax }) else {
+            throw RecoveryChainError(.limitExceeded, "a point carries at most \(RecoveryPoint.tagCountMax) tags of 1–\(ChainLimits.tagByteCountMax) bytes (got \(request.tags.count))")
         }
         guard BlockGeometry.isValidBlockSize(request.blockSizeBytes) else {
             throw RecoveryChainError(.invalidArgument, "block size \(request.blockSizeBytes) is not a power of two from 4 KiB to 4 MiB")
@@ -280,7 +280,7 @@ extension ChainStore {
         var changedBlocks = 0
         var storedBytes: UInt64 = 0
         var missed: [Range<UInt64>] = []
-        let window: UInt64 = 4096
+        let window = ChainLimits.blocksPerWindow
         var start: UInt64 = 0
         while start < blockCount {
             try Task.checkCancellation()

@@ -39,7 +39,7 @@ extension ChainStore {
                 while k < changed.count {
                     // Fetch IDs a window at a time.
                     let start = changed[k]
-                    let end = min(start + 4096, BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes))
+                    let end = min(start + ChainLimits.blocksPerWindow, BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes))
                     let ids = try await maps.chunkIDs(root: root, sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes, blocks: start..<max(end, start + 1))
                     while k < changed.count && changed[k] < start + UInt64(ids.count) {
                         let id = ids[Int(changed[k] - start)]

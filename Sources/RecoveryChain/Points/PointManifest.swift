@@ -77,7 +77,7 @@ struct PointManifest: Sendable, Equatable {
     /// The most bytes one block may add to the store: its sealed, compressed form never takes
     /// more than this (zstd's bound plus framing and sealing stay far below it).
     static func storedBytesPerBlockMax(blockSizeBytes: Int) -> UInt64 {
-        2 * UInt64(blockSizeBytes) + 4096
+        2 * UInt64(blockSizeBytes) + ChainLimits.storedBytesSlackPerBlock
     }
 
     /// Decodes and checks a point's metadata from a root payload (hostile-input safe): every

@@ -89,8 +89,8 @@ extension ChainStore {
         let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
         let meter = ProgressMeter(phase: .restoring, blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
         var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)
-        let window: UInt64 = 4096
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
+        let window = ChainLimits.blocksPerWindow
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
         defer { scratch.deallocate() }
         var start: UInt64 = 0
         var cursorInOnly = 0
@@ -155,7 +155,7 @@ extension ChainStore {
         return try await withThrowingTaskGroup(of: UInt64.self) { group in
             for _ in 0..<min(workerCount, jobs.count) {
                 group.addTask {
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 4096)
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
                     defer { buffer.deallocate() }
                     var written: UInt64 = 0
                     while let run = cursor.next() {
