@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "BlockStore", targets: ["BlockStore"]),
         .library(name: "BlockStoreTesting", targets: ["BlockStoreTesting"]),
         .library(name: "BlockStoreS3", targets: ["BlockStoreS3"]),
+        .library(name: "BlockStoreS3Testing", targets: ["BlockStoreS3Testing"]),
         .library(name: "PageRangeDiff", targets: ["PageRangeDiff"]),
         .library(name: "RecoveryChain", targets: ["RecoveryChain"]),
         .library(name: "Policy", targets: ["Policy"]),
@@ -68,6 +69,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "BlockStoreS3Testing",
+            dependencies: ["BlockStoreS3"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "PageRangeDiff", dependencies: ["BlockStore", "CBlockSnapLinux"],
             swiftSettings: strict),
         .target(
@@ -109,7 +115,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PolicySimulator",
-            dependencies: ["Policy"],
+            dependencies: ["Policy", "BlockStoreTesting"],
             path: "Examples/PolicySimulator",
             swiftSettings: strict
         ),
@@ -123,7 +129,9 @@ let package = Package(
         .testTarget(
             name: "BlockStoreS3Tests",
             // CrashHelper: built first, run as writer and collector processes (S3MultiProcessTests).
-            dependencies: ["BlockStoreS3", "BlockStoreTesting", "BlockSnap", "CrashHelper"],
+            dependencies: [
+                "BlockStoreS3", "BlockStoreS3Testing", "BlockStoreTesting", "BlockSnap", "CrashHelper",
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -136,12 +144,14 @@ let package = Package(
             dependencies: ["RecoveryChain", "BlockStoreTesting", "CrashHelper"],
             swiftSettings: strict
         ),
-        // Killed with SIGKILL by RecoveryChainTests' crash tests (S40).
-        // Its s3-writer and s3-gc modes are BlockStoreS3Tests' processes on one S3 store (S42).
+        // Killed with SIGKILL at any moment by RecoveryChainTests' crash tests. Its s3-writer and
+        // s3-gc modes are BlockStoreS3Tests' writer and collector processes on one S3 store.
         .executableTarget(
-            name: "CrashHelper", dependencies: ["BlockSnap", "BlockStoreS3"], path: "Tests/CrashHelper",
+            name: "CrashHelper", dependencies: ["BlockSnap", "BlockStoreS3", "BlockStoreTesting"],
+            path: "Tests/CrashHelper",
             swiftSettings: strict),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy"], swiftSettings: strict),
+        .testTarget(
+            name: "PolicyTests", dependencies: ["Policy", "BlockStoreTesting"], swiftSettings: strict),
         .testTarget(
             name: "ExampleTests",
             dependencies: ["BlockSnap"],
@@ -176,7 +186,8 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
                     "CZstd",
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Benchmark", package: "benchmark"),
-                ] + (name == "S3Throughput" ? ["BlockStoreS3"] : [])
+                    "BlockStoreTesting",
+                ] + (name == "S3Throughput" ? ["BlockStoreS3", "BlockStoreS3Testing"] : [])
                     + (["ChainThroughput", "S3Throughput"].contains(name) ? ["BenchmarkSupport"] : []),
                 path: "Benchmarks/\(name)",
                 plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

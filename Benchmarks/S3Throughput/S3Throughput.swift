@@ -12,6 +12,7 @@ import Benchmark
 import BenchmarkSupport
 import BlockSnap
 import BlockStoreS3
+import BlockStoreS3Testing
 import Foundation
 import Synchronization
 
@@ -54,20 +55,16 @@ func localStore(_ name: String) async throws -> ChunkStore {
 /// Runs `body` with a backend on the benchmark's moto bucket, under a fresh key prefix that is
 /// emptied afterwards (moto keeps objects in memory).
 func withS3Backend<T>(_ body: (S3Backend) async throws -> T) async throws -> T {
-    let port = try MotoProcess.shared.port()
-    var configuration = try S3Configuration(
-        endpoint: URL(string: "http://127.0.0.1:\(port)")!, region: "us-east-1", bucket: bucket,
-        keyPrefix: "store-\(UUID().uuidString.prefix(8).lowercased())",
-        credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing"),
-        addressingStyle: .path, createIsAtomic: true)
-    configuration.timeouts = S3Timeouts(connect: .seconds(5), read: .seconds(60), request: .seconds(300))
+    let server = try await MotoServer.processWide()
+    let configuration = try server.configuration(
+        bucket: bucket, keyPrefix: "store-\(UUID().uuidString.prefix(8).lowercased())",
+        timeouts: S3Timeouts(connect: .seconds(5), read: .seconds(60), request: .seconds(300)),
+        retryPolicy: S3RetryPolicy())
     return try await S3Backend.withBackend(configuration: configuration) { backend in
         try await backend.createBucket()
         let result = try await body(backend)
         let keys = try await backend.listAll(prefix: "").map(\.key)
-        for start in stride(from: 0, to: keys.count, by: 1000) {
-            try await backend.deleteMany(Array(keys[start..<min(start + 1000, keys.count)]))
-        }
+        try await backend.deleteMany(keys)  // 1000 keys a request
         return result
     }
 }

@@ -6,6 +6,7 @@
 import Benchmark
 import BlockSnap
 import BlockStore
+import BlockStoreTesting
 import CZstd
 import Crypto
 import Foundation
@@ -18,14 +19,7 @@ let workers = ProcessInfo.processInfo.activeProcessorCount
 /// The data set, made once: block i is zeros, text-like or random by i % 3.
 nonisolated(unsafe) let data: UnsafeMutableRawBufferPointer = {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: totalBytes, alignment: 4096)
-    var state: UInt64 = 0x5EED
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator = SplitMix64(seed: 0x5EED)
     let words = ["disk ", "block ", "snapshot ", "page ", "range ", "chain ", "point ", "store ", "\n", "the "].map { Array($0.utf8) }
     for i in 0..<blockCount {
         let block = UnsafeMutableRawBufferPointer(rebasing: buffer[(i * blockSize)..<((i + 1) * blockSize)])
@@ -35,7 +29,7 @@ nonisolated(unsafe) let data: UnsafeMutableRawBufferPointer = {
         case 1:
             var o = 0
             while o < blockSize {
-                let w = words[Int(next() % 10)]
+                let w = words[Int(generator.next() % 10)]
                 for b in w where o < blockSize {
                     block[o] = b
                     o += 1
@@ -43,7 +37,7 @@ nonisolated(unsafe) let data: UnsafeMutableRawBufferPointer = {
             }
         default:
             let words64 = block.bindMemory(to: UInt64.self)
-            for k in words64.indices { words64[k] = next() }
+            for k in words64.indices { words64[k] = generator.next() }
         }
     }
     return buffer

@@ -5,19 +5,9 @@
 // backup the policy is evaluated and expired points are dropped, as the chain's cleanup would do.
 // At the end it prints the points that remain, with their tiers, expiry and reasons, and the
 // storage they hold, assuming a size per point (the real chain storage comes from RecoveryChain).
+import BlockStoreTesting
 import Foundation
 import Policy
-
-struct Generator: RandomNumberGenerator {  // SplitMix64, so every run prints the same.
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func main() throws {
     let zone = TimeZone(identifier: "Europe/Berlin")!
@@ -32,7 +22,7 @@ func main() throws {
         onDemandRetentionDays: 30)
     try policy.validate()
 
-    var rng = Generator(state: 2025)
+    var rng = SplitMix64(seed: 2025)  // seeded, so every run prints the same
     let start = ISO8601DateFormatter().date(from: "2025-01-01T00:00:00Z")!
     let end = ISO8601DateFormatter().date(from: "2027-01-01T00:00:00Z")!
     let onDemand: [String: Int?] = [  // local date → own retention in days (nil: policy default)
@@ -53,8 +43,8 @@ func main() throws {
     let gib = 1 << 30
 
     func cleanup(now: Date) throws {
-        let decisions = try Policy.evaluate(
-            points: points, policy: policy, now: now, timeZone: zone)
+        let decisions = try policy.evaluate(
+            points: points, now: now, timeZone: zone)
         let gone = Set(decisions.filter { !$0.isKept }.map(\.pointID))
         expiredCount += gone.count
         points.removeAll { gone.contains($0.id) }
@@ -90,7 +80,7 @@ func main() throws {
 
     let now = end
     try cleanup(now: now)
-    let decisions = try Policy.evaluate(points: points, policy: policy, now: now, timeZone: zone)
+    let decisions = try policy.evaluate(points: points, now: now, timeZone: zone)
     print("policy-simulator: 2 years, daily 22:00 Europe/Berlin (start window 2 h)")
     print("policy: daily 7 days, weekly (Sunday) 4 weeks, monthly (last day) 12 months,")
     print("        yearly (Dec, last day) 5 years, on-demand 30 days unless set per point")

@@ -101,8 +101,8 @@ struct VMAgent {
 
         print("\nPoints kept after three weeks, with the policy's reasons:")
         let points = try await chains.points(item: "vm1")
-        let decisions = try Policy.evaluate(
-            points: points.map { RetentionPoint(id: $0.id.rawValue, time: $0.time) }, policy: policy, now: clock, timeZone: zone)
+        let decisions = try policy.evaluate(
+            points: points.map { RetentionPoint(id: $0.id.rawValue, time: $0.time) }, now: clock, timeZone: zone)
         for (point, decision) in zip(points, decisions) {
             let expiry = decision.expiry.map { $0.formatted(.iso8601.year().month().day()) } ?? "—"
             print("  \(point.id)  \(point.consistency.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  until \(expiry)  \(decision.reasons.joined(separator: ", "))")

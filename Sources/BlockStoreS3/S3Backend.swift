@@ -53,6 +53,13 @@ public final class S3Backend: StorageBackend {
 
     /// The largest response body accepted (a whole object read), 5 GiB.
     static let maxResponseBytes = S3Configuration.maximumSinglePutBytes
+    /// The most keys one ListObjectsV2 request asks for: S3 returns at most 1000 per page.
+    static let listPageSizeMax = 1000
+    /// The most keys one DeleteObjects request carries: S3 rejects more than 1000.
+    static let deleteBatchKeyCountMax = 1000
+    /// The most bytes of an unexpected response body quoted in an error message: enough to
+    /// recognise an HTML error page or a proxy's answer, short enough for one log line.
+    static let quotedResponseBytesMax = 200
 
     /// Creates a backend and its HTTP client.
     /// - Parameter configuration: Where the store lives and how to reach it.
@@ -254,7 +261,7 @@ public final class S3Backend: StorageBackend {
         while entries.count < limit, truncated {
             var query: [(String, String)] = [
                 ("list-type", "2"), ("prefix", fullPrefix),
-                ("max-keys", String(min(1000, limit - entries.count))),
+                ("max-keys", String(min(Self.listPageSizeMax, limit - entries.count))),
             ]
             if let token {
                 query.append(("continuation-token", token))
@@ -302,14 +309,15 @@ public final class S3Backend: StorageBackend {
 
     // MARK: - Beyond the protocol
 
-    /// Deletes many objects with DeleteObjects, 1000 keys a request; missing keys are fine.
+    /// Deletes many objects with DeleteObjects, 1000 keys a request (S3's limit); missing keys
+    /// are fine.
     /// - Complexity: `ceil(keys.count / 1000)` requests.
     /// - Throws: `BlockStoreError` `.backendError` naming the keys the service did not delete.
     public func deleteMany(_ keys: [ObjectKey]) async throws {
         guard !keys.isEmpty else { return }
         try await ensureBucket()
-        for start in stride(from: 0, to: keys.count, by: 1000) {
-            let batch = keys[start..<min(keys.count, start + 1000)]
+        for start in stride(from: 0, to: keys.count, by: Self.deleteBatchKeyCountMax) {
+            let batch = keys[start..<min(keys.count, start + Self.deleteBatchKeyCountMax)]
             var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
             xml += "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
             for key in batch {
@@ -434,7 +442,7 @@ public final class S3Backend: StorageBackend {
     func malformed(_ operation: String, _ response: S3HTTPResponse) -> BlockStoreError {
         BlockStoreError(
             .backendError,
-            "\(operation) at \(location) returned a response that is not S3's XML (\(response.body.prefix(200).count) bytes: \(String(decoding: response.body.prefix(200), as: UTF8.self))): check that AWS_ENDPOINT_URL points at an S3 service"
+            "\(operation) at \(location) returned a response that is not S3's XML (\(response.body.prefix(Self.quotedResponseBytesMax).count) bytes: \(String(decoding: response.body.prefix(Self.quotedResponseBytesMax), as: UTF8.self))): check that AWS_ENDPOINT_URL points at an S3 service"
         )
     }
 

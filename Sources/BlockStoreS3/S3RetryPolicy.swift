@@ -31,12 +31,16 @@ public struct S3RetryPolicy: Sendable, Hashable {
         self.maxDelay = maxDelay
     }
 
+    /// The largest doubling applied to ``baseDelay``: 2³⁰ times any sensible base is far beyond
+    /// any ``maxDelay``, and the product cannot overflow `Duration`.
+    static let backoffExponentMax = 30
+
     /// No retries: every failure is reported at once.
     public static let none = S3RetryPolicy(maxAttempts: 1)
 
     /// The cap of the backoff before attempt `attempt + 1` (attempts count from 1).
     public func backoffCap(afterAttempt attempt: Int) -> Duration {
-        let exponent = min(max(attempt - 1, 0), 30)
+        let exponent = min(max(attempt - 1, 0), Self.backoffExponentMax)
         let cap = baseDelay * (1 << exponent)
         return cap < maxDelay ? cap : maxDelay
     }

@@ -62,6 +62,10 @@ package final class HTTPClientTransport: S3Transport {
     private let client: HTTPClient
     private let maxResponseBytes: Int
 
+    /// How long an idle pooled connection is kept: a minute, below the idle timeouts of S3 and
+    /// common load balancers, so the pool rarely hands out a connection the server has closed.
+    static let idleConnectionTimeout: Duration = .seconds(60)
+
     /// Creates the client.
     /// - Parameters:
     ///   - timeouts: Connect and read timeouts.
@@ -74,7 +78,8 @@ package final class HTTPClientTransport: S3Transport {
             read: .milliseconds(timeouts.read.wholeMilliseconds))
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
+            idleTimeout: .milliseconds(Self.idleConnectionTimeout.wholeMilliseconds),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnections)
         configuration.decompression = .disabled
         // The backend retries failed connections itself, with its own backoff and attempt
         // bound: a refused connection fails its attempt at once instead of after `connect`.

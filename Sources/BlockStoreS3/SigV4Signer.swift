@@ -1,3 +1,4 @@
+import BlockStore
 import Crypto
 
 #if canImport(FoundationEssentials)
@@ -178,7 +179,7 @@ public struct SigV4Signer: Sendable {
             key = SymmetricKey(
                 data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
     /// The credential scope, `YYYYMMDD/region/service/aws4_request`.
@@ -219,7 +220,6 @@ public struct SigV4Signer: Sendable {
     ///   - text: The text to encode (UTF-8).
     ///   - encodeSlash: `true` for query names and values, `false` for an object key in a path.
     public static func uriEncode(_ text: String, encodeSlash: Bool) -> String {
-        let hexDigits = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -231,7 +231,8 @@ public struct SigV4Signer: Sendable {
             case UInt8(ascii: "/") where !encodeSlash:
                 out.append(byte)
             default:
-                out += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]]
+                out.append(UInt8(ascii: "%"))
+                Hex.append(byte, uppercase: true, to: &out)
             }
         }
         return String(decoding: out, as: UTF8.self)
@@ -239,14 +240,7 @@ public struct SigV4Signer: Sendable {
 
     /// The lower-case hex SHA-256 of `bytes`.
     public static func hexSHA256(_ bytes: some DataProtocol) -> String {
-        hex(SHA256.hash(data: bytes))
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes { out += [digits[Int(b >> 4)], digits[Int(b & 0xF)]] }
-        return String(decoding: out, as: UTF8.self)
+        Hex.encode(SHA256.hash(data: bytes))
     }
 
     static func normalizeHeaderValue(_ value: String) -> String {

@@ -32,10 +32,8 @@ public enum BackendConformance {
                 "keyPrefix '\(keyPrefix)' is not a valid object key: use '/'-separated segments "
                     + "of A-Z a-z 0-9 . _ -")
         }
-        var generator = SystemRandomNumberGenerator()
         let run = ConformanceRun(
-            backend: backend,
-            folder: "\(keyPrefix)/run-\(String(generator.next() as UInt64, radix: 16))/")
+            backend: backend, folder: "\(keyPrefix)/run-\(Hex.random(byteCount: 8))/")
         let checks: [(String, @Sendable (ConformanceRun) async throws -> Void)] = [
             ("missing objects", { try await $0.checkMissingObjects() }),
             ("round trips", { try await $0.checkRoundTrips() }),

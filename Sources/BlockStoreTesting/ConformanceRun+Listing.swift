@@ -39,7 +39,8 @@ extension ConformanceRun {
         ]
         for suffix in prefixes {
             let prefix = base + suffix
-            let page = try await backend.list(prefix: prefix, after: nil, limit: 1000)
+            let page = try await backend.list(
+                prefix: prefix, after: nil, limit: ObjectListing.defaultPageSize)
             let want = expected(prefix)
             try require(
                 page.entries == want,
@@ -47,7 +48,8 @@ extension ConformanceRun {
                     + "(plain string prefix, ascending byte order, with sizes)")
             try require(
                 page.continuation == nil,
-                "list(prefix: \(prefix), limit: 1000) of \(want.count) keys returned a continuation"
+                "list(prefix: \(prefix), limit: \(ObjectListing.defaultPageSize)) of \(want.count) "
+                    + "keys returned a continuation"
             )
         }
 
@@ -81,7 +83,8 @@ extension ConformanceRun {
             for suffix in ["", "a/"] {
                 let prefix = base + suffix
                 let want = expected(prefix, after: after)
-                let got = try await backend.list(prefix: prefix, after: after, limit: 1000)
+                let got = try await backend.list(
+                    prefix: prefix, after: after, limit: ObjectListing.defaultPageSize)
                 try require(
                     got.entries == want && got.continuation == nil,
                     "list(prefix: \(prefix), after: \(after)) returned \(names(got.entries)), "

@@ -28,7 +28,7 @@ extension ConformanceRun {
     /// `put` then `get` returns the same bytes, for empty, tiny, page-crossing and 20 MiB objects;
     /// `size` and `list` report the size.
     func checkRoundTrips() async throws {
-        for count in [0, 1, 4097, 20 << 20] {
+        for count in [0, 1, 4097, Self.largeObjectBytes] {
             let key = makeKey("roundtrip/\(count)")
             let data = pattern(count, seed: 1)
             try await backend.put(key, data: data)
@@ -44,8 +44,9 @@ extension ConformanceRun {
                 "list(prefix: \(key)) returned \(listing.entries), expected the one key of "
                     + "\(count) bytes"
             )
-            if count == 20 << 20 {
-                let range: Range<UInt64> = (8 << 20) - 3..<(8 << 20) + 4097
+            if count == Self.largeObjectBytes {
+                let range: Range<UInt64> =
+                    Self.largeObjectRangeMiddle - 3..<Self.largeObjectRangeMiddle + 4097
                 try requireBytes(
                     try await backend.get(key, range: range),
                     Array(data[Int(range.lowerBound)..<Int(range.upperBound)]),

@@ -12,6 +12,16 @@ struct ConformanceRun: Sendable {
     /// The run's folder, ending in `/`.
     let folder: String
 
+    /// The most pages one listing may take before the suite calls it endless: the suite's
+    /// largest folder paged one key at a time needs far fewer.
+    static let listPageCountMax = 10_000
+    /// The size of the suite's large object: 20 MiB, above the 16 MiB parts S3 backends upload
+    /// by default, so the object is written in parts and read back across part boundaries.
+    static let largeObjectBytes = 20 << 20
+    /// Where the ranged read of the large object starts and ends around: 8 MiB, inside the
+    /// object and off any page or part boundary by a few bytes on either side.
+    static let largeObjectRangeMiddle: UInt64 = 8 << 20
+
     /// The key `folder + name`.
     func makeKey(_ name: String) -> ObjectKey {
         guard let key = ObjectKey(folder + name) else {
@@ -81,7 +91,7 @@ struct ConformanceRun: Sendable {
                 cursor == nil || cursor! < next,
                 "list(prefix: \(prefix), limit: \(limit)) returned continuation \(next), not "
                     + "after the previous one \(cursor!)")
-            try require(pageCount <= 10_000, "list(prefix: \(prefix)) does not end")
+            try require(pageCount <= Self.listPageCountMax, "list(prefix: \(prefix)) does not end")
             cursor = next
         }
     }

@@ -30,6 +30,14 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * 0x1p-53
     }
 
+    /// `count` random bytes from a generator seeded with `seed`: the same bytes for the same
+    /// seed, so test data can be named in a failure message by its seed.
+    /// - Complexity: O(`count`), eight bytes per step.
+    public static func bytes(count: Int, seed: UInt64) -> [UInt8] {
+        var generator = SplitMix64(seed: seed)
+        return generator.bytes(count: count)
+    }
+
     /// `count` random bytes.
     /// - Complexity: O(`count`), eight bytes per step.
     public mutating func bytes(count: Int) -> [UInt8] {

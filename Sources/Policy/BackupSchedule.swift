@@ -36,7 +36,9 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     /// How long after its scheduled time a job may still start, in minutes (default 120).
     public var startWindowMinutes: Int
 
-    /// The allowed range of ``startWindowMinutes``.
+    /// The default of ``startWindowMinutes``: two hours.
+    public static let defaultStartWindowMinutes = 120
+    /// The allowed range of ``startWindowMinutes``: a job may start up to a day late.
     public static let startWindowMinutesRange = 1...1440
     /// The allowed intervals of an enhanced schedule, in hours.
     public static let enhancedIntervals: Set<Int> = [4, 6, 8, 12]
@@ -46,7 +48,9 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     ///   - frequency: When it fires.
     ///   - startWindowMinutes: How late a job may start (default 120, allowed 1...1440).
     /// - Throws: ``PolicyError`` naming the field and its allowed values.
-    public init(_ frequency: Frequency, startWindowMinutes: Int = 120) throws(PolicyError) {
+    public init(
+        _ frequency: Frequency, startWindowMinutes: Int = BackupSchedule.defaultStartWindowMinutes
+    ) throws(PolicyError) {
         self.frequency = frequency
         self.startWindowMinutes = startWindowMinutes
         try validate()
@@ -172,7 +176,8 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     /// Decodes the JSON form shown in the type's documentation, then validates it.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
-        let window = try c.decodeIfPresent(Int.self, forKey: .startWindowMinutes) ?? 120
+        let window = try c.decodeIfPresent(Int.self, forKey: .startWindowMinutes)
+            ?? Self.defaultStartWindowMinutes
         let kind = try c.decode(String.self, forKey: .frequency)
         let frequency: Frequency
         switch kind {

@@ -17,8 +17,8 @@
 ///
 /// ```swift
 /// let policy = try JSONDecoder().decode(CountRetention.self, from: data)
-/// let decisions = try Policy.evaluate(
-///     points: points, policy: RetentionPolicy(.count(policy)), now: now, timeZone: .gmt)
+/// let decisions = try RetentionPolicy(.count(policy)).evaluate(
+///     points: points, now: now, timeZone: .gmt)
 /// ```
 public struct CountRetention: Hashable, Sendable, Codable {
     /// The count meaning "every period".

@@ -5,7 +5,7 @@
 /// range), the ``field`` it concerns when there is one, and the ``underlying`` cause.
 ///
 /// Outcomes are not errors: "kept" and "expired" are decisions, returned by
-/// ``Policy/evaluate(points:policy:now:timeZone:)``.
+/// ``RetentionPolicy/evaluate(points:now:timeZone:)``.
 public struct PolicyError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is. Codes may be added in later versions; switch with a default.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

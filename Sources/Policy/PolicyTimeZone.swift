@@ -36,6 +36,10 @@ public struct PolicyTimeZone: Hashable, Sendable, Codable, CustomStringConvertib
         self.timeZone = timeZone
     }
 
+    /// The largest UTC offset accepted, in hours: Foundation's `TimeZone(secondsFromGMT:)`
+    /// takes ±18 h (real zones span −12 h to +14 h).
+    static let offsetHoursMax = 18
+
     private static func parse(_ s: String) -> TimeZone? {
         if s == "Z" || s == "UTC" || s == "GMT" { return TimeZone(secondsFromGMT: 0) }
         if let sign = s.first, sign == "+" || sign == "-" {
@@ -46,7 +50,7 @@ public struct PolicyTimeZone: Hashable, Sendable, Codable, CustomStringConvertib
             let hours = digits.count == 2 ? value : value / 100
             let minutes = digits.count == 2 ? 0 : value % 100
             if s.contains(":") && !(s.count == 6 && Array(s)[3] == ":") { return nil }
-            guard hours <= 18, minutes < 60 else { return nil }
+            guard hours <= offsetHoursMax, minutes < 60 else { return nil }
             let seconds = (hours * 3600 + minutes * 60) * (sign == "-" ? -1 : 1)
             return TimeZone(secondsFromGMT: seconds)
         }

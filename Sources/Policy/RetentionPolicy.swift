@@ -23,7 +23,7 @@ import Foundation
 /// ```swift
 /// let policy = RetentionPolicy(
 ///     .tiered(TieredRetention(daily: .init(days: 30), weekly: .init(weeks: 12, weekdays: [.sunday]))))
-/// let decisions = try Policy.evaluate(points: points, policy: policy, now: now, timeZone: zone)
+/// let decisions = try policy.evaluate(points: points, now: now, timeZone: zone)
 /// ```
 public struct RetentionPolicy: Hashable, Sendable, Codable {
     /// Which rules decide the scheduled points.
@@ -38,6 +38,9 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
         case nonOverlappingCount(CountRetention)
     }
 
+    /// The default of ``onDemandRetentionDays``: an on-demand point without its own retention
+    /// is kept for 30 days.
+    public static let defaultOnDemandRetentionDays = 30
     /// Allowed on-demand retention, in days.
     public static let onDemandRetentionDaysRange = 1...36_500
 
@@ -56,7 +59,8 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
     /// Creates a policy.
     public init(
         _ rules: Rules, schedule: BackupSchedule? = nil, timeZone: PolicyTimeZone? = nil,
-        onDemandRetentionDays: Int = 30, protection: ProtectionState = .active
+        onDemandRetentionDays: Int = RetentionPolicy.defaultOnDemandRetentionDays,
+        protection: ProtectionState = .active
     ) {
         self.rules = rules
         self.schedule = schedule
@@ -140,7 +144,7 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
             schedule: try c.decodeIfPresent(BackupSchedule.self, forKey: .schedule),
             timeZone: try c.decodeIfPresent(PolicyTimeZone.self, forKey: .timeZone),
             onDemandRetentionDays: try c.decodeIfPresent(Int.self, forKey: .onDemandRetentionDays)
-                ?? 30,
+                ?? Self.defaultOnDemandRetentionDays,
             protection: try c.decodeIfPresent(ProtectionState.self, forKey: .protection) ?? .active)
     }
 

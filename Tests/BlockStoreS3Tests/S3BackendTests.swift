@@ -1,25 +1,14 @@
 import BlockStore
 import BlockStoreS3
+import BlockStoreS3Testing
 import BlockStoreTesting
 import Foundation
 import Testing
 
 /// The backend against a real S3 server on loopback (moto), one fresh bucket per test so the
 /// tests run in parallel.
-@Suite(.sharedMoto, .enabled(if: MotoServer.isInstalled, MotoServer.notInstalledMessage))
+@Suite(.sharedMoto, .motoInstalled)
 struct S3BackendTests {
-    static func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
-        var generator = SeededGenerator(seed: seed)
-        var out = [UInt8](repeating: 0, count: count)
-        for i in stride(from: 0, to: count, by: 8) {
-            let word = generator.next()
-            for j in 0..<min(8, count - i) {
-                out[i + j] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(j)))
-            }
-        }
-        return out
-    }
-
     @Test func passesTheBackendConformanceSuite() async throws {
         try await withMotoBackend { backend in
             try await BackendConformance.run(backend, keyPrefix: "conformance")
@@ -28,7 +17,7 @@ struct S3BackendTests {
 
     @Test func putGetAndSizeRoundTrip() async throws {
         try await withMotoBackend { backend in
-            let data = Self.bytes(100_000, seed: 1)
+            let data = SplitMix64.bytes(count: 100_000, seed: 1)
             try await backend.put("data/ab/pack-1", data: data)
             #expect(try await backend.get("data/ab/pack-1") == data)
             #expect(try await backend.size("data/ab/pack-1") == 100_000)
@@ -48,7 +37,7 @@ struct S3BackendTests {
 
     @Test func rangedGetsClampToTheEnd() async throws {
         try await withMotoBackend { backend in
-            let data = Self.bytes(1000, seed: 2)
+            let data = SplitMix64.bytes(count: 1000, seed: 2)
             try await backend.put("obj", data: data)
             #expect(try await backend.get("obj", range: 10..<20) == Array(data[10..<20]))
             #expect(try await backend.get("obj", range: 0..<1000) == data)
@@ -128,7 +117,7 @@ struct S3BackendTests {
             $0.multipartPartSizeBytes = 5 * 1024 * 1024
             $0.multipartConcurrency = 2
         }) { backend in
-            let data = Self.bytes(12 * 1024 * 1024 + 17, seed: 3)
+            let data = SplitMix64.bytes(count: 12 * 1024 * 1024 + 17, seed: 3)
             try await backend.put("packs/big", data: data)
             let counts = backend.statistics.requestCountByOperation
             #expect(counts["CreateMultipartUpload"] == 1)
@@ -202,7 +191,7 @@ struct S3BackendTests {
             $0.multipartThresholdBytes = 5 * 1024 * 1024
             $0.multipartPartSizeBytes = 5 * 1024 * 1024
         }) { backend in
-            let data = Self.bytes(6 * 1024 * 1024, seed: 4)
+            let data = SplitMix64.bytes(count: 6 * 1024 * 1024, seed: 4)
             try await backend.put("big", data: data)
             try await backend.put("small", data: [1, 2])
             #expect(try await backend.get("big") == data)

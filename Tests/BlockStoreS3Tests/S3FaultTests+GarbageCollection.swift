@@ -1,5 +1,7 @@
 import BlockSnap
 import BlockStoreS3
+import BlockStoreS3Testing
+import BlockStoreTesting
 import Foundation
 import Testing
 
@@ -21,15 +23,14 @@ extension S3FaultTests {
         switch outage.kind {
         case .paused:
             // Stopping the server must not disturb the suite's other tests: a server of its own.
-            let server = try await MotoServer.start()
-            do {
-                try await collectGarbage(through: outage, on: server)
-            } catch {
-                await server.pause(false)
-                await server.stop()
-                throw error
+            try await MotoServer.withServer { server in
+                do {
+                    try await collectGarbage(through: outage, on: server)
+                } catch {
+                    await server.pause(false)
+                    throw error
+                }
             }
-            await server.stop()
         case .unreachable:
             try await collectGarbage(through: outage, on: try #require(MotoServer.shared))
         }
@@ -85,7 +86,7 @@ extension S3FaultTests {
 
             // The collection that meets the outage.
             let gc = try await ChunkStore.open(
-                on: backend, passphrase: "gc", options: S3ChainTests.options(.exclusive))
+                on: backend, passphrase: "gc", options: storeOptions(.exclusive))
             control.armed.withLock { $0 = true }
             switch outage.kind {
             case .paused:
@@ -107,9 +108,9 @@ extension S3FaultTests {
 
             // Before any repair, a reader already finds every kept point whole.
             let reader = try await ChunkStore.open(
-                on: backend, passphrase: "gc", options: S3ChainTests.options(.shared))
+                on: backend, passphrase: "gc", options: storeOptions(.shared))
             for point in kept {
-                let restored = try await S3ChainTests.restored(
+                let restored = try await restoredDisk(
                     ChainStore(store: reader, workerCount: 2), item: point.item, point: point.id)
                 #expect(
                     restored == point.bytes, "\(outage): \(point.item) \(point.id) differs before the next collection")
@@ -118,7 +119,7 @@ extension S3FaultTests {
 
             // A new collection (rewriting every pack with any garbage) completes and leaves none.
             let again = try await ChunkStore.open(
-                on: backend, passphrase: "gc", options: S3ChainTests.options(.exclusive))
+                on: backend, passphrase: "gc", options: storeOptions(.exclusive))
             let second = try await again.collectGarbage(repackThreshold: 0.0001)
             #expect(second.liveChunks > 0, "\(outage): \(second)")
             // (A dry run at this threshold still "repacks" every pack: its header counts as waste.)
@@ -135,7 +136,7 @@ extension S3FaultTests {
                         == kept.filter { $0.item == item }.map(\.id).sorted(), "\(outage): \(item)")
             }
             for point in kept {
-                let restored = try await S3ChainTests.restored(chains, item: point.item, point: point.id)
+                let restored = try await restoredDisk(chains, item: point.item, point: point.id)
                 #expect(restored == point.bytes, "\(outage): \(point.item) \(point.id) differs")
             }
             try await again.close()
@@ -145,7 +146,7 @@ extension S3FaultTests {
     /// Creates a store on `backend` with two items, expires points so that whole packs and parts
     /// of packs become garbage, and returns the points left.
     static func fillWithGarbageAndPoints(_ backend: S3Backend) async throws -> [KeptPoint] {
-        var options = S3ChainTests.options(.shared)
+        var options = storeOptions(.shared)
         options.packTargetBytes = 128 << 10  // a few 16 KiB blocks per pack: many packs
         let store = try await ChunkStore.create(
             on: backend, encryption: .passphrase("gc"), options: options)
@@ -158,10 +159,10 @@ extension S3FaultTests {
         }
         // Item a: three points; the second rewrites 12 blocks that the third rewrites again, so
         // expiring the second leaves its new packs with nothing live.
-        var disk = S3ChainTests.disk(seed: 70, size: 1 << 20)
+        var disk = halfRandomDisk(seed: 70, sizeBytes: 1 << 20)
         let first = try await backup("a", disk)
         let firstBytes = disk
-        var generator = SeededGenerator(seed: 71)
+        var generator = SplitMix64(seed: 71)
         func rewrite(blocks: some Sequence<Int>) {
             for block in blocks {
                 for i in stride(from: block * 16384, to: (block + 1) * 16384, by: 8) {
@@ -176,7 +177,7 @@ extension S3FaultTests {
         rewrite(blocks: 40..<44)
         let third = try await backup("a", disk)
         // Item b: one point sharing nothing with a.
-        let other = S3ChainTests.disk(seed: 72, size: 512 << 10)
+        let other = halfRandomDisk(seed: 72, sizeBytes: 512 << 10)
         let only = try await backup("b", other)
         try await chains.expire(item: "a", point: second)
         try await store.close()

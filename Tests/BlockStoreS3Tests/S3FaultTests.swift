@@ -1,5 +1,7 @@
 import BlockStore
 import BlockStoreS3
+import BlockStoreS3Testing
+import BlockStoreTesting
 import Foundation
 import Synchronization
 import Testing
@@ -10,7 +12,7 @@ import Testing
 
 /// Failures: injected 5xx and throttling, lost responses, bad credentials, missing services,
 /// and the server stopped, killed and restarted in the middle of uploads.
-@Suite(.sharedMoto, .enabled(if: MotoServer.isInstalled, MotoServer.notInstalledMessage))
+@Suite(.sharedMoto, .motoInstalled)
 struct S3FaultTests {
     /// A configuration on a fresh bucket of the shared server that retries hard and fast.
     func patientConfiguration(_ hint: String = #function, attempts: Int = 10) async throws
@@ -28,7 +30,7 @@ struct S3FaultTests {
         var configuration = try await patientConfiguration("random\(seed)")
         configuration.multipartThresholdBytes = 5 * 1024 * 1024
         configuration.multipartPartSizeBytes = 5 * 1024 * 1024
-        let generator = Mutex(SeededGenerator(seed: seed))
+        let generator = Mutex(SplitMix64(seed: seed))
         let faults: [InjectedFault] = [
             .status(500, code: "InternalError"), .status(503, code: "SlowDown"),
             .status(502, code: "BadGateway"),
@@ -50,7 +52,7 @@ struct S3FaultTests {
             }
         ) { backend, transport in
             try await backend.createBucket()
-            let big = S3BackendTests.bytes(11 * 1024 * 1024, seed: seed)
+            let big = SplitMix64.bytes(count: 11 * 1024 * 1024, seed: seed)
             try await backend.put("packs/big", data: big)
             for i in 0..<20 {
                 try await backend.put(ObjectKey(stringLiteral: "small/\(i)"), data: [UInt8(i)])
@@ -95,7 +97,7 @@ struct S3FaultTests {
         ) { backend, transport in
             try await backend.createBucket()
             #expect(try await backend.create("locks/mine", data: [42]) == true)
-            let big = S3BackendTests.bytes(6 * 1024 * 1024, seed: 9)
+            let big = SplitMix64.bytes(count: 6 * 1024 * 1024, seed: 9)
             try await backend.put("packs/big", data: big)
             #expect(try await backend.get("packs/big") == big)
             #expect(transport.injectedFaults == [.loseResponse, .loseResponse])
@@ -161,7 +163,7 @@ struct S3FaultTests {
     }
 
     @Test func refusedConnectionsFailWithinTheBackoffBound() async throws {
-        let port = try MotoServer.freeLoopbackPort()  // closed again: connections are refused
+        let port = try Loopback.freePort()  // closed again: connections are refused
         var configuration = try S3Configuration(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, bucket: "unreachable",
             credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"))
@@ -199,7 +201,7 @@ struct S3FaultTests {
         silent.standardOutput = pipe
         try silent.run()
         defer {
-            sendSignal(silent.processIdentifier, SIGKILL)
+            _ = kill(silent.processIdentifier, SIGKILL)
             silent.waitUntilExit()
         }
         let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
@@ -229,10 +231,8 @@ struct S3FaultTests {
 
     @Test func rejectedCredentialsSayWhatToFix() async throws {
         // In this mode moto checks access keys (it knows none), as AWS does.
-        let server = try await MotoServer.start(extraEnvironment: [
-            "INITIAL_NO_AUTH_ACTION_COUNT": "0"
-        ])
-        do {
+        try await MotoServer.withServer(extraEnvironment: ["INITIAL_NO_AUTH_ACTION_COUNT": "0"]) {
+            server in
             let configuration = try server.configuration(bucket: "any-bucket")
             try await S3Backend.withBackend(configuration: configuration) { backend in
                 let error = await #expect(throws: BlockStoreError.self) {
@@ -246,22 +246,11 @@ struct S3FaultTests {
                 #expect(service?.code == "InvalidAccessKeyId")
                 #expect(service?.statusCode == 403)
             }
-        } catch {
-            await server.stop()
-            throw error
         }
-        await server.stop()
     }
 
     @Test func aServerStoppedOrRestartedMidUploadLosesNothingCommitted() async throws {
-        let server = try await MotoServer.start()
-        do {
-            try await stoppedAndRestarted(server)
-        } catch {
-            await server.stop()
-            throw error
-        }
-        await server.stop()
+        try await MotoServer.withServer { server in try await stoppedAndRestarted(server) }
     }
 
     private func stoppedAndRestarted(_ server: MotoServer) async throws {
@@ -274,7 +263,7 @@ struct S3FaultTests {
         configuration.retryPolicy = S3RetryPolicy(
             maxAttempts: 30, baseDelay: .milliseconds(100), maxDelay: .milliseconds(500))
         let fixed = configuration
-        let big = S3BackendTests.bytes(12 * 1024 * 1024, seed: 11)
+        let big = SplitMix64.bytes(count: 12 * 1024 * 1024, seed: 11)
         let control = RestartControl()
 
         try await S3Backend.withFaults(
@@ -364,17 +353,4 @@ struct S3FaultTests {
             #expect(try await backend.listAll(prefix: "").isEmpty)
         }
     }
-}
-
-/// What the restart test's fault hook shares with its body and background tasks.
-final class RestartControl: Sendable {
-    /// A URL fragment: the first request containing it stops or kills the server.
-    let trigger = Mutex<String?>(nil)
-    /// Whether the trigger has fired since it was last set.
-    let fired = Mutex(false)
-    /// While a killed server is coming back without its bucket, requests fail as if it were
-    /// unreachable, so that none races the bucket's re-creation.
-    let restoring = Mutex(false)
-    /// The tasks that continue or restart the server.
-    let background = Mutex<[Task<Void, Never>]>([])
 }

@@ -1,11 +1,12 @@
 import BlockSnap
 import BlockStoreS3
+import BlockStoreS3Testing
 import Foundation
 import Testing
 
 /// A damaged store on S3 (moto on loopback): garbage collection refuses having deleted nothing,
 /// repair rebuilds the index from the pack headers, and every point then restores bit-exact.
-@Suite(.sharedMoto, .enabled(if: MotoServer.isInstalled, MotoServer.notInstalledMessage))
+@Suite(.sharedMoto, .motoInstalled)
 struct S3IntegrityTests {
     /// Every object but locks and job guards, with its bytes.
     static func snapshot(_ backend: any StorageBackend) async throws -> [ObjectKey: [UInt8]] {
@@ -19,9 +20,9 @@ struct S3IntegrityTests {
 
     /// Three points of one disk (the first expired, so the store holds garbage).
     static func makeChain(_ backend: any StorageBackend) async throws -> [(point: PointID, disk: [UInt8])] {
-        let store = try await ChunkStore.create(on: backend, encryption: .passphrase("s3"), options: S3ChainTests.options(.shared))
+        let store = try await ChunkStore.create(on: backend, encryption: .passphrase("s3"), options: storeOptions(.shared))
         let chains = ChainStore(store: store)
-        var disk = S3ChainTests.disk(seed: 21, size: 2 << 20)
+        var disk = halfRandomDisk(seed: 21, sizeBytes: 2 << 20)
         var points: [(PointID, [UInt8])] = []
         for round in 0..<3 {
             var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
@@ -35,10 +36,10 @@ struct S3IntegrityTests {
     }
 
     static func expectRestores(_ backend: any StorageBackend, _ points: [(point: PointID, disk: [UInt8])]) async throws {
-        let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: S3ChainTests.options(.none))
+        let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(.none))
         let chains = ChainStore(store: store)
         for (point, disk) in points {
-            #expect(try await S3ChainTests.restored(chains, item: "vm", point: point) == disk, "point \(point)")
+            #expect(try await restoredDisk(chains, item: "vm", point: point) == disk, "point \(point)")
         }
         try await store.close()
     }
@@ -53,7 +54,7 @@ struct S3IntegrityTests {
             let before = try await Self.snapshot(backend)
 
             for dryRun in [true, false] {
-                let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: S3ChainTests.options(dryRun ? .none : .exclusive))
+                let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(dryRun ? .none : .exclusive))
                 let error = await #expect(throws: BlockStoreError.self) { _ = try await store.collectGarbage(dryRun: dryRun) }
                 #expect(error?.code == .damaged, "\(String(describing: error))")
                 #expect((error?.underlying as? DamageReport)?.damagedObjects.contains(index) == true)
@@ -61,7 +62,7 @@ struct S3IntegrityTests {
             }
             #expect(try await Self.snapshot(backend) == before, "a refused GC changed the store")
 
-            let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: S3ChainTests.options(.exclusive))
+            let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(.exclusive))
             let chains = ChainStore(store: store)
             let repair = try await chains.repair()
             #expect(repair.store.rebuiltIndex && repair.damagedPoints.isEmpty && repair.store.damagedIndexObjects == [index], "\(repair)")
@@ -82,7 +83,7 @@ struct S3IntegrityTests {
             for pack in packs {
                 let saved = try await backend.get(pack)
                 try await backend.delete(pack)
-                let check = try await ChunkStore.open(on: backend, passphrase: "s3", options: S3ChainTests.options(.none))
+                let check = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(.none))
                 let report = try await check.verify()
                 try await check.close()
                 if !report.damagedRoots.isEmpty {
@@ -93,7 +94,7 @@ struct S3IntegrityTests {
             }
             let pack = try #require(removed, "some pack must hold live chunks")
             let before = try await Self.snapshot(backend)
-            let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: S3ChainTests.options(.exclusive))
+            let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(.exclusive))
             let error = await #expect(throws: BlockStoreError.self) { _ = try await store.collectGarbage() }
             #expect(error?.code == .damaged, "\(String(describing: error))")
             #expect(try await Self.snapshot(backend) == before)

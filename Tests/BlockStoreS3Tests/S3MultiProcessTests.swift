@@ -1,12 +1,13 @@
 import BlockSnap
 import BlockStoreS3
+import BlockStoreS3Testing
 import Foundation
 import Testing
 
-/// Several hosts on one S3 store (S42), as real processes: two `CrashHelper s3-writer` processes
+/// Several hosts on one S3 store, as real processes: two `CrashHelper s3-writer` processes
 /// back up different items at the same time, each taking a shared lock per backup, while a
 /// `CrashHelper s3-gc` process collects garbage with the exclusive lock between their backups.
-@Suite(.sharedMoto, .enabled(if: MotoServer.isInstalled, MotoServer.notInstalledMessage))
+@Suite(.sharedMoto, .motoInstalled)
 struct S3MultiProcessTests {
     @Test func twoWriterProcessesAndACollectorProcessLoseNothing() async throws {
         let helper = try #require(
@@ -31,7 +32,7 @@ struct S3MultiProcessTests {
         try await S3Backend.withBackend(configuration: try server.configuration(bucket: bucket, keyPrefix: "store")) {
             backend in
             try await backend.createBucket()
-            var options = S3ChainTests.options(.none)
+            var options = storeOptions(.none)
             options.packTargetBytes = 128 << 10
             try await ChunkStore.create(on: backend, encryption: .passphrase("pw"), options: options).close()
 
@@ -67,7 +68,7 @@ struct S3MultiProcessTests {
             // Every point a writer reported committed and did not expire is there and restores
             // bit-exact (its bytes' SHA-256 as the writer printed it); nothing else is there.
             let store = try await ChunkStore.open(
-                on: backend, passphrase: "pw", options: S3ChainTests.options(.exclusive))
+                on: backend, passphrase: "pw", options: storeOptions(.exclusive))
             let verify = try await store.verify()
             #expect(verify.isClean, "\(verify)")
             let chains = ChainStore(store: store, workerCount: 2)
@@ -81,7 +82,7 @@ struct S3MultiProcessTests {
                     try await chains.points(item: ItemName(writer.name)).map(\.id.rawValue).sorted() == kept.map { $0[0] }.sorted(),
                     "\(writer.name): the store's points differ from what the writer committed")
                 for point in kept {
-                    let bytes = try await S3ChainTests.restored(chains, item: ItemName(writer.name), point: PointID(point[0]))
+                    let bytes = try await restoredDisk(chains, item: ItemName(writer.name), point: PointID(point[0]))
                     #expect(
                         ChunkHasher.sha256.dataID(bytes).hex == point[1],
                         "\(writer.name) point \(point[0]) does not restore bit-exact")

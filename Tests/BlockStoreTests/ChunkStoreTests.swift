@@ -1,4 +1,5 @@
 import BlockStore
+import BlockStoreTesting
 import Foundation
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
     @Test(arguments: [false, true])
     func randomBlocksRoundTripAtEveryBlockSize(encrypted: Bool) async throws {
         let seed: UInt64 = 0xB10C_5EED
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let backend = MemoryBackend()
         let store = try await ChunkStore.create(
             on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions())
@@ -32,7 +33,7 @@ import Testing
     }
 
     @Test func sameBytesAreStoredOnceAndZerosNever() async throws {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: fastOptions())
         let block = Blocks.make(65536, kind: 1, rng: &rng)
         let first = try await store.putBlock(block)
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func randomDataIsStoredRawNotExpanded() async throws {
-        var rng = SeededGenerator(seed: 8)
+        var rng = SplitMix64(seed: 8)
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: fastOptions())
         let block = Blocks.make(65536, kind: 0, rng: &rng)
         let stored = try await store.putBlock(block)
@@ -122,7 +123,7 @@ import Testing
         let ids = try await withThrowingTaskGroup(of: [ChunkID].self) { group in
             for task in 0..<8 {
                 group.addTask {
-                    var rng = SeededGenerator(seed: UInt64(task))
+                    var rng = SplitMix64(seed: UInt64(task))
                     var out: [ChunkID] = []
                     for _ in 0..<48 {
                         let n = Int(rng.next() % UInt64(distinct))

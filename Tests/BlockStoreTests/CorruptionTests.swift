@@ -1,4 +1,5 @@
 import BlockStore
+import BlockStoreTesting
 import Foundation
 import Testing
 
@@ -14,7 +15,7 @@ import Testing
         let store = try await ChunkStore.create(on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions(packTargetBytes: 64 << 10))
         var all: [String: [ChunkID: [UInt8]]] = [:]
         for (n, name) in ["points/one", "points/two"].enumerated() {
-            var rng = SeededGenerator(seed: UInt64(100 + n))
+            var rng = SplitMix64(seed: UInt64(100 + n))
             var blocks: [ChunkID: [UInt8]] = [:]
             var entries: [StoreNode.Entry] = []
             for i in 0..<12 {

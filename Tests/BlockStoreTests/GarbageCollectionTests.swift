@@ -1,11 +1,12 @@
 import BlockStore
+import BlockStoreTesting
 import Foundation
 import Testing
 
 @Suite struct GarbageCollectionTests {
     /// Writes `count` distinct blocks under a node published as root `name`.
     func publish(_ name: String, seed: UInt64, count: Int, shared: [ChunkID] = [], store: ChunkStore) async throws -> (ids: [ChunkID], blocks: [ChunkID: [UInt8]]) {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var ids = shared
         var blocks: [ChunkID: [UInt8]] = [:]
         for _ in 0..<count {
@@ -84,7 +85,7 @@ import Testing
         let writer = try await ChunkStore.create(on: backend, encryption: .none, options: fastOptions(packTargetBytes: 64 << 10))
         let committed = try await publish("points/kept", seed: 3, count: 20, store: writer)
         // A second batch is written (packs uploaded) but its root never published: the process "dies".
-        var rng = SeededGenerator(seed: 4)
+        var rng = SplitMix64(seed: 4)
         for _ in 0..<30 { _ = try await writer.putBlock(Blocks.make(16384, kind: 0, rng: &rng)) }
         // Drop the writer without closing; its lock object stays behind as a stale one would.
         let lockKeys = try await backend.listAll(prefix: "locks/").map(\.key)

@@ -195,7 +195,7 @@ import Testing
         let faulty = FaultInjectingBackend(wrapping: memory, seed: 5)
         let staleAfter = Duration.milliseconds(400)
         let writer = try await ChunkStore.open(on: faulty, options: Self.options(.shared, staleAfter: staleAfter, timeout: .zero))
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let id = try await writer.putBlock(Blocks.make(4096, kind: 0, rng: &rng)).id
         faulty.configuration = .init(failureProbabilities: [.put: 1])  // every refresh fails from now on
 
@@ -245,7 +245,7 @@ import Testing
     @Test func garbageCollectionChecksItsLockBeforeEveryDeletion() async throws {
         let memory = MemoryBackend()
         let writer = try await ChunkStore.create(on: memory, encryption: .none, options: fastOptions(packTargetBytes: 64 << 10))
-        var rng = SeededGenerator(seed: 8)
+        var rng = SplitMix64(seed: 8)
         var kept: [ChunkID: [UInt8]] = [:]
         var entries: [StoreNode.Entry] = []
         for slot in 0..<20 {

@@ -1,4 +1,4 @@
-// A crash-test subject for RecoveryChainTests (S40): backs up, expires and garbage-collects a
+// A crash-test subject for RecoveryChainTests' kill-at-any-moment tests: backs up, expires and garbage-collects a
 // store in a directory in a loop until it is killed. (`s3-writer` and `s3-gc` are modes for
 // BlockStoreS3Tests: see S3Jobs.swift.)
 //
@@ -9,6 +9,7 @@
 // `EXPIRED <id>`; around a garbage collection `GC` and `GCDONE`. Each line is flushed before the
 // helper moves on, so every line the parent reads happened before the kill.
 import BlockSnap
+import BlockStoreTesting
 import Foundation
 
 @main
@@ -52,7 +53,7 @@ struct CrashHelper {
     }
 
     static func run(directory: String, passphrase: String, item: ItemName, seed: UInt64) async throws {
-        var rng = Generator(state: seed)
+        var rng = SplitMix64(seed: seed)
         let backend = try LocalDirectoryBackend(root: directory, create: false)
         var store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: options(.shared))
         var chains = ChainStore(store: store, workerCount: 2)
@@ -102,17 +103,8 @@ struct CrashHelper {
     }
 }
 
-/// SplitMix64, so a seed replays the same disk history.
-struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Disk writes drawn from a seeded generator, so a seed replays the same disk history.
+extension SplitMix64 {
     mutating func scribble(_ bytes: inout [UInt8], count: Int) {
         let start = Int(next() % UInt64(bytes.count - count + 1))
         scribble(&bytes[start..<(start + count)])

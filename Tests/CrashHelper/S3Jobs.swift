@@ -1,5 +1,5 @@
-// The S3 modes of CrashHelper, for BlockStoreS3Tests' multi-process test (S42): writers and a
-// collector in separate processes on one store on S3 (moto on loopback), configured by
+// The S3 modes of CrashHelper, for BlockStoreS3Tests' several-hosts-on-one-store test: writers
+// and a collector in separate processes on one store on S3 (moto on loopback), configured by
 // AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION.
 //
 //     CrashHelper s3-writer s3://BUCKET/PREFIX <passphrase> <item> <seed> <rounds>
@@ -15,6 +15,7 @@
 // the end and exit 1 with the error on standard error when anything fails.
 import BlockSnap
 import BlockStoreS3
+import BlockStoreTesting
 import Foundation
 
 /// The S3 modes of the helper.
@@ -66,13 +67,13 @@ enum S3Jobs {
     static func write(
         on backend: S3Backend, passphrase: String, item: ItemName, seed: UInt64, rounds: Int
     ) async throws {
-        var rng = Generator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var disk = [UInt8](repeating: 0, count: 512 << 10)
         rng.scribble(&disk, count: disk.count / 3)
         // Blocks that recur, in both writers and across rounds: a backup dedups against chunks
         // the other writer stored, and against chunks that only expired points held (garbage a
         // collection running beside the backup would delete under it).
-        var patternRNG = Generator(state: 0x5EED)
+        var patternRNG = SplitMix64(seed: 0x5EED)
         let patterns = (0..<16).map { _ in
             var block = [UInt8](repeating: 0, count: 4096)
             patternRNG.scribble(&block[...])

@@ -16,13 +16,13 @@ import Testing
             point("s", at(2024, 2, 15)),
         ]
         for policy in [daily7, last1] {
-            let before = try Policy.evaluate(
-                points: points, policy: policy, now: at(2024, 1, 31, 9, 59), timeZone: utc)
+            let before = try policy.evaluate(
+                points: points, now: at(2024, 1, 31, 9, 59), timeZone: utc)
             #expect(decision(before, "od").action == .keep)
             #expect(decision(before, "od").expiry == at(2024, 1, 31, 10))
             #expect(decision(before, "od").reasons == ["on-demand until 2024-01-31T10:00:00Z"])
-            let after = try Policy.evaluate(
-                points: points, policy: policy, now: at(2024, 1, 31, 10), timeZone: utc)
+            let after = try policy.evaluate(
+                points: points, now: at(2024, 1, 31, 10), timeZone: utc)
             #expect(decision(after, "od").action == .expire)
         }
     }
@@ -37,8 +37,8 @@ import Testing
         ]
         var policy = daily7
         policy.onDemandRetentionDays = 90
-        let d = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 3, 31), timeZone: utc)
+        let d = try policy.evaluate(
+            points: points, now: at(2024, 3, 31), timeZone: utc)
         #expect(decision(d, "own").action == .keep)
         #expect(decision(d, "dflt").expiry == at(2024, 3, 31))
         #expect(decision(d, "dflt").action == .expire)
@@ -51,23 +51,22 @@ import Testing
             point("s1", at(2024, 1, 1)), point("s2", at(2024, 1, 2)),
             RetentionPoint(id: "od", time: at(2024, 1, 3), kind: .onDemand),
         ]
-        let d = try Policy.evaluate(
-            points: points, policy: last1, now: at(2024, 1, 4), timeZone: utc)
+        let d = try last1.evaluate(
+            points: points, now: at(2024, 1, 4), timeZone: utc)
         #expect(keptIDs(d) == ["s2", "od"])
         #expect(decision(d, "s2").reasons == ["last snapshot"])
     }
 
     /// The latest point never expires while it is the latest, whatever its age.
     @Test func latestNeverExpires() throws {
-        let d = try Policy.evaluate(
-            points: [point("only", at(2020, 1, 1))], policy: daily7, now: at(2024, 1, 1),
+        let d = try daily7.evaluate(
+            points: [point("only", at(2020, 1, 1))], now: at(2024, 1, 1),
             timeZone: utc)
         #expect(decision(d, "only").action == .keep)
         #expect(decision(d, "only").reasons == ["latest point"])
         #expect(decision(d, "only").expiry == at(2020, 1, 8))
-        let od = try Policy.evaluate(
+        let od = try daily7.evaluate(
             points: [RetentionPoint(id: "od", time: at(2020, 1, 1), kind: .onDemand)],
-            policy: daily7,
             now: at(2024, 1, 1), timeZone: utc)
         #expect(od[0].isKept)
     }
@@ -78,8 +77,8 @@ import Testing
         for policy in [
             daily7, last1, RetentionPolicy(.nonOverlappingCount(CountRetention(keepLast: 1))),
         ] {
-            let d = try Policy.evaluate(
-                points: points, policy: policy, now: at(2024, 2, 1), timeZone: utc)
+            let d = try policy.evaluate(
+                points: points, now: at(2024, 2, 1), timeZone: utc)
             #expect(decision(d, "pin").action == .keep)
             #expect(decision(d, "pin").reasons == ["pinned"])
         }
@@ -90,8 +89,8 @@ import Testing
         var policy = daily7
         policy.protection = .retainData
         let points = (0..<10).map { point("p\($0)", at(2020, 1, 1 + $0)) }
-        let d = try Policy.evaluate(
-            points: points, policy: policy, now: at(2030, 1, 1), timeZone: utc)
+        let d = try policy.evaluate(
+            points: points, now: at(2030, 1, 1), timeZone: utc)
         #expect(d.allSatisfy { $0.isKept && $0.reasons == ["protection stopped, data retained"] })
     }
 
@@ -106,19 +105,19 @@ import Testing
         var policy = daily7
         policy.protection = .deleteData(requestedAt: requested)
         #expect(policy.protection.purgeTime == at(2024, 5, 15, 10))
-        let during = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 5, 15, 9, 59), timeZone: utc)
+        let during = try policy.evaluate(
+            points: points, now: at(2024, 5, 15, 9, 59), timeZone: utc)
         #expect(decision(during, "a").action == .softDeleted)
         #expect(decision(during, "b").action == .softDeleted)  // even the latest
         #expect(decision(during, "a").expiry == at(2024, 5, 15, 10))
         #expect(decision(during, "pin").action == .keep)
-        let after = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 5, 15, 10), timeZone: utc)
+        let after = try policy.evaluate(
+            points: points, now: at(2024, 5, 15, 10), timeZone: utc)
         #expect(decision(after, "a").action == .expire)
         #expect(decision(after, "b").action == .expire)
         policy.protection = .deleteData(requestedAt: requested, softDeleteDays: 30)
-        let longer = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 5, 30), timeZone: utc)
+        let longer = try policy.evaluate(
+            points: points, now: at(2024, 5, 30), timeZone: utc)
         #expect(decision(longer, "a").action == .softDeleted)
         #expect(decision(longer, "a").expiry == at(2024, 5, 31, 10))
         policy.protection = .deleteData(requestedAt: requested, softDeleteDays: 13)
@@ -137,11 +136,11 @@ import Testing
         ]
         let now = at(2024, 5, 5)
         #expect(
-            keptIDs(try Policy.evaluate(points: points, policy: policy, now: now, timeZone: utc))
+            keptIDs(try policy.evaluate(points: points, now: now, timeZone: utc))
                 .isEmpty)
         policy.protection = .active
         #expect(
-            keptIDs(try Policy.evaluate(points: points, policy: policy, now: now, timeZone: utc))
+            keptIDs(try policy.evaluate(points: points, now: now, timeZone: utc))
                 == ["b", "c"])
     }
 
@@ -150,7 +149,7 @@ import Testing
     @Test func invalidInputsAreRejected() throws {
         let dup = [point("x", at(2024, 1, 1)), point("x", at(2024, 1, 2))]
         #expect {
-            try Policy.evaluate(points: dup, policy: daily7, now: at(2024, 2, 1), timeZone: utc)
+            try daily7.evaluate(points: dup, now: at(2024, 2, 1), timeZone: utc)
         } throws: { ($0 as? PolicyError)?.code == .invalidPoints }
         let cases: [(RetentionPolicy, String?)] = [
             (RetentionPolicy(.count(CountRetention())), nil),
@@ -175,7 +174,17 @@ import Testing
             #expect { try policy.validate() } throws: { ($0 as? PolicyError)?.field == field }
         }
         #expect(
-            try Policy.evaluate(points: [], policy: daily7, now: at(2024, 1, 1), timeZone: utc)
+            try daily7.evaluate(points: [], now: at(2024, 1, 1), timeZone: utc)
                 .isEmpty)
+    }
+
+    /// The calendar overload uses the calendar's zone.
+    @Test func calendarOverloadUsesItsZone() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = berlin
+        let points = [point("a", at(2024, 1, 1, 23, 30)), point("b", at(2024, 1, 2, 12))]
+        let d = try RetentionPolicy(.count(CountRetention(keepDaily: 1))).evaluate(
+            points: points, now: at(2024, 2, 1), calendar: calendar)
+        #expect(keptIDs(d) == ["b"])
     }
 }

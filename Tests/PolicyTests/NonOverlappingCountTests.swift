@@ -6,9 +6,8 @@ import Testing
 /// The non-overlapping (borg / Proxmox prune) variant, contrasted with restic.
 @Suite struct NonOverlappingCountTests {
     func prune(_ points: [RetentionPoint], _ p: CountRetention) throws -> [PointDecision] {
-        try Policy.evaluate(
-            points: points, policy: RetentionPolicy(.nonOverlappingCount(p)),
-            now: at(2100, 1, 1), timeZone: utc)
+        try RetentionPolicy(.nonOverlappingCount(p)).evaluate(
+            points: points, now: at(2100, 1, 1), timeZone: utc)
     }
 
     /// Points D3 10:00, D3 08:00, D2 10:00, D1 10:00 with keep-last 2, keep-daily 2.

@@ -1,3 +1,4 @@
+import BlockStoreTesting
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
     /// and 12:00 local, some days skipped, some days a second point in the afternoon, a few
     /// on-demand points.
     func simulate(seed: UInt64) -> [RetentionPoint] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var points: [RetentionPoint] = []
         var day = wall(berlin, 2023, 1, 1, 10)
         var calendar = Calendar(identifier: .gregorian)
@@ -91,8 +92,8 @@ import Testing
         var now = wall(berlin, 2023, 1, 20, 0)
         while now < wall(berlin, 2026, 6, 1, 0) {
             let points = all.filter { $0.time <= now }
-            let decisions = try Policy.evaluate(
-                points: points, policy: policy, now: now, timeZone: utc)
+            let decisions = try policy.evaluate(
+                points: points, now: now, timeZone: utc)
             let oracle = tieredOracle(points, now: now)
             for d in decisions {
                 let o = oracle[d.pointID]!

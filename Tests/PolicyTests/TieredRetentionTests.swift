@@ -13,13 +13,13 @@ import Testing
     @Test func dailyExpiryIsExact() throws {
         let policy = tiered(TieredRetention(daily: .init(days: 7)))
         let points = [point("old", at(2024, 1, 1, 2)), point("new", at(2024, 1, 20, 2))]
-        let before = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 1, 8, 1, 59), timeZone: utc)
+        let before = try policy.evaluate(
+            points: points, now: at(2024, 1, 8, 1, 59), timeZone: utc)
         #expect(decision(before, "old").action == .keep)
         #expect(decision(before, "old").expiry == at(2024, 1, 8, 2))
         #expect(decision(before, "old").reasons == ["daily: 7 days until 2024-01-08T02:00:00Z"])
-        let after = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 1, 8, 2), timeZone: utc)
+        let after = try policy.evaluate(
+            points: points, now: at(2024, 1, 8, 2), timeZone: utc)
         #expect(decision(after, "old").action == .expire)
         #expect(decision(after, "old").reasons == ["retention ended 2024-01-08T02:00:00Z"])
     }
@@ -47,16 +47,16 @@ import Testing
             point("sat", at(2023, 12, 30, 2)), point("sun02", at(2023, 12, 31, 2)),
             point("sun14", at(2023, 12, 31, 14)), point("mon", at(2024, 1, 1, 2)),
         ]
-        let d = try Policy.evaluate(
-            points: points, policy: tiered(t), now: at(2024, 1, 1, 3), timeZone: utc)
+        let d = try tiered(t).evaluate(
+            points: points, now: at(2024, 1, 1, 3), timeZone: utc)
         #expect(decision(d, "sat").tiers == [.daily])
         #expect(decision(d, "sun02").tiers == [.daily, .weekly, .monthly, .yearly])
         #expect(decision(d, "sun14").tiers == [.daily])
         #expect(decision(d, "sun02").expiry == at(2025, 12, 31, 2))
         #expect(decision(d, "sun02").reasons.count == 4)
         // 60 days on: daily and weekly ended, monthly and yearly remain.
-        let later = try Policy.evaluate(
-            points: points, policy: tiered(t), now: at(2024, 3, 1), timeZone: utc)
+        let later = try tiered(t).evaluate(
+            points: points, now: at(2024, 3, 1), timeZone: utc)
         #expect(keptIDs(later) == ["sun02", "mon"])
         #expect(
             decision(later, "sun02").reasons == [
@@ -190,8 +190,8 @@ import Testing
         let old = RetentionPoint(id: "jan1", time: at(2023, 1, 1, 2), tiers: [.daily, .monthly])
         let derived = RetentionPoint(id: "jan1-derived", time: at(2024, 1, 1, 3))
         let newest = point("newest", at(2024, 3, 1))
-        let d = try Policy.evaluate(
-            points: [old, derived, newest], policy: tiered(t), now: at(2024, 2, 1), timeZone: utc)
+        let d = try tiered(t).evaluate(
+            points: [old, derived, newest], now: at(2024, 2, 1), timeZone: utc)
         #expect(decision(d, "jan1").tiers == [.daily])
         #expect(decision(d, "jan1").action == .expire)
         #expect(decision(d, "jan1-derived").tiers == [.daily, .yearly])
@@ -203,10 +203,10 @@ import Testing
     @Test func policyChangesApplyAtNextEvaluation() throws {
         let points = [point("p", at(2024, 1, 1, 2)), point("q", at(2024, 1, 11, 2))]
         let now = at(2024, 1, 11, 3)
-        let short = try Policy.evaluate(
-            points: points, policy: tiered(.init(daily: .init(days: 7))), now: now, timeZone: utc)
-        let long = try Policy.evaluate(
-            points: points, policy: tiered(.init(daily: .init(days: 30))), now: now, timeZone: utc)
+        let short = try tiered(.init(daily: .init(days: 7))).evaluate(
+            points: points, now: now, timeZone: utc)
+        let long = try tiered(.init(daily: .init(days: 30))).evaluate(
+            points: points, now: now, timeZone: utc)
         #expect(decision(short, "p").action == .expire)
         #expect(decision(long, "p").action == .keep)
         #expect(decision(long, "p").expiry == at(2024, 1, 31, 2))
@@ -220,51 +220,11 @@ import Testing
             .enumerated().map { point("r\($0.offset)", $0.element) }
         #expect(points.count == 8)
         let policy = RetentionPolicy(.tiered(t), schedule: schedule)
-        let d = try Policy.evaluate(
-            points: points, policy: policy, now: at(2024, 6, 10), timeZone: utc)
+        let d = try policy.evaluate(
+            points: points, now: at(2024, 6, 10), timeZone: utc)
         // Jun 2 2024 is a Sunday: r4 (00:00) is the weekly point, kept 2 weeks; the rest expired
         // except the latest (r7).
         #expect(keptIDs(d) == ["r4", "r7"])
         #expect(decision(d, "r7").reasons == ["latest point"])
-    }
-}
-
-@Suite struct TieredBoundaryTests {
-    /// Dec 31 / Jan 1: 00:30 on Jan 1 2025 in Berlin is 23:30Z on Dec 31 2024. With a yearly tier
-    /// on January 1st, the point is yearly when evaluated in Berlin and not in UTC (where it is
-    /// Dec 31, the *last* day: monthly).
-    @Test func newYearDependsOnTheZone() throws {
-        let t = TieredRetention(
-            daily: .init(days: 7), monthly: .init(months: 2, days: [.last]),
-            yearly: .init(years: 2, months: [.january], days: [.day(1)]))
-        let points = [point("ny", at(2024, 12, 31, 23, 30)), point("later", at(2025, 1, 5))]
-        let policy = RetentionPolicy(.tiered(t))
-        let inBerlin = try Policy.evaluate(
-            points: points, policy: policy, now: at(2025, 1, 6), timeZone: berlin)
-        #expect(decision(inBerlin, "ny").tiers == [.daily, .yearly])
-        #expect(decision(inBerlin, "ny").expiry == at(2026, 12, 31, 23, 30))
-        let inUTC = try Policy.evaluate(
-            points: points, policy: policy, now: at(2025, 1, 6), timeZone: utc)
-        #expect(decision(inUTC, "ny").tiers == [.daily, .monthly])
-        #expect(decision(inUTC, "ny").expiry == at(2025, 2, 28, 23, 30))
-    }
-
-    /// A weekly schedule on Sunday 01:30 in New York across the fall-back Sunday (2024-11-03,
-    /// 01:30 happens twice): one run, the first (EDT, 05:30Z); weekly points expire on the wall
-    /// clock: 4 weeks later at 01:30 EST (06:30Z).
-    @Test func weeklyScheduleAcrossFallBack() throws {
-        let schedule = try BackupSchedule(
-            .weekly(weekdays: [.sunday], times: [try TimeOfDay("01:30")]))
-        let runs = schedule.runs(from: at(2024, 10, 20), to: at(2024, 11, 18), timeZone: newYork)
-        #expect(
-            runs == [
-                at(2024, 10, 20, 5, 30), at(2024, 10, 27, 5, 30), at(2024, 11, 3, 5, 30),
-                at(2024, 11, 10, 6, 30), at(2024, 11, 17, 6, 30),
-            ])
-        let t = TieredRetention(weekly: .init(weeks: 4, weekdays: [.sunday]))
-        try t.validate(schedule: schedule)
-        #expect(
-            t.expiry(of: .weekly, forPointAt: at(2024, 10, 13, 5, 30), timeZone: newYork)
-                == at(2024, 11, 10, 6, 30))
     }
 }

@@ -54,6 +54,10 @@ public final class LocalDirectoryBackend: StorageBackend, Sendable {
     /// The folder under ``root`` that holds the temporary files of writes in progress.
     public static let temporaryFolderName = ".tmp"
 
+    /// The random bytes in a temporary file's name (`.tmp/<32 hex>.tmp`): 128 bits, so concurrent
+    /// writers in any number of processes never pick the same file.
+    static let temporaryNameByteCount = 16
+
     /// How often a write retries when a concurrent delete removes the directory it writes into.
     private static let placementAttemptsMax = 8
 
@@ -288,10 +292,7 @@ extension LocalDirectoryBackend {
     /// Writes `data` to a new file in `.tmp/` and flushes it.
     /// - Returns: The file's path.
     func writeTemporaryFile(_ data: [UInt8]) throws -> String {
-        var generator = SystemRandomNumberGenerator()
-        let name =
-            String(generator.next() as UInt64, radix: 16)
-            + String(generator.next() as UInt64, radix: 16)
+        let name = Hex.random(byteCount: Self.temporaryNameByteCount)
         let file = temporaryFolder + "/" + name + ".tmp"
         var fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {

@@ -68,6 +68,10 @@ public struct ObjectListing: Sendable, Equatable {
         }
     }
 
+    /// The page size ``StorageBackend/listAll(prefix:pageSize:)`` asks for by default: the most
+    /// keys S3's ListObjectsV2 returns per request, so one page is one request there.
+    public static let defaultPageSize = 1000
+
     /// Creates a listing page.
     public init(entries: [Entry], continuation: ObjectKey?) {
         self.entries = entries
@@ -78,7 +82,7 @@ public struct ObjectListing: Sendable, Equatable {
 extension StorageBackend {
     /// Lists every key under `prefix`, following continuations.
     /// - Complexity: One backend call per `pageSize` keys.
-    public func listAll(prefix: String, pageSize: Int = 1000) async throws -> [ObjectListing.Entry] {
+    public func listAll(prefix: String, pageSize: Int = ObjectListing.defaultPageSize) async throws -> [ObjectListing.Entry] {
         var all: [ObjectListing.Entry] = []
         var after: ObjectKey? = nil
         repeat {

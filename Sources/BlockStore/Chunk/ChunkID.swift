@@ -52,24 +52,8 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses 64 hexadecimal digits (either case); nil for anything else.
     public init?(hex: some StringProtocol) {
-        let utf8 = Array(hex.utf8)
-        guard utf8.count == 64 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for i in 0..<32 {
-            guard let hi = ChunkID.nibble(utf8[2 * i]), let lo = ChunkID.nibble(utf8[2 * i + 1])
-            else { return nil }
-            bytes[i] = hi << 4 | lo
-        }
+        guard hex.utf8.count == 2 * ChunkID.byteCount, let bytes = Hex.decode(hex) else { return nil }
         self.init(bytes: bytes)
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     /// Whether this is the ID of the all-zero block.
@@ -100,17 +84,7 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// 64 lowercase hexadecimal digits.
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for word in [w0, w1, w2, w3] {
-            for shift in stride(from: 60, through: 0, by: -4) {
-                out.append(digits[Int((word >> UInt64(shift)) & 0xF)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var hex: String { Hex.encode(w0) + Hex.encode(w1) + Hex.encode(w2) + Hex.encode(w3) }
 
     /// The first 8 hex digits, for logs and tables.
     public var shortHex: String { String(hex.prefix(8)) }

@@ -22,8 +22,16 @@ public struct KeyDerivation: Codable, Sendable, Equatable {
     /// Cheap parameters for tests only.
     public static let fastForTesting = KeyDerivation(n: 1 << 10, r: 8, p: 1)
 
+    /// The largest N accepted: 2^22 costs 4 GiB with r = 8, beyond which a key file would be a
+    /// denial of service for whoever opens the store.
+    static let nMax = 1 << 22
+    /// The block sizes r accepted (the default is 8).
+    static let rRange = 1...32
+    /// The parallelism p accepted (the default is 1).
+    static let pRange = 1...16
+
     func validate() throws {
-        guard n >= 2, n <= 1 << 22, n & (n - 1) == 0, (1...32).contains(r), (1...16).contains(p) else {
+        guard n >= 2, n <= Self.nMax, n & (n - 1) == 0, Self.rRange.contains(r), Self.pRange.contains(p) else {
             throw BlockStoreError(.corruptObject, "key derivation parameters n=\(n) r=\(r) p=\(p) are outside the accepted bounds (n a power of two up to 2^22, r 1…32, p 1…16)")
         }
     }

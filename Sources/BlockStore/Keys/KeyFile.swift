@@ -16,12 +16,22 @@ struct KeyFile: Codable, Sendable {
     var label: String
 
     static let aad = Array("blocksnap.keyfile.v1".utf8)
+    /// The largest key file read: a few hundred bytes of JSON in practice, so 64 KiB leaves room
+    /// for long labels and later fields while a hostile object under `keys/` costs no memory.
+    static let encodedBytesMax = 64 * 1024
+    /// The bytes of the key scrypt derives and of the master secret it seals: AES-256 keys.
+    static let keyByteCount = 32
+    /// The salt of a new key file: 256 random bits.
+    static let saltByteCount = 32
+    /// The salts a key file may carry: at least 128 bits (scrypt's recommended minimum), at most
+    /// 512; anything else is not a key file this build wrote.
+    static let saltBytesRange = 16...64
 
     static func derive(_ passphrase: String, salt: [UInt8], parameters: KeyDerivation) throws -> SymmetricKey {
         try parameters.validate()
         do {
             return try KDF.Scrypt.deriveKey(
-                from: Array(passphrase.utf8), salt: salt, outputByteCount: 32,
+                from: Array(passphrase.utf8), salt: salt, outputByteCount: keyByteCount,
                 rounds: parameters.n, blockSize: parameters.r, parallelism: parameters.p)
         } catch {
             throw BlockStoreError(.invalidArgument, "scrypt key derivation failed", underlying: error)
@@ -33,7 +43,7 @@ struct KeyFile: Codable, Sendable {
         guard !passphrase.isEmpty else {
             throw BlockStoreError(.invalidArgument, "the passphrase is empty: choose a non-empty passphrase")
         }
-        var salt = [UInt8](repeating: 0, count: 32)
+        var salt = [UInt8](repeating: 0, count: saltByteCount)
         var rng = SystemRandomNumberGenerator()
         for i in salt.indices { salt[i] = UInt8.random(in: 0...255, using: &rng) }
         let kek = try derive(passphrase, salt: salt, parameters: parameters)
@@ -50,7 +60,7 @@ struct KeyFile: Codable, Sendable {
         guard version == 1, kdf == "scrypt" else {
             throw BlockStoreError(.unsupportedFormat, "key file version \(version) with KDF \(kdf) is not supported")
         }
-        guard let salt = Data(base64Encoded: self.salt), salt.count >= 16, salt.count <= 64,
+        guard let salt = Data(base64Encoded: self.salt), KeyFile.saltBytesRange.contains(salt.count),
             let sealed = Data(base64Encoded: sealedMasterSecret)
         else {
             throw BlockStoreError(.corruptObject, "key file has a malformed salt or sealed secret")
@@ -59,8 +69,8 @@ struct KeyFile: Codable, Sendable {
         guard let box = try? AES.GCM.SealedBox(combined: sealed),
             let secret = try? AES.GCM.open(box, using: kek, authenticating: KeyFile.aad)
         else { return nil }
-        guard secret.count == 32 else {
-            throw BlockStoreError(.corruptObject, "key file holds a \(secret.count)-byte secret, expected 32")
+        guard secret.count == KeyFile.keyByteCount else {
+            throw BlockStoreError(.corruptObject, "key file holds a \(secret.count)-byte secret, expected \(KeyFile.keyByteCount)")
         }
         return SymmetricKey(data: secret)
     }
@@ -73,7 +83,7 @@ struct KeyFile: Codable, Sendable {
     }
 
     static func decode(_ bytes: [UInt8], key: ObjectKey) throws -> KeyFile {
-        guard bytes.count <= 64 * 1024 else {
+        guard bytes.count <= encodedBytesMax else {
             throw BlockStoreError(.corruptObject, "key file \(key) is \(bytes.count) bytes, larger than any key file")
         }
         // A key file is named by the SHA-256 of its bytes, which makes every byte of it checked.

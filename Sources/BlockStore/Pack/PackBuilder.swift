@@ -3,6 +3,11 @@ package struct PackBuilder: Sendable {
     package var bytes: [UInt8] = []
     package var entries: [PackEntry] = []
 
+    /// Bytes reserved beyond the pack target when a builder is made: room for the chunk that
+    /// takes a pack past its target and for the header, so the buffer rarely grows (a larger
+    /// chunk still fits: this is a reservation, not a bound).
+    package static let capacitySlackBytes = 1 << 20
+
     package init(capacity: Int) {
         bytes.reserveCapacity(capacity)
     }

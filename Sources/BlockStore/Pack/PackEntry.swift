@@ -20,6 +20,11 @@ package struct PackEntry: Sendable, Equatable {
     package static let encodedBytes = 46
     /// The largest decoded chunk accepted (blocks are at most 4 MiB; nodes about 2.3 MiB).
     package static let rawLengthMax: UInt32 = 8 << 20
+    /// How many bytes a stored blob may exceed its decoded length by, besides the flag byte and
+    /// the seal: room for a compressor's worst-case expansion (zstd's bound for the largest
+    /// chunk is about 32 KiB over), although this build stores a chunk raw whenever compression
+    /// does not save bytes. A larger claim is damage, caught before any buffer is sized by it.
+    package static let storedExpansionBytesMax = 64 * 1024
 
     package func write(to w: inout ByteWriter) {
         w.id(id)
@@ -41,7 +46,7 @@ package struct PackEntry: Sendable, Equatable {
         }
         let entry = PackEntry(id: id, kind: kind, offset: try r.u32(), length: try r.u32(), rawLength: try r.u32())
         guard entry.rawLength <= rawLengthMax,
-            UInt64(entry.length) <= UInt64(entry.rawLength) + 64 * 1024 + UInt64(ObjectCrypto.sealOverhead) + 1,
+            UInt64(entry.length) <= UInt64(entry.rawLength) + UInt64(storedExpansionBytesMax) + UInt64(ObjectCrypto.sealOverhead) + 1,
             entry.length > 0
         else {
             throw BlockStoreError(.corruptObject, "\(what) has an entry with impossible sizes (stored \(entry.length), raw \(entry.rawLength))")

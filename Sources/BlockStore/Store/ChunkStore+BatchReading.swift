@@ -1,4 +1,13 @@
 extension ChunkStore {
+    /// The default of ``readChunks(_:into:gapBytesMax:_:)``'s `gapBytesMax`: reading 1 MiB of
+    /// unwanted blobs costs less than another request to object storage.
+    public static let defaultCoalescedGapBytes = 1 << 20
+    /// The most chunks one coalesced read serves, bounding the bookkeeping of one run.
+    static let coalescedChunkCountMax = 256
+    /// The most bytes one coalesced read fetches (first wanted blob to last), bounding the memory
+    /// a batch read holds at once: about a default pack.
+    static let coalescedReadBytesMax = 16 << 20
+
     /// Reads several chunks, coalescing chunks that sit near each other in one pack into a single
     /// ranged read (a restore's neighbouring blocks were usually packed together), and hands each
     /// one, verified against its ID, to `body` in the order given.
@@ -10,7 +19,7 @@ extension ChunkStore {
     ///   - body: Receives each position in `ids` and the chunk's bytes (valid during the call).
     /// - Throws: What ``chunk(_:)`` throws, or what `body` throws.
     public func readChunks(
-        _ ids: [ChunkID], into buffer: UnsafeMutableRawBufferPointer, gapBytesMax: Int = 1 << 20,
+        _ ids: [ChunkID], into buffer: UnsafeMutableRawBufferPointer, gapBytesMax: Int = ChunkStore.defaultCoalescedGapBytes,
         _ body: (Int, UnsafeRawBufferPointer) throws -> Void
     ) async throws {
         var i = 0
@@ -27,9 +36,9 @@ extension ChunkStore {
             var run: [(index: Int, location: ChunkLocation)] = [(i, first)]
             var end = UInt64(first.offset) + UInt64(first.length)
             var j = i + 1
-            while j < ids.count, run.count < 256, let next = state.withLock({ $0.index.location(of: ids[j]) }),
+            while j < ids.count, run.count < ChunkStore.coalescedChunkCountMax, let next = state.withLock({ $0.index.location(of: ids[j]) }),
                 next.packNumber == first.packNumber, UInt64(next.offset) >= end,
-                UInt64(next.offset) - end <= UInt64(gapBytesMax), UInt64(next.offset) + UInt64(next.length) - UInt64(first.offset) <= 16 << 20
+                UInt64(next.offset) - end <= UInt64(gapBytesMax), UInt64(next.offset) + UInt64(next.length) - UInt64(first.offset) <= UInt64(ChunkStore.coalescedReadBytesMax)
             {
                 run.append((j, next))
                 end = UInt64(next.offset) + UInt64(next.length)

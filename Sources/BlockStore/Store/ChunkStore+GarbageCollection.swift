@@ -123,11 +123,11 @@ extension ChunkStore {
         // 3. Rewrite mostly-garbage packs: copy live blobs as they are (still sealed), each
         //    verified first: a damaged blob stops the collection before anything is deleted
         //    (packs written so far are unindexed leftovers for the next run).
-        var builder = PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))
+        var builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
         func closePack() async throws {
             guard !builder.isEmpty else { return }
             let (id, bytes, entries) = try builder.finish(crypto: crypto)
-            builder = PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))
+            builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
             try await backend.put(ChunkStore.dataKey(id), data: bytes)
             keep.append((id, entries))
             report.freedBytes -= Int64(bytes.count)

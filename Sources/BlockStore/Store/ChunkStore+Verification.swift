@@ -42,11 +42,15 @@ public struct PackSubset: Sendable, Equatable, CustomStringConvertible {
     /// How many slices.
     public var count: Int
 
+    /// The most slices a store can be cut into: with millions of packs a slice still holds
+    /// some, and the slice of a pack is computed from a 64-bit prefix of its ID without bias.
+    public static let countMax = 65_536
+
     /// Creates slice `n` of `count`.
-    /// - Throws: `invalidArgument` unless 1 ≤ n ≤ count ≤ 65536.
+    /// - Throws: `invalidArgument` unless 1 ≤ n ≤ count ≤ ``countMax``.
     public init(_ n: Int, of count: Int) throws {
-        guard count >= 1, count <= 65_536, n >= 1, n <= count else {
-            throw BlockStoreError(.invalidArgument, "a data subset is N/M with 1 ≤ N ≤ M ≤ 65536 (got \(n)/\(count))")
+        guard count >= 1, count <= Self.countMax, n >= 1, n <= count else {
+            throw BlockStoreError(.invalidArgument, "a data subset is N/M with 1 ≤ N ≤ M ≤ \(Self.countMax) (got \(n)/\(count))")
         }
         self.n = n
         self.count = count

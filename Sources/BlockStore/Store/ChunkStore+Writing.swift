@@ -11,6 +11,10 @@ public struct StoredChunk: Sendable, Equatable {
 }
 
 extension ChunkStore {
+    /// Chunks of at most this many bytes are stored without trying compression: a zstd frame's
+    /// own header and checksum eat what little so few bytes could save.
+    static let uncompressedChunkBytesMax = 64
+
     /// Stores a block unless it is all zeros or already stored.
     ///
     /// Safe to call from many tasks at once: hashing, compression and encryption run in the
@@ -49,7 +53,7 @@ extension ChunkStore {
         let current: PackBuilder? = state.withLock { s in
             guard !s.builder.isEmpty else { return nil }
             let taken = s.builder
-            s.builder = PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))
+            s.builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
             s.inFlight += 1
             return taken
         }
@@ -113,7 +117,7 @@ extension ChunkStore {
                 // Compress only when it saves bytes: the output may be at most count - 1 bytes.
                 let limit = max(bytes.count - 1, 0)
                 var payloadLength = bytes.count
-                if bytes.count > 64,
+                if bytes.count > ChunkStore.uncompressedChunkBytesMax,
                     let n = ctx.compress(bytes, into: UnsafeMutableRawBufferPointer(rebasing: scratch[1..<(1 + limit)]))
                 {
                     scratch[0] = PackFormat.flagCompressed
@@ -137,7 +141,7 @@ extension ChunkStore {
                             || s.builder.entries.count >= PackFormat.entryCountMax - 1
                         {
                             full = s.builder
-                            s.builder = PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))
+                            s.builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
                             s.inFlight += 1
                         }
                         return (StoredChunk(id: id, isNew: true, storedBytes: blob.count), full)

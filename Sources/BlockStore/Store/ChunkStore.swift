@@ -55,7 +55,7 @@ public final class ChunkStore: NodeStore, Sendable {
         self.crypto = crypto
         self.options = options
         self.zstd = ZstdContextPool(level: Int32(configuration.compressionLevel))
-        self.state = Mutex(WriterState(builder: PackBuilder(capacity: configuration.packTargetBytes + (1 << 20))))
+        self.state = Mutex(WriterState(builder: PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)))
         self.lockHandle = lock
     }
 
@@ -76,10 +76,10 @@ public final class ChunkStore: NodeStore, Sendable {
     public static func create(
         on backend: any StorageBackend, encryption: StoreEncryption, options: ChunkStoreOptions = ChunkStoreOptions()
     ) async throws -> ChunkStore {
-        guard (1...19).contains(options.compressionLevel) else {
+        guard ChunkStoreOptions.compressionLevelRange.contains(options.compressionLevel) else {
             throw BlockStoreError(.invalidArgument, "compression level \(options.compressionLevel) is outside 1…19")
         }
-        guard (1 << 16...1 << 30).contains(options.packTargetBytes) else {
+        guard ChunkStoreOptions.packTargetBytesRange.contains(options.packTargetBytes) else {
             throw BlockStoreError(.invalidArgument, "pack target \(options.packTargetBytes) bytes is outside 64 KiB…1 GiB")
         }
         try options.validateLocking()
@@ -101,7 +101,7 @@ public final class ChunkStore: NodeStore, Sendable {
             crypto = ObjectCrypto(masterSecret: secret)
         }
         let config = StoreConfiguration(
-            version: 1, storeID: StoreLockHandle.randomHex(16), encrypted: crypto.isEncrypted,
+            version: 1, storeID: Hex.random(byteCount: StoreConfiguration.storeIDByteCount), encrypted: crypto.isEncrypted,
             compressionLevel: options.compressionLevel, packTargetBytes: options.packTargetBytes, created: Date(),
             defaultBlockSizeBytes: options.defaultBlockSizeBytes)
         guard try await backend.create(configKey, data: try config.encoded(crypto: crypto)) else {

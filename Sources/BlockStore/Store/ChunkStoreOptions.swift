@@ -33,6 +33,20 @@ public struct ChunkStoreOptions: Sendable {
 
     /// Default settings.
     public init() {}
+
+    /// The zstd levels a store accepts: zstd's regular levels. The ultra levels above 19 need
+    /// far more memory per compression context than a backup host should spend on each worker.
+    public static let compressionLevelRange = 1...19
+    /// The pack targets a store accepts: at least 64 KiB, so a pack holds more than one default
+    /// block and the object count stays manageable; at most 1 GiB, the largest pack the format
+    /// allows (blob offsets are 32-bit and a pack is assembled in memory).
+    public static let packTargetBytesRange = (64 << 10)...PackFormat.packBytesMax
+    /// The stale intervals a store accepts: at least 50 ms, so a holder can refresh several times
+    /// within one interval even on a loaded host; at most a day, the longest any reader honours.
+    public static let lockStaleAfterRange: ClosedRange<Duration> =
+        .milliseconds(50)...LockObject.durationMax
+    /// The lock timeouts a store accepts: from not waiting at all to a day.
+    public static let lockTimeoutRange: ClosedRange<Duration> = .zero...LockObject.durationMax
 }
 
 /// How a new store protects its contents.
@@ -47,10 +61,10 @@ public enum StoreEncryption: Sendable {
 extension ChunkStoreOptions {
     /// Checks the lock settings' bounds.
     func validateLocking() throws {
-        guard lockStaleAfter >= .milliseconds(50), lockStaleAfter <= .seconds(24 * 3600) else {
+        guard Self.lockStaleAfterRange.contains(lockStaleAfter) else {
             throw BlockStoreError(.invalidArgument, "lock stale interval \(lockStaleAfter) is outside 50 ms…24 h")
         }
-        guard lockTimeout >= .zero, lockTimeout <= .seconds(24 * 3600) else {
+        guard Self.lockTimeoutRange.contains(lockTimeout) else {
             throw BlockStoreError(.invalidArgument, "lock timeout \(lockTimeout) is outside 0…24 h")
         }
     }

@@ -8,13 +8,21 @@ package enum LockObject {
         try await backend.get(key, range: 0..<UInt64(LockLease.objectBytesMax + 1))
     }
 
-    /// A new random token: 32 lowercase hex digits.
-    package static func newToken() -> String { StoreLockHandle.randomHex(16) }
+    /// The random bytes of a lock object's name (`locks/<32 hex>`): 128 bits, so two holders
+    /// never draw the same name.
+    package static let nameByteCount = 16
+    /// The random bytes of a new token: 128 bits, as many as a lock's name.
+    package static let tokenByteCount = 16
+    /// The most hex digits a token may have when read back (a SHA-256's worth): records of later
+    /// builds may carry longer tokens than this one writes, never longer than that.
+    package static let tokenDigitCountMax = 64
 
-    /// Whether `text` is a token: 1 to 64 lowercase hex digits.
+    /// A new random token: 32 lowercase hex digits.
+    package static func newToken() -> String { Hex.random(byteCount: tokenByteCount) }
+
+    /// Whether `text` is a token: 1 to ``tokenDigitCountMax`` lowercase hex digits.
     package static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= 64
-            && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        !text.isEmpty && text.utf8.count <= tokenDigitCountMax && Hex.isLowercase(text)
     }
 
     /// The state observers compare for an object they cannot decode (or need not): its bytes, by
@@ -23,9 +31,14 @@ package enum LockObject {
         "bytes-\(ChunkHasher.sha256.dataID(bytes).hex)"
     }
 
-    /// A holder's recorded stale interval, capped at a day (a record cannot make itself immortal).
+    /// The longest stale interval or lock timeout: a day. A holder cannot configure a longer
+    /// one (``ChunkStoreOptions/lockStaleAfterRange``), and readers cap what a record claims at
+    /// it, so a record cannot make itself immortal.
+    package static let durationMax: Duration = .seconds(24 * 3600)
+
+    /// A holder's recorded stale interval, capped at ``durationMax``.
     package static func recordedStaleAfter(milliseconds: Int64) -> Duration {
-        .milliseconds(min(max(milliseconds, 0), 24 * 3600 * 1000))
+        .milliseconds(min(max(milliseconds, 0), Self.milliseconds(durationMax)))
     }
 
     /// `duration` in whole milliseconds.

@@ -55,9 +55,15 @@ package struct ProcessIdentity: Codable, Sendable, Equatable, CustomStringConver
         return false
     }
 
+    /// The buffer for a host name or a namespace link (`pid:[4026531836]`): 255 bytes and a
+    /// terminator, above Linux's 64-byte host names and the 255 bytes other systems allow.
+    static let nameBufferBytes = 256
+    /// The largest `/proc` file read (`stat`, a boot ID): one page; they are far smaller.
+    static let procFileBytesMax = 4096
+
     /// This machine's host name.
     static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [CChar](repeating: 0, count: nameBufferBytes)
         gethostname(&buffer, buffer.count - 1)
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
@@ -73,12 +79,12 @@ package struct ProcessIdentity: Codable, Sendable, Equatable, CustomStringConver
     }
 
     private static func readTrimmed(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty, data.count < 4096 else { return nil }
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty, data.count < procFileBytesMax else { return nil }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private static func readLink(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 256)
+        var buffer = [CChar](repeating: 0, count: nameBufferBytes)
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)

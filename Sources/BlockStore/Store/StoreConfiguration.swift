@@ -17,6 +17,10 @@ public struct StoreConfiguration: Codable, Sendable, Equatable {
     /// The block size new chains use unless a backup asks for another (hosts may ignore it).
     public var defaultBlockSizeBytes: Int?
 
+    /// The random bytes of a new store's ``storeID`` (32 hex digits): 128 bits, so no two
+    /// stores ever share an ID.
+    static let storeIDByteCount = 16
+
     static let magic: [UInt8] = Array("BSCF".utf8)
     static let aad = Array("blocksnap.config.v1".utf8)
 
@@ -58,7 +62,9 @@ public struct StoreConfiguration: Codable, Sendable, Equatable {
         guard config.version == 1 else {
             throw BlockStoreError(.unsupportedFormat, "the store in \(location) has format version \(config.version)")
         }
-        guard (1...19).contains(config.compressionLevel), (1 << 16...1 << 30).contains(config.packTargetBytes) else {
+        guard ChunkStoreOptions.compressionLevelRange.contains(config.compressionLevel),
+            ChunkStoreOptions.packTargetBytesRange.contains(config.packTargetBytes)
+        else {
             throw BlockStoreError(.corruptObject, "the config of \(location) has out-of-range settings")
         }
         return config

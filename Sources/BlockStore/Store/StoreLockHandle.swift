@@ -33,6 +33,15 @@ package final class StoreLockHandle: Sendable {
     package let mode: StoreLockMode
     private let lease: LockLease
 
+    /// The first wait before trying again after a conflict (randomised by ±50 %, doubled after
+    /// every further conflict).
+    static let retryDelayInitial: Duration = .milliseconds(50)
+    /// The longest wait between two tries: a waiter notices a released lock within a second.
+    static let retryDelayMax: Duration = .seconds(1)
+    /// The shortest cap of the wait, for tiny stale intervals (a quarter of the interval is used
+    /// when that is less than ``retryDelayMax``), so a waiter never spins.
+    static let retryDelayCapMin: Duration = .milliseconds(10)
+
     private init(key: ObjectKey, mode: StoreLockMode, lease: LockLease) {
         self.key = key
         self.mode = mode
@@ -58,11 +67,6 @@ package final class StoreLockHandle: Sendable {
 
     /// Stops refreshing and deletes the lock object.
     package func release() async { await lease.release() }
-
-    static func randomHex(_ bytes: Int) -> String {
-        var rng = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
-    }
 
     /// Why an attempt to lock did not succeed.
     private enum Conflict {
@@ -90,11 +94,11 @@ package final class StoreLockHandle: Sendable {
         guard mode != .none else { return nil }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        let delayMax = min(.seconds(1), max(staleAfter / 4, .milliseconds(10)))
-        var delay = min(.milliseconds(50), delayMax)
+        let delayMax = min(Self.retryDelayMax, max(staleAfter / 4, Self.retryDelayCapMin))
+        var delay = min(Self.retryDelayInitial, delayMax)
         while true {
             try Task.checkCancellation()
-            let key = try ObjectKey(validating: "locks/\(randomHex(16))")
+            let key = try ObjectKey(validating: "locks/\(Hex.random(byteCount: LockObject.nameByteCount))")
             let now = wallClock()
             let record = StoreLockRecord(
                 owner: .current, exclusive: mode == .exclusive, token: LockObject.newToken(), counter: 0,

@@ -6,6 +6,10 @@
 /// ``locations`` come from headers alone, so a damaged or stale index can never make a live chunk
 /// look absent.
 struct StoreSurvey: Sendable {
+    /// How many nodes marking reads between two progress reports: often enough for a progress
+    /// bar, rare enough to cost nothing next to the reads.
+    static let markProgressNodeInterval = 256
+
     /// A pack whose header read and authenticated.
     struct Pack: Sendable {
         var id: ChunkID
@@ -198,7 +202,7 @@ extension ChunkStore {
                 do {
                     let node = try StoreNode(decoding: try await readChunk(id, at: location, in: survey))
                     result.nodesRead += 1
-                    if result.nodesRead % 256 == 0 {
+                    if result.nodesRead % StoreSurvey.markProgressNodeInterval == 0 {
                         progress?(StoreProgress(phase: "marking", done: result.nodesRead, total: nil, bytesRead: 0))
                     }
                     for e in node.entries where try await damaged(e.id) { isDamaged = true }

@@ -44,7 +44,7 @@ extension ChainStore {
         }
         let decisions: [PointDecision]
         do {
-            decisions = try Policy.evaluate(points: views, policy: policy, now: now, timeZone: timeZone)
+            decisions = try policy.evaluate(points: views, now: now, timeZone: timeZone)
         } catch {
             throw RecoveryChainError(.invalidArgument, "the policy cannot be applied: \(error.message)", underlying: error)
         }

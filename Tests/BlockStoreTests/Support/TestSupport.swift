@@ -2,12 +2,9 @@ import BlockStore
 import BlockStoreTesting
 import Foundation
 
-/// The seeded generator the tests share (SplitMix64 from BlockStoreTesting).
-typealias SeededGenerator = SplitMix64
-
 enum Blocks {
     /// A block of one of three kinds: random (incompressible), text-like, or zeros.
-    static func make(_ size: Int, kind: Int, rng: inout SeededGenerator) -> [UInt8] {
+    static func make(_ size: Int, kind: Int, rng: inout SplitMix64) -> [UInt8] {
         switch kind % 3 {
         case 0:
             var out = [UInt8](repeating: 0, count: size)
@@ -36,4 +33,11 @@ func fastOptions(lock: StoreLockMode = .shared, packTargetBytes: Int = 1 << 20) 
     o.lockTimeout = .milliseconds(300)
     o.packsPerIndexObject = 2
     return o
+}
+
+extension FaultInjectingBackend {
+    /// How many packs the store's backend holds.
+    func allPackCount(store: ChunkStore) -> Int {
+        (wrapped as? MemoryBackend)?.allKeys.filter { $0.rawValue.hasPrefix("data/") }.count ?? 0
+    }
 }

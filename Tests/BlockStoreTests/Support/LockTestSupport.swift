@@ -39,7 +39,7 @@ struct LockRecordFixture: Codable, Equatable {
 
 /// A fresh random lock key.
 func randomLockKey() -> ObjectKey {
-    ObjectKey("locks/" + (0..<4).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined())!
+    ObjectKey("locks/" + Hex.random(byteCount: LockObject.nameByteCount))!
 }
 
 /// A backend of each kind the lock tests run on, in a scratch directory removed at deinit.

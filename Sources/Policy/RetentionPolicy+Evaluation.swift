@@ -1,41 +1,67 @@
 import Foundation
 
-/// Schedules and retention, as pure logic: ``evaluate(points:policy:now:timeZone:)`` decides for
-/// each point whether it stays, and why, from nothing but its arguments. It never reads the
-/// clock, so a host can preview (dry-run) any policy at any time.
-///
-/// Rules that hold in every mode, in the order they win:
-/// 1. Stop protection: with ``ProtectionState/retainData`` every point stays; with
-///    ``ProtectionState/deleteData(requestedAt:softDeleteDays:)`` every point that is not pinned
-///    is soft-deleted until the purge time, then expires.
-/// 2. A pinned point (``RetentionPoint/isPinned``) is kept.
-/// 3. The latest point (the newest by time; on a tie, the earlier in the input, as in restic's
-///    stable newest-first order) is kept while it is the latest; when no other rule keeps it,
-///    its reason is `"latest point"`.
-/// 4. An on-demand point is kept until its own ``RetentionPoint/retainUntil`` or, without one,
-///    ``RetentionPolicy/onDemandRetentionDays`` calendar days after it was taken; the tier and
-///    count rules neither see nor count it.
-/// 5. Scheduled points follow the rules: tiers (``TieredRetention``), restic counts
-///    (``CountRetention``) or non-overlapping counts.
-///
-/// ```swift
-/// let decisions = try Policy.evaluate(
-///     points: points, policy: policy, now: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!)
-/// for d in decisions where !d.isKept { print("would expire", d.pointID, d.reasons) }
-/// ```
-public enum Policy {
+extension RetentionPolicy {
     /// Decides, for each point, keep / expire / soft-deleted, with reasons and expiry time.
+    ///
+    /// Pure logic: the decisions follow from nothing but the policy and the arguments. It never
+    /// reads the clock, so a host can preview (dry-run) any policy at any time. The policy is
+    /// validated first.
+    ///
+    /// Rules that hold in every mode, in the order they win:
+    /// 1. Stop protection: with ``ProtectionState/retainData`` every point stays; with
+    ///    ``ProtectionState/deleteData(requestedAt:softDeleteDays:)`` every point that is not pinned
+    ///    is soft-deleted until the purge time, then expires.
+    /// 2. A pinned point (``RetentionPoint/isPinned``) is kept.
+    /// 3. The latest point (the newest by time; on a tie, the earlier in the input, as in restic's
+    ///    stable newest-first order) is kept while it is the latest; when no other rule keeps it,
+    ///    its reason is `"latest point"`.
+    /// 4. An on-demand point is kept until its own ``RetentionPoint/retainUntil`` or, without one,
+    ///    ``RetentionPolicy/onDemandRetentionDays`` calendar days after it was taken; the tier and
+    ///    count rules neither see nor count it.
+    /// 5. Scheduled points follow the rules: tiers (``TieredRetention``), restic counts
+    ///    (``CountRetention``) or non-overlapping counts.
+    ///
+    /// ```swift
+    /// let decisions = try policy.evaluate(
+    ///     points: points, now: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!)
+    /// for d in decisions where !d.isKept { print("would expire", d.pointID, d.reasons) }
+    /// ```
     ///
     /// - Parameters:
     ///   - points: The points of one protected item, in any order; ids must be unique.
-    ///   - policy: The policy; it is validated first.
     ///   - now: The evaluation time, supplied by the caller (never read from the clock).
     ///   - timeZone: The zone whose calendar cuts days, ISO weeks, months and years, unless the
     ///     policy names its own (``RetentionPolicy/effectiveTimeZone(fallback:)``).
     /// - Returns: One decision per point, in the order of `points`.
     /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
     /// - Complexity: O(n log n) for n points.
-    public static func evaluate(
+    public func evaluate(
+        points: [RetentionPoint], now: Date, timeZone: TimeZone
+    ) throws(PolicyError) -> [PointDecision] {
+        try RetentionEvaluation.evaluate(points: points, policy: self, now: now, timeZone: timeZone)
+    }
+
+    /// Decides, for each point, keep / expire / soft-deleted, reading periods on a calendar. The
+    /// policy is validated first.
+    ///
+    /// Only the calendar's `timeZone` is used: periods are always Gregorian days, months and
+    /// years and ISO 8601 weeks (Monday to Sunday), as restic and Azure cut them.
+    /// - Parameters:
+    ///   - points: The points of one protected item, in any order; ids must be unique.
+    ///   - now: The evaluation time, supplied by the caller.
+    ///   - calendar: Supplies the time zone (unless the policy names its own).
+    /// - Returns: One decision per point, in the order of `points`.
+    /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
+    public func evaluate(
+        points: [RetentionPoint], now: Date, calendar: Calendar
+    ) throws(PolicyError) -> [PointDecision] {
+        try evaluate(points: points, now: now, timeZone: calendar.timeZone)
+    }
+}
+
+/// The implementation of ``RetentionPolicy/evaluate(points:now:timeZone:)``.
+enum RetentionEvaluation {
+    static func evaluate(
         points: [RetentionPoint], policy: RetentionPolicy, now: Date, timeZone: TimeZone
     ) throws(PolicyError) -> [PointDecision] {
         try policy.validate()
@@ -122,22 +148,6 @@ public enum Policy {
         return decisions
     }
 
-    /// Decides, for each point, keep / expire / soft-deleted, reading periods on a calendar.
-    ///
-    /// Only the calendar's `timeZone` is used: periods are always Gregorian days, months and
-    /// years and ISO 8601 weeks (Monday to Sunday), as restic and Azure cut them.
-    /// - Parameters:
-    ///   - points: The points of one protected item, in any order; ids must be unique.
-    ///   - policy: The policy; it is validated first.
-    ///   - now: The evaluation time, supplied by the caller.
-    ///   - calendar: Supplies the time zone (unless the policy names its own).
-    /// - Returns: One decision per point, in the order of `points`.
-    /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
-    public static func evaluate(
-        points: [RetentionPoint], policy: RetentionPolicy, now: Date, calendar: Calendar
-    ) throws(PolicyError) -> [PointDecision] {
-        try evaluate(points: points, policy: policy, now: now, timeZone: calendar.timeZone)
-    }
 
     private static func keep(_ decision: inout PointDecision, reason: String) {
         if decision.action != .keep {

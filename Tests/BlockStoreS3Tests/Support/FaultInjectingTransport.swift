@@ -77,9 +77,6 @@ final class FaultInjectingTransport: S3Transport {
     }
 }
 
-/// The seeded generator the tests share (SplitMix64 from BlockStoreTesting).
-typealias SeededGenerator = SplitMix64
-
 extension S3Backend {
     /// A backend for `configuration` whose requests pass through `decide`'s faults.
     static func withFaults<T>(
