@@ -103,7 +103,7 @@ let package = Package(
         // Examples: each imports public products only.
         .executableTarget(
             name: "Tour",
-            dependencies: ["BlockSnap", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["BlockSnap", "BlockStoreTesting", .product(name: "Crypto", package: "swift-crypto")],
             path: "Examples/Tour",
             swiftSettings: strict
         ),

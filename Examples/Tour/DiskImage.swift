@@ -1,26 +1,16 @@
+import BlockStoreTesting
 import Foundation
 
 /// A generated disk image that changes like a real one, written sparsely.
 struct DiskImage {
     let path: String
     let sizeBytes: UInt64
-    private var rng: Generator
-
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    private var rng: SplitMix64
 
     init(path: String, sizeBytes: UInt64, seed: UInt64) throws {
         self.path = path
         self.sizeBytes = sizeBytes
-        rng = Generator(state: seed)
+        rng = SplitMix64(seed: seed)
         FileManager.default.createFile(atPath: path, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try h.truncate(atOffset: sizeBytes)

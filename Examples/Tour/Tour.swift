@@ -188,7 +188,8 @@ func sha256(of path: String) throws -> String {
     defer { try? h.close() }
     var hasher = SHA256()
     while let d = try h.read(upToCount: 8 << 20), !d.isEmpty { hasher.update(data: d) }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    // A SHA-256 digest is 32 bytes, printed the way the store prints chunk IDs.
+    return ChunkID(bytes: hasher.finalize())!.hex
 }
 
 /// Pretty output for people.

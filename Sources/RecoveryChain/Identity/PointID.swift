@@ -1,3 +1,4 @@
+import BlockStore
 import Foundation
 
 /// The ID of a recovery point: its UTC time to the second and 8 random hex digits,
@@ -27,9 +28,7 @@ public struct PointID: RawRepresentable, Hashable, Comparable, Sendable, Codable
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        var rng = SystemRandomNumberGenerator()
-        let suffix = String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &rng))
-        return PointID("\(f.string(from: time))-\(suffix)")
+        return PointID("\(f.string(from: time))-\(Hex.random(byteCount: 4))")
     }
 
     /// Orders IDs by their text (which is time order for IDs this library makes).
