@@ -189,7 +189,7 @@ func sha256(of path: String) throws -> String {
     var hasher = SHA256()
     while let d = try h.read(upToCount: 8 << 20), !d.isEmpty { hasher.update(data: d) }
     // A SHA-256 digest is 32 bytes, printed the way the store prints chunk IDs.
-    return ChunkID(bytes: hasher.finalize())!.hex
+    return ChunkID(bytes: Array(hasher.finalize()))!.hex
 }
 
 /// Pretty output for people.
