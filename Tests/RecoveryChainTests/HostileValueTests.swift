@@ -110,57 +110,6 @@ import Testing
                 == [UInt8](repeating: 7, count: 8192))
     }
 
-    // MARK: - Blobs
-
-    /// A blob node as `storeBlob` writes it, with any declared size and entries.
-    static func blob(_ chains: ChainStore, declared: UInt64, entries: [StoreNode.Entry]) async throws -> ChunkID {
-        var header = Array("BSBL".utf8)
-        withUnsafeBytes(of: declared.littleEndian) { header.append(contentsOf: $0) }
-        let id = try await chains.store.putNode(StoreNode(header: header, entries: entries))
-        try await chains.store.flush()
-        return id
-    }
-
-    @Test func hostileBlobsAreCorruptBeforeAnythingIsAllocated() async throws {
-        var rng = SeededGenerator(seed: 41)
-        let chains = try await Self.chains()
-        let small = try await chains.store.putBlock((0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) | 1 })
-        let piece = (0..<(1 << 20)).map { _ in UInt8(truncatingIfNeeded: rng.next()) | 1 }
-        let full = try await chains.store.putBlock(piece)
-        let cases: [(String, UInt64, [StoreNode.Entry])] = [
-            ("a declared size near 2^64", UInt64.max, [.init(slot: 0, id: small.id)]),
-            ("a declared size past the limit", UInt64(ChainStore.blobBytesMax) + 1, []),
-            // Before: a 4 KiB chunk then a zero entry in a 10-byte blob made a negative count (trap).
-            (
-                "a chunk longer than the blob, then a zero entry", 10,
-                [.init(slot: 0, id: small.id), .init(slot: 1, id: .zero)]
-            ),
-            ("a chunk longer than the blob", 10, [.init(slot: 0, id: small.id)]),
-            (
-                "a piece shorter than 1 MiB in the middle", (1 << 20) + 5,
-                [.init(slot: 0, id: small.id), .init(slot: 1, id: .zero)]
-            ),
-            ("more entries than pieces", 5, [.init(slot: 0, id: .zero), .init(slot: 1, id: .zero)]),
-            ("fewer entries than pieces", (2 << 20) + 1, [.init(slot: 0, id: full.id)]),
-            ("a gap in the slots", (2 << 20), [.init(slot: 0, id: full.id), .init(slot: 2, id: full.id)]),
-            ("no entries for data", 100, []),
-        ]
-        for (what, declared, entries) in cases {
-            let id = try await Self.blob(chains, declared: declared, entries: entries)
-            let (code, error) = await errorCode { try await chains.loadBlob(id) }
-            #expect(code == .corruptMetadata, "\(what): \(String(describing: error))")
-        }
-        // Well-formed blobs still read: zero pieces, a full piece, a short last piece.
-        let tail = try await chains.store.putBlock(Array(piece.prefix(5)))
-        let good = try await Self.blob(
-            chains, declared: (2 << 20) + 5,
-            entries: [.init(slot: 0, id: .zero), .init(slot: 1, id: full.id), .init(slot: 2, id: tail.id)])
-        #expect(try await chains.loadBlob(good) == [UInt8](repeating: 0, count: 1 << 20) + piece + piece.prefix(5))
-        let zeros = try await Self.blob(chains, declared: 5, entries: [.init(slot: 0, id: .zero)])
-        #expect(try await chains.loadBlob(zeros) == [0, 0, 0, 0, 0])
-        #expect(try await chains.loadBlob(try await Self.blob(chains, declared: 0, entries: [])) == [])
-    }
-
     // MARK: - Maps whose chunks do not fit their blocks
 
     /// Publishes a point of one disk whose map is `blocks` (block index → chunk), as a hostile

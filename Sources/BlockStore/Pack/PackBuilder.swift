@@ -1,4 +1,4 @@
-/// A pack being filled: stored blobs back to back, and their entries.
+/// A pack being filled: sealed chunks back to back, and their entries.
 package struct PackBuilder: Sendable {
     package var bytes: [UInt8] = []
     package var entries: [PackEntry] = []
@@ -14,11 +14,11 @@ package struct PackBuilder: Sendable {
 
     package var isEmpty: Bool { entries.isEmpty }
 
-    /// Appends one stored blob.
-    package mutating func append(id: ChunkID, kind: ChunkKind, rawLength: Int, blob: UnsafeRawBufferPointer) {
+    /// Appends one sealed chunk.
+    package mutating func append(id: ChunkID, kind: ChunkKind, rawLength: Int, sealed: UnsafeRawBufferPointer) {
         entries.append(
-            PackEntry(id: id, kind: kind, offset: UInt32(bytes.count), length: UInt32(blob.count), rawLength: UInt32(rawLength)))
-        bytes.append(contentsOf: blob)
+            PackEntry(id: id, kind: kind, offset: UInt32(bytes.count), length: UInt32(sealed.count), rawLength: UInt32(rawLength)))
+        bytes.append(contentsOf: sealed)
     }
 
     /// Closes the pack: appends header and trailer, returns its bytes and a fresh random ID.

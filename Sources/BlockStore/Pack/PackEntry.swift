@@ -2,9 +2,9 @@
 package struct PackEntry: Sendable, Equatable {
     package var id: ChunkID
     package var kind: ChunkKind
-    /// Byte offset of the stored blob within the pack.
+    /// Byte offset of the sealed chunk within the pack.
     package var offset: UInt32
-    /// Stored (compressed, sealed) length of the blob.
+    /// Stored (compressed, sealed) length of the sealed chunk.
     package var length: UInt32
     /// Decoded length of the chunk's content.
     package var rawLength: UInt32
@@ -20,7 +20,7 @@ package struct PackEntry: Sendable, Equatable {
     package static let encodedBytes = 46
     /// The largest decoded chunk accepted (blocks are at most 4 MiB; nodes about 2.3 MiB).
     package static let rawLengthMax: UInt32 = 8 << 20
-    /// How many bytes a stored blob may exceed its decoded length by, besides the flag byte and
+    /// How many bytes a sealed chunk may exceed its decoded length by, besides the flag byte and
     /// the seal: room for a compressor's worst-case expansion (zstd's bound for the largest
     /// chunk is about 32 KiB over), although this build stores a chunk raw whenever compression
     /// does not save bytes. A larger claim is damage, caught before any buffer is sized by it.

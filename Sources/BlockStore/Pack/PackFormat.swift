@@ -1,8 +1,8 @@
 /// The byte layout of pack objects (see `docs/FORMAT.md`).
 ///
 /// ```
-/// pack    := blob* header headerLength:u32 "BSPK" version:u8 0 0 0
-/// blob    := seal(flags:u8 ‖ payload)        (seal is the identity in unencrypted stores)
+/// pack    := sealed* header headerLength:u32 "BSPK" version:u8 0 0 0
+/// sealed  := seal(flags:u8 ‖ payload)        (seal is the identity in unencrypted stores)
 /// flags   := bit 0: payload is zstd-compressed
 /// header  := seal("BSPH" version:u8 count:u32 entry*)
 /// entry   := id:32 kind:u8 0:u8 offset:u32 length:u32 rawLength:u32
@@ -17,7 +17,7 @@ package enum PackFormat {
     package static let flagCompressed: UInt8 = 1
     /// Packs never exceed this size (offsets are 32-bit).
     package static let packBytesMax = 1 << 30
-    /// The largest pack object any reader accepts: 32-bit blob offsets plus the largest header
+    /// The largest pack object any reader accepts: 32-bit chunk offsets plus the largest header
     /// (checked before a listed size is converted or a buffer allocated).
     package static let packObjectBytesMax: UInt64 = UInt64(UInt32.max) + 64 << 20
     /// The most entries one pack may list.
@@ -41,9 +41,9 @@ package enum PackFormat {
     }
 
     /// Reads the entries of a whole pack from its header, checking they fit the pack.
-    /// - Parameter blobAreaOffset: When `pack` holds only the pack's tail (header and trailer),
-    ///   the size of the blob area before it; 0 when `pack` is the whole pack.
-    package static func entries(ofPack pack: [UInt8], crypto: ObjectCrypto, what: String, blobAreaOffset: Int = 0) throws -> [PackEntry] {
+    /// - Parameter chunkAreaOffset: When `pack` holds only the pack's tail (header and trailer),
+    ///   the size of the chunk area before it; 0 when `pack` is the whole pack.
+    package static func entries(ofPack pack: [UInt8], crypto: ObjectCrypto, what: String, chunkAreaOffset: Int = 0) throws -> [PackEntry] {
         guard pack.count >= trailerBytes else {
             throw BlockStoreError(.truncatedObject, "\(what) is \(pack.count) bytes, shorter than a pack trailer")
         }
@@ -78,8 +78,8 @@ package enum PackFormat {
         entries.reserveCapacity(count)
         for _ in 0..<count {
             let e = try PackEntry.read(from: &r, what: what)
-            guard UInt64(e.offset) + UInt64(e.length) <= UInt64(blobAreaOffset + headerStart) else {
-                throw BlockStoreError(.corruptObject, "\(what) lists chunk \(e.id.shortHex) past the end of its blobs")
+            guard UInt64(e.offset) + UInt64(e.length) <= UInt64(chunkAreaOffset + headerStart) else {
+                throw BlockStoreError(.corruptObject, "\(what) lists chunk \(e.id.shortHex) past the end of its chunk area")
             }
             entries.append(e)
         }

@@ -1,10 +1,10 @@
 extension ChunkStore {
     /// The default of ``readChunks(_:into:gapBytesMax:_:)``'s `gapBytesMax`: reading 1 MiB of
-    /// unwanted blobs costs less than another request to object storage.
+    /// unwanted chunks costs less than another request to object storage.
     public static let defaultCoalescedGapBytes = 1 << 20
     /// The most chunks one coalesced read serves, bounding the bookkeeping of one run.
     static let coalescedChunkCountMax = 256
-    /// The most bytes one coalesced read fetches (first wanted blob to last), bounding the memory
+    /// The most bytes one coalesced read fetches (first wanted chunk to last), bounding the memory
     /// a batch read holds at once: about a default pack.
     static let coalescedReadBytesMax = 16 << 20
 
@@ -15,7 +15,7 @@ extension ChunkStore {
     /// - Parameters:
     ///   - ids: The chunks, in the order `body` receives them; ``ChunkID/zero`` is not allowed.
     ///   - buffer: Scratch for one decoded chunk; at least the largest chunk's length.
-    ///   - gapBytesMax: Bytes of other blobs a coalesced read may include between two wanted ones.
+    ///   - gapBytesMax: Bytes of other chunks a coalesced read may include between two wanted ones.
     ///   - body: Receives each position in `ids` and the chunk's bytes (valid during the call).
     /// - Throws: What ``chunk(_:)`` throws, or what `body` throws.
     public func readChunks(
@@ -68,12 +68,12 @@ extension ChunkStore {
             }
             for (index, location) in run {
                 let lo = Int(UInt64(location.offset) - start)
-                let blob = Array(bytes[lo..<(lo + Int(location.length))])
+                let sealed = Array(bytes[lo..<(lo + Int(location.length))])
                 guard buffer.count >= Int(location.rawLength) else {
                     throw BlockStoreError(.invalidArgument, "a \(buffer.count)-byte buffer cannot hold chunk \(ids[index].shortHex) of \(location.rawLength) bytes")
                 }
                 let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)])
-                try decode(blob: blob, id: ids[index], location: location, into: out)
+                try decode(sealed: sealed, id: ids[index], location: location, into: out)
                 try body(index, UnsafeRawBufferPointer(out))
             }
             i = j

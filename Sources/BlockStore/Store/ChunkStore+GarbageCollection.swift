@@ -112,7 +112,7 @@ extension ChunkStore {
                 report.repackedPacks += 1
                 report.freedBytes += Int64(clamping: pack.sizeBytes)
             } else {
-                // The dead blobs stay as bytes until the pack is rewritten, but leave the index:
+                // The dead chunks stay as bytes until the pack is rewritten, but leave the index:
                 // they are deleted as far as every reader and writer is concerned.
                 keep.append((pack.id, liveEntries))
             }
@@ -120,8 +120,8 @@ extension ChunkStore {
         let oldIndexObjects = survey.indexKeys
         if dryRun { return report }
 
-        // 3. Rewrite mostly-garbage packs: copy live blobs as they are (still sealed), each
-        //    verified first: a damaged blob stops the collection before anything is deleted
+        // 3. Rewrite mostly-garbage packs: copy live chunks as they are (still sealed), each
+        //    verified first: a damaged chunk stops the collection before anything is deleted
         //    (packs written so far are unindexed leftovers for the next run).
         var builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
         func closePack() async throws {
@@ -142,12 +142,12 @@ extension ChunkStore {
                 guard end <= bytes.count else {
                     throw BlockStoreError(.truncatedObject, "pack \(pack.key) ends before chunk \(e.id.shortHex); run verify")
                 }
-                let blob = Array(bytes[Int(e.offset)..<end])
+                let sealed = Array(bytes[Int(e.offset)..<end])
                 if scratch.count < Int(e.rawLength) { scratch = [UInt8](repeating: 0, count: Int(e.rawLength)) }
                 do {
                     let location = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
                     try scratch.withUnsafeMutableBytes {
-                        try decode(blob: blob, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
+                        try decode(sealed: sealed, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
                     }
                 } catch let error as BlockStoreError where ChunkStore.isDamage(error) || error.code == .compressionError {
                     let damage = DamageReport(damagedObjects: [pack.key])
@@ -156,8 +156,8 @@ extension ChunkStore {
                         "garbage collection stopped before deleting anything: live chunk \(e.id.shortHex) in pack \(pack.key) is damaged (\(error.message)); run verify to see which points are affected",
                         underlying: damage)
                 }
-                blob.withUnsafeBytes { raw in
-                    builder.append(id: e.id, kind: e.kind, rawLength: Int(e.rawLength), blob: raw)
+                sealed.withUnsafeBytes { raw in
+                    builder.append(id: e.id, kind: e.kind, rawLength: Int(e.rawLength), sealed: raw)
                 }
                 if builder.bytes.count >= configuration.packTargetBytes { try await closePack() }
             }

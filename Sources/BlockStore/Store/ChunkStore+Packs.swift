@@ -1,5 +1,5 @@
 extension ChunkStore {
-    /// Reads the entries of one pack from its header (two ranged reads), without its blobs.
+    /// Reads the entries of one pack from its header (two ranged reads), without its chunks.
     func packEntries(_ key: ObjectKey, sizeBytes: UInt64) async throws -> [PackEntry] {
         let trailerBytes = UInt64(PackFormat.trailerBytes)
         guard sizeBytes <= PackFormat.packObjectBytesMax else {
@@ -15,9 +15,9 @@ extension ChunkStore {
             throw BlockStoreError(.truncatedObject, "pack \(key) declares a \(headerLength)-byte header but is only \(sizeBytes) bytes")
         }
         let tail = try await backend.get(key, range: (sizeBytes - trailerBytes - headerLength)..<sizeBytes)
-        // Parse the tail as a pack whose blobs start before it; offsets are checked against that.
-        let blobArea = Int(sizeBytes - trailerBytes - headerLength)
-        let entries = try PackFormat.entries(ofPack: tail, crypto: crypto, what: "pack \(key)", blobAreaOffset: blobArea)
+        // Parse the tail as a pack whose chunks start before it; offsets are checked against that.
+        let chunkArea = Int(sizeBytes - trailerBytes - headerLength)
+        let entries = try PackFormat.entries(ofPack: tail, crypto: crypto, what: "pack \(key)", chunkAreaOffset: chunkArea)
         return entries
     }
 

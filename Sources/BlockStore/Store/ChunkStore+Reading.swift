@@ -21,7 +21,7 @@ extension ChunkStore {
         state.withLock { $0.index.location(of: id).map { Int($0.length) } }
     }
 
-    /// Where the index places a stored chunk: its pack object and the byte range of its blob.
+    /// Where the index places a stored chunk: its pack object and the byte range of its sealed form.
     /// For tools and tests that inspect or damage stores on purpose.
     package func packLocation(of id: ChunkID) -> (pack: ObjectKey, range: Range<UInt64>)? {
         state.withLock { s in
@@ -37,8 +37,8 @@ extension ChunkStore {
     public func chunk(_ id: ChunkID) async throws -> [UInt8] {
         let location = try await locate(id)
         var out = [UInt8](repeating: 0, count: Int(location.rawLength))
-        let blob = try await fetchBlob(id, location)
-        try out.withUnsafeMutableBytes { try decode(blob: blob, id: id, location: location, into: $0) }
+        let sealed = try await fetchSealed(id, location)
+        try out.withUnsafeMutableBytes { try decode(sealed: sealed, id: id, location: location, into: $0) }
         return out
     }
 
@@ -54,8 +54,8 @@ extension ChunkStore {
         guard buffer.count >= Int(location.rawLength) else {
             throw BlockStoreError(.invalidArgument, "a \(buffer.count)-byte buffer cannot hold chunk \(id.shortHex) of \(location.rawLength) bytes")
         }
-        let blob = try await fetchBlob(id, location)
-        try decode(blob: blob, id: id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)]))
+        let sealed = try await fetchSealed(id, location)
+        try decode(sealed: sealed, id: id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)]))
         return Int(location.rawLength)
     }
 
@@ -100,21 +100,21 @@ extension ChunkStore {
         throw BlockStoreError(.notFound, "chunk \(id.shortHex) is not in the store in \(backend.location); run verify to find which points are damaged")
     }
 
-    func fetchBlob(_ id: ChunkID, _ location: ChunkLocation) async throws -> [UInt8] {
+    func fetchSealed(_ id: ChunkID, _ location: ChunkLocation) async throws -> [UInt8] {
         guard let packID = state.withLock({ s -> ChunkID? in
             // The index may have been replaced (by a GC of this instance) since `location` was read.
             guard let now = s.index.location(of: id), now == location else { return nil }
             return s.index.packID(number: location.packNumber)
         }) else {
-            return try await fetchBlob(id, try await locate(id))
+            return try await fetchSealed(id, try await locate(id))
         }
         let range = UInt64(location.offset)..<(UInt64(location.offset) + UInt64(location.length))
         do {
-            let blob = try await backend.get(ChunkStore.dataKey(packID), range: range)
-            guard blob.count == Int(location.length) else {
-                throw BlockStoreError(.truncatedObject, "pack \(packID.shortHex) ends before chunk \(id.shortHex) (got \(blob.count) of \(location.length) bytes)")
+            let sealed = try await backend.get(ChunkStore.dataKey(packID), range: range)
+            guard sealed.count == Int(location.length) else {
+                throw BlockStoreError(.truncatedObject, "pack \(packID.shortHex) ends before chunk \(id.shortHex) (got \(sealed.count) of \(location.length) bytes)")
             }
-            return blob
+            return sealed
         } catch let error as BlockStoreError where error.code == .notFound {
             // A garbage collection may have repacked the chunk: look again once.
             state.withLock { $0.index.removePacks([packID]) }
@@ -124,17 +124,17 @@ extension ChunkStore {
             else {
                 throw BlockStoreError(.notFound, "pack \(packID.shortHex) holding chunk \(id.shortHex) is missing from \(backend.location)", underlying: error)
             }
-            return try await fetchBlob(id, moved)
+            return try await fetchSealed(id, moved)
         }
     }
 
-    /// Opens, decompresses and verifies one stored blob into `output` (exactly rawLength bytes).
-    func decode(blob: [UInt8], id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer) throws {
+    /// Opens, decompresses and verifies one sealed chunk into `output` (exactly rawLength bytes).
+    func decode(sealed: [UInt8], id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer) throws {
         let plain: [UInt8]
         if crypto.isEncrypted {
-            plain = try crypto.open(blob, aad: [], what: "chunk \(id.shortHex)")
+            plain = try crypto.open(sealed, aad: [], what: "chunk \(id.shortHex)")
         } else {
-            plain = blob
+            plain = sealed
         }
         try plain.withUnsafeBytes { p in
             guard p.count >= 1 else {

@@ -128,11 +128,11 @@ extension ChunkStore {
                     for e in entries {
                         report.checkedChunks += 1
                         let location = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
-                        let blob = Array(bytes[Int(e.offset)..<(Int(e.offset) + Int(e.length))])
+                        let sealed = Array(bytes[Int(e.offset)..<(Int(e.offset) + Int(e.length))])
                         if scratch.count < Int(e.rawLength) { scratch = [UInt8](repeating: 0, count: Int(e.rawLength)) }
                         do {
                             try scratch.withUnsafeMutableBytes {
-                                try decode(blob: blob, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
+                                try decode(sealed: sealed, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
                             }
                         } catch let error as BlockStoreError where ChunkStore.isDamage(error) || error.code == .compressionError {
                             bad.insert(e.id)

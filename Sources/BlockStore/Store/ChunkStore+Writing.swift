@@ -130,12 +130,12 @@ extension ChunkStore {
                 }
                 let plain = UnsafeRawBufferPointer(rebasing: scratch[0..<(1 + payloadLength)])
                 let sealed: [UInt8]? = crypto.isEncrypted ? try crypto.seal(plain, aad: []) : nil
-                func append(_ blob: UnsafeRawBufferPointer) -> (StoredChunk, PackBuilder?) {
+                func append(_ sealed: UnsafeRawBufferPointer) -> (StoredChunk, PackBuilder?) {
                     state.withLock { s in
-                        s.builder.append(id: id, kind: kind, rawLength: bytes.count, blob: blob)
+                        s.builder.append(id: id, kind: kind, rawLength: bytes.count, sealed: sealed)
                         s.counters.newChunks += 1
                         s.counters.newRawBytes += UInt64(bytes.count)
-                        s.counters.newStoredBytes += UInt64(blob.count)
+                        s.counters.newStoredBytes += UInt64(sealed.count)
                         var full: PackBuilder? = nil
                         if s.builder.bytes.count >= configuration.packTargetBytes
                             || s.builder.entries.count >= PackFormat.entryCountMax - 1
@@ -144,7 +144,7 @@ extension ChunkStore {
                             s.builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
                             s.inFlight += 1
                         }
-                        return (StoredChunk(id: id, isNew: true, storedBytes: blob.count), full)
+                        return (StoredChunk(id: id, isNew: true, storedBytes: sealed.count), full)
                     }
                 }
                 if let sealed {

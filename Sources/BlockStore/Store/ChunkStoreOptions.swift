@@ -39,7 +39,7 @@ public struct ChunkStoreOptions: Sendable {
     public static let compressionLevelRange = 1...19
     /// The pack targets a store accepts: at least 64 KiB, so a pack holds more than one default
     /// block and the object count stays manageable; at most 1 GiB, the largest pack the format
-    /// allows (blob offsets are 32-bit and a pack is assembled in memory).
+    /// allows (chunk offsets are 32-bit and a pack is assembled in memory).
     public static let packTargetBytesRange = (64 << 10)...PackFormat.packBytesMax
     /// The stale intervals a store accepts: at least 50 ms, so a holder can refresh several times
     /// within one interval even on a loaded host; at most a day, the longest any reader honours.

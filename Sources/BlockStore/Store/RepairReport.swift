@@ -9,7 +9,7 @@ public struct RepairReport: Sendable, Equatable {
     public var removedIndexObjects: Int = 0
     /// Damaged index objects found.
     public var damagedIndexObjects: [ObjectKey] = []
-    /// Packs whose header cannot be read or authenticated; their blobs cannot be located, so
+    /// Packs whose header cannot be read or authenticated; their chunks cannot be located, so
     /// repair moves them under `quarantine/` (kept, not deleted) where they no longer block
     /// garbage collection.
     public var damagedPacks: [ObjectKey] = []

@@ -32,7 +32,7 @@ struct StoreSurvey: Sendable {
 
     /// Readable packs, sorted by key.
     var packs: [Pack] = []
-    /// Packs whose header cannot be read or authenticated (their blobs are unknown).
+    /// Packs whose header cannot be read or authenticated (their chunks are unknown).
     var damagedPacks: [Damaged] = []
     /// Every index object listed.
     var indexKeys: [ObjectKey] = []
@@ -163,13 +163,13 @@ extension ChunkStore {
     func readChunk(_ id: ChunkID, at location: StoreSurvey.Location, in survey: StoreSurvey) async throws -> [UInt8] {
         let e = location.entry
         let range = UInt64(e.offset)..<(UInt64(e.offset) + UInt64(e.length))
-        let blob = try await backend.get(survey.packs[location.pack].key, range: range)
-        guard blob.count == Int(e.length) else {
-            throw BlockStoreError(.truncatedObject, "pack \(survey.packs[location.pack].key) ends before chunk \(id.shortHex) (got \(blob.count) of \(e.length) bytes)")
+        let sealed = try await backend.get(survey.packs[location.pack].key, range: range)
+        guard sealed.count == Int(e.length) else {
+            throw BlockStoreError(.truncatedObject, "pack \(survey.packs[location.pack].key) ends before chunk \(id.shortHex) (got \(sealed.count) of \(e.length) bytes)")
         }
         var out = [UInt8](repeating: 0, count: Int(e.rawLength))
         let chunkLocation = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
-        try out.withUnsafeMutableBytes { try decode(blob: blob, id: id, location: chunkLocation, into: $0) }
+        try out.withUnsafeMutableBytes { try decode(sealed: sealed, id: id, location: chunkLocation, into: $0) }
         return out
     }
 

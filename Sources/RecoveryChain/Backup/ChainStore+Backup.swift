@@ -159,9 +159,9 @@ extension ChainStore {
         let time = request.time ?? Date()
         let id = PointID.new(at: time)
         var configurationID: ChunkID? = nil
-        if let configuration = request.configuration { configurationID = try await storeBlob(configuration) }
+        if let configuration = request.configuration { configurationID = try await store.putBlob(configuration) }
         var secretsID: ChunkID? = nil
-        if let secrets = request.secrets { secretsID = try await storeBlob(secrets) }
+        if let secrets = request.secrets { secretsID = try await store.putBlob(secrets) }
         let manifest = PointManifest(
             mapRoots: Dictionary(uniqueKeysWithValues: results.map { ($0.summary.disk, $0.root) }),
             configuration: configurationID, secrets: secretsID)
@@ -182,69 +182,6 @@ extension ChainStore {
             point: point, kind: kind,
             missedByTracker: Dictionary(uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.summary.disk, $0.missed) }),
             baseMismatches: plans.values.compactMap(\.mismatch).sorted { $0.disk < $1.disk })
-    }
-
-    /// The piece size of blobs: each entry of a blob's node holds this many bytes (the last
-    /// one the rest).
-    static let blobPieceBytes = 1 << 20
-    /// The largest blob (configuration or secrets) read back.
-    static let blobBytesMax = 64 << 20
-
-    /// Stores an opaque blob of any size as a node over 1 MiB data chunks.
-    private func storeBlob(_ bytes: [UInt8]) async throws -> ChunkID {
-        var entries: [StoreNode.Entry] = []
-        let piece = ChainStore.blobPieceBytes
-        var offset = 0
-        var slot: UInt32 = 0
-        while offset < bytes.count {
-            let end = min(offset + piece, bytes.count)
-            let id = try await store.putBlock(Array(bytes[offset..<end]))
-            entries.append(.init(slot: slot, id: id.id))
-            slot += 1
-            offset = end
-        }
-        var header = Array("BSBL".utf8)
-        withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { header.append(contentsOf: $0) }
-        return try await store.putNode(StoreNode(header: header, entries: entries))
-    }
-
-    /// Reads back a blob written by ``storeBlob(_:)``, checking the declared size, the entries'
-    /// slots and every piece's length before anything is allocated or appended.
-    func loadBlob(_ id: ChunkID) async throws -> [UInt8] {
-        let node = try await store.node(id)
-        guard node.header.count == 12, Array(node.header.prefix(4)) == Array("BSBL".utf8) else {
-            throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) is not a BlockSnap blob")
-        }
-        let declared = node.header.dropFirst(4).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard declared <= UInt64(ChainStore.blobBytesMax) else {
-            throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) declares \(declared) bytes, more than the \(ChainStore.blobBytesMax) a blob may hold")
-        }
-        let size = Int(declared)  // at most 64 MiB
-        let piece = ChainStore.blobPieceBytes
-        let pieceCount = (size + piece - 1) / piece
-        guard node.entries.count == pieceCount,
-            node.entries.enumerated().allSatisfy({ UInt64($0.element.slot) == UInt64($0.offset) })
-        else {
-            throw RecoveryChainError(.corruptMetadata, "blob \(id.shortHex) declares \(size) bytes but has \(node.entries.count) entries (\(pieceCount) expected, in slot order)")
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(size)
-        for (k, e) in node.entries.enumerated() {
-            let length = min(piece, size - k * piece)  // k < pieceCount, so 0 < length ≤ piece
-            if e.id.isZero {
-                out.append(contentsOf: repeatElement(0, count: length))
-                continue
-            }
-            if let stored = store.length(of: e.id), stored != length {
-                throw RecoveryChainError(.corruptMetadata, "piece \(k) of blob \(id.shortHex) is a \(stored)-byte chunk where \(length) bytes belong")
-            }
-            let bytes = try await store.chunk(e.id)
-            guard bytes.count == length else {
-                throw RecoveryChainError(.corruptMetadata, "piece \(k) of blob \(id.shortHex) holds \(bytes.count) bytes where \(length) belong")
-            }
-            out.append(contentsOf: bytes)
-        }
-        return out
     }
 
     struct DiskOutcome: Sendable {

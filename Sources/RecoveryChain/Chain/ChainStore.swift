@@ -89,14 +89,14 @@ public final class ChainStore: Sendable {
     public func configuration(item: ItemName, point id: PointID) async throws -> [UInt8]? {
         let (_, manifest) = try await pointRecord(item: item, point: id)
         guard let blob = manifest.configuration else { return nil }
-        do { return try await loadBlob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
+        do { return try await store.blob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
     }
 
     /// The host secrets stored (encrypted) with a point, if any.
     public func secrets(item: ItemName, point id: PointID) async throws -> [UInt8]? {
         let (_, manifest) = try await pointRecord(item: item, point: id)
         guard let blob = manifest.secrets else { return nil }
-        do { return try await loadBlob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
+        do { return try await store.blob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
     }
 
     /// Expires one point (Azure Backup's merge-on-expire).
