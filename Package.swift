@@ -9,7 +9,7 @@ import PackageDescription
 import class Foundation.ProcessInfo
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(

@@ -46,25 +46,36 @@ func openStore(_ name: String, create: Bool) async throws -> ChunkStore {
     options.keyDerivation = .fastForTesting
     if create {
         try? FileManager.default.removeItem(atPath: "\(workDir)/\(name)")
-        return try await ChunkStore.create(on: try LocalDirectoryBackend(root: "\(workDir)/\(name)"), encryption: .passphrase("bench"), options: options)
+        return try await ChunkStore.create(
+            on: try LocalDirectoryBackend(root: "\(workDir)/\(name)"), encryption: .passphrase("bench"),
+            options: options)
     }
     return try await ChunkStore.open(on: backend, passphrase: "bench", options: options)
 }
 
 /// A backup of the image; `changed` are host-tracked ranges written since point `since`.
 func request(_ changed: [Range<UInt64>]? = nil, since: String? = nil) throws -> BackupRequest {
-    BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: try FileDiskSource(path: imagePath), changes: changed.map { TrackedChanges(since: since, ranges: $0) })])
+    BackupRequest(
+        item: "vm",
+        disks: [
+            DiskInput(
+                disk: 0, source: try FileDiskSource(path: imagePath),
+                changes: changed.map { TrackedChanges(since: since, ranges: $0) })
+        ])
 }
 
 /// Reads the image in 64 KiB blocks on all cores, handing each to `body`.
-func passOverImage(_ body: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void) async throws {
+func passOverImage(_ body: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void)
+    async throws
+{
     let source = try FileDiskSource(path: imagePath)
     let blocks = Int(source.sizeBytes) / blockSize
     try await withThrowingTaskGroup(of: Void.self) { group in
         for w in 0..<workers {
             group.addTask {
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096)
-                let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ZSTD_compressBound(blockSize), alignment: 64)
+                let scratch = UnsafeMutableRawBufferPointer.allocate(
+                    byteCount: ZSTD_compressBound(blockSize), alignment: 64)
                 defer {
                     buffer.deallocate()
                     scratch.deallocate()
@@ -82,7 +93,8 @@ func passOverImage(_ body: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeMu
 }
 
 nonisolated(unsafe) let config = Benchmark.Configuration(
-    metrics: [.wallClock, .peakMemoryResident], timeUnits: .milliseconds, warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 3)
+    metrics: [.wallClock, .peakMemoryResident], timeUnits: .milliseconds, warmupIterations: 0,
+    maxDuration: .seconds(60), maxIterations: 3)
 
 /// The store and the two points the diff benchmarks compare, made once per process.
 nonisolated(unsafe) var diffPoints: (first: String, second: String)?
@@ -186,8 +198,10 @@ let benchmarks: @Sendable () -> Void = {
     // diffs the two points, all pages; exact mode reads both versions of every changed block.
     for exact in [false, true] {
         let label = exact ? "exact (512-byte pages)" : "block granularity"
-        Benchmark("diff two points, 1 % scattered, \(label), local store, cold",
-            configuration: .init(metrics: [.wallClock, .peakMemoryResidentDelta, rangesMetric],
+        Benchmark(
+            "diff two points, 1 % scattered, \(label), local store, cold",
+            configuration: .init(
+                metrics: [.wallClock, .peakMemoryResidentDelta, rangesMetric],
                 timeUnits: .microseconds, warmupIterations: 0, maxDuration: .seconds(60),
                 maxIterations: 7)
         ) { benchmark in
@@ -211,8 +225,10 @@ let benchmarks: @Sendable () -> Void = {
     // What an incremental stores for scattered small writes, by block size (seed 002: a 1 KiB
     // change stores its whole block): 1 % of the 4 KiB pages rewritten, host changed ranges.
     for blockKiB in [4, 16, 64] {
-        Benchmark("stored by an incremental after 1 % of 4 KiB pages rewritten, \(blockKiB) KiB blocks",
-            configuration: .init(metrics: [.wallClock, storedKiB], timeUnits: .milliseconds,
+        Benchmark(
+            "stored by an incremental after 1 % of 4 KiB pages rewritten, \(blockKiB) KiB blocks",
+            configuration: .init(
+                metrics: [.wallClock, storedKiB], timeUnits: .milliseconds,
                 warmupIterations: 0, maxDuration: .seconds(120), maxIterations: 1)
         ) { benchmark in
             try makeImage()
@@ -232,7 +248,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("expire a middle point of a 30-point chain", configuration: .init(metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 0, maxIterations: 3)) { benchmark in
+    Benchmark(
+        "expire a middle point of a 30-point chain",
+        configuration: .init(metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 0, maxIterations: 3)
+    ) { benchmark in
         let store = try await openStore("expire", create: true)
         let chains = ChainStore(store: store)
         var ids: [String] = []

@@ -20,7 +20,9 @@ let workers = ProcessInfo.processInfo.activeProcessorCount
 nonisolated(unsafe) let data: UnsafeMutableRawBufferPointer = {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: totalBytes, alignment: 4096)
     var generator = SplitMix64(seed: 0x5EED)
-    let words = ["disk ", "block ", "snapshot ", "page ", "range ", "chain ", "point ", "store ", "\n", "the "].map { Array($0.utf8) }
+    let words = ["disk ", "block ", "snapshot ", "page ", "range ", "chain ", "point ", "store ", "\n", "the "].map {
+        Array($0.utf8)
+    }
     for i in 0..<blockCount {
         let block = UnsafeMutableRawBufferPointer(rebasing: buffer[(i * blockSize)..<((i + 1) * blockSize)])
         switch i % 3 {
@@ -48,11 +50,13 @@ func block(_ i: Int) -> UnsafeRawBufferPointer {
 }
 
 /// Runs `body(i)` for every block on `workers` tasks.
-func parallelBlocks(_ body: @escaping @Sendable (Int, UnsafeMutableRawBufferPointer) async throws -> Void) async throws {
+func parallelBlocks(_ body: @escaping @Sendable (Int, UnsafeMutableRawBufferPointer) async throws -> Void) async throws
+{
     try await withThrowingTaskGroup(of: Void.self) { group in
         for w in 0..<workers {
             group.addTask {
-                let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ZSTD_compressBound(blockSize) + 64, alignment: 64)
+                let scratch = UnsafeMutableRawBufferPointer.allocate(
+                    byteCount: ZSTD_compressBound(blockSize) + 64, alignment: 64)
                 defer { scratch.deallocate() }
                 var i = w
                 while i < blockCount {
@@ -99,7 +103,8 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("baseline zstd decompress 1 GiB, all cores", configuration: config,
+    Benchmark(
+        "baseline zstd decompress 1 GiB, all cores", configuration: config,
         closure: { _ in
             try await parallelBlocks { i, scratch in
                 compressed[i].withUnsafeBytes { c in
@@ -110,17 +115,21 @@ let benchmarks: @Sendable () -> Void = {
         setup: {
             compressed = (0..<blockCount).map { i in
                 var out = [UInt8](repeating: 0, count: ZSTD_compressBound(blockSize))
-                let n = out.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, block(i).baseAddress, blockSize, 1) }
+                let n = out.withUnsafeMutableBytes {
+                    ZSTD_compress($0.baseAddress, $0.count, block(i).baseAddress, blockSize, 1)
+                }
                 return Array(out.prefix(n))
             }
         },
         teardown: { compressed = [] })
 
     for encrypted in [false, true] {
-        Benchmark("store write 1 GiB, 64 KiB blocks\(encrypted ? ", encrypted" : ""), all cores", configuration: config) { benchmark in
+        Benchmark("store write 1 GiB, 64 KiB blocks\(encrypted ? ", encrypted" : ""), all cores", configuration: config)
+        { benchmark in
             var options = ChunkStoreOptions()
             options.keyDerivation = .fastForTesting
-            let store = try await ChunkStore.create(on: MemoryBackend(), encryption: encrypted ? .passphrase("bench") : .none, options: options)
+            let store = try await ChunkStore.create(
+                on: MemoryBackend(), encryption: encrypted ? .passphrase("bench") : .none, options: options)
             benchmark.startMeasurement()
             try await parallelBlocks { i, _ in _ = try await store.putBlock(block(i)) }
             try await store.flush()
@@ -128,28 +137,38 @@ let benchmarks: @Sendable () -> Void = {
             try await store.close()
         }
 
-        Benchmark("store read 1 GiB, 64 KiB blocks\(encrypted ? ", encrypted" : ""), all cores", configuration: config) { benchmark in
+        Benchmark("store read 1 GiB, 64 KiB blocks\(encrypted ? ", encrypted" : ""), all cores", configuration: config)
+        { benchmark in
             var options = ChunkStoreOptions()
             options.keyDerivation = .fastForTesting
-            let store = try await ChunkStore.create(on: MemoryBackend(), encryption: encrypted ? .passphrase("bench") : .none, options: options)
+            let store = try await ChunkStore.create(
+                on: MemoryBackend(), encryption: encrypted ? .passphrase("bench") : .none, options: options)
             let ids = IDList(count: blockCount)
             try await parallelBlocks { i, _ in ids.set(i, try await store.putBlock(block(i)).id) }
             try await store.flush()
             benchmark.startMeasurement()
             try await parallelBlocks { i, scratch in
-                _ = try await store.readChunk(ids.get(i), into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<blockSize]))
+                _ = try await store.readChunk(
+                    ids.get(i), into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<blockSize]))
             }
             benchmark.stopMeasurement()
             try await store.close()
         }
     }
 
-    Benchmark("dedup index, 1 M chunks", configuration: .init(metrics: [.peakMemoryResidentDelta, .wallClock], timeUnits: .milliseconds, warmupIterations: 0, maxIterations: 3)) { _ in
+    Benchmark(
+        "dedup index, 1 M chunks",
+        configuration: .init(
+            metrics: [.peakMemoryResidentDelta, .wallClock], timeUnits: .milliseconds, warmupIterations: 0,
+            maxIterations: 3)
+    ) { _ in
         // The in-memory index alone: 1 M entries as 1,000 packs of 1,000 chunks.
         var index = ChunkIndex()
         for p in 0..<1000 {
             let entries = (0..<1000).map { k in
-                PackEntry(id: ChunkHasher.sha256.dataID(withUnsafeBytes(of: UInt64(p * 1000 + k)) { Array($0) }), kind: .data, offset: UInt32(k * 100), length: 100, rawLength: 65536)
+                PackEntry(
+                    id: ChunkHasher.sha256.dataID(withUnsafeBytes(of: UInt64(p * 1000 + k)) { Array($0) }), kind: .data,
+                    offset: UInt32(k * 100), length: 100, rawLength: 65536)
             }
             index.add(packID: ChunkHasher.sha256.dataID(withUnsafeBytes(of: UInt64(p)) { Array($0) }), entries: entries)
         }

@@ -34,7 +34,10 @@ struct DiskImage {
     }
 
     mutating func text(_ n: Int) -> Data {
-        let words = ["kernel", "disk", "block", "page", "error", "info", "vm", "snapshot", "user", "login", "GET", "/index.html", "200", "\n"]
+        let words = [
+            "kernel", "disk", "block", "page", "error", "info", "vm", "snapshot", "user", "login", "GET", "/index.html",
+            "200", "\n",
+        ]
         var out = Data()
         out.reserveCapacity(n)
         while out.count < n {

@@ -25,7 +25,9 @@ struct Tour {
         }
         let sizeMiB = Int(option("--size-mib") ?? "256") ?? 256
         let keep = option("--dir") != nil
-        let dir = option("--dir") ?? FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-tour-\(getpid())").path
+        let dir =
+            option("--dir")
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-tour-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
@@ -38,7 +40,9 @@ struct Tour {
         let diskPath = "\(dir)/vm1-disk0.img"
         var disk = try DiskImage(path: diskPath, sizeBytes: UInt64(sizeMiB) << 20, seed: 2026)
         try disk.writeInitialLayout()
-        t.step("Made a \(sizeMiB) MiB disk image: boot area, file-system metadata, text, random data, and large zero (sparse) regions.")
+        t.step(
+            "Made a \(sizeMiB) MiB disk image: boot area, file-system metadata, text, random data, and large zero (sparse) regions."
+        )
 
         // 2. A store on the embedded default backend: a local directory.
         let backend = try LocalDirectoryBackend(root: "\(dir)/store")
@@ -48,7 +52,8 @@ struct Tour {
 
         func backup(_ label: String, tracked: TrackedChanges? = nil) async throws -> (BackupResult, Double) {
             let source = try FileDiskSource(path: diskPath)
-            var request = BackupRequest(item: "vm1", disks: [DiskInput(disk: 0, name: "disk0", source: source, changes: tracked)])
+            var request = BackupRequest(
+                item: "vm1", disks: [DiskInput(disk: 0, name: "disk0", source: source, changes: tracked)])
             request.tags = [label]
             let start = ContinuousClock.now
             let result = try await chains.backup(request)
@@ -56,24 +61,33 @@ struct Tour {
         }
 
         let (full, fullSeconds) = try await backup("initial")
-        t.step("Full backup: \(full.point.disks[0].changedBlocks) data blocks, \(format(full.point.disks[0].storedBytes)) stored, \(rate(disk.sizeBytes, fullSeconds)).")
+        t.step(
+            "Full backup: \(full.point.disks[0].changedBlocks) data blocks, \(format(full.point.disks[0].storedBytes)) stored, \(rate(disk.sizeBytes, fullSeconds))."
+        )
         let copies = "\(dir)/oracle"
         try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
 
         // 3. Three kinds of change, three ways of finding them.
         let scattered = try disk.scatterSmallWrites(fraction: 0.01)
         // The host's tracker was reset when the full point was taken, so its ranges name that point.
-        let (inc1, inc1Seconds) = try await backup("scattered", tracked: TrackedChanges(since: full.point.id, ranges: scattered))
-        t.step("Scattered 1 % of blocks with small writes; backed up from the host's changed ranges: \(inc1.point.disks[0].changedBlocks) blocks, \(format(inc1.point.disks[0].storedBytes)) stored, \(String(format: "%.2f", inc1Seconds)) s.")
+        let (inc1, inc1Seconds) = try await backup(
+            "scattered", tracked: TrackedChanges(since: full.point.id, ranges: scattered))
+        t.step(
+            "Scattered 1 % of blocks with small writes; backed up from the host's changed ranges: \(inc1.point.disks[0].changedBlocks) blocks, \(format(inc1.point.disks[0].storedBytes)) stored, \(String(format: "%.2f", inc1Seconds)) s."
+        )
 
         try disk.overwriteCluster(startMiB: sizeMiB / 4, lengthMiB: 16)
         try copyFile(diskPath, to: "\(copies)/point3.img")
         let (inc2, inc2Seconds) = try await backup("clustered")
-        t.step("Overwrote 16 MiB in one run; backed up by reading everything and comparing hashes: \(inc2.point.disks[0].changedBlocks) blocks, \(format(inc2.point.disks[0].storedBytes)) stored, \(rate(disk.sizeBytes, inc2Seconds)).")
+        t.step(
+            "Overwrote 16 MiB in one run; backed up by reading everything and comparing hashes: \(inc2.point.disks[0].changedBlocks) blocks, \(format(inc2.point.disks[0].storedBytes)) stored, \(rate(disk.sizeBytes, inc2Seconds))."
+        )
 
         try disk.zeroRegion(startMiB: 20, lengthMiB: 16)
         let (inc3, _) = try await backup("zeroed")
-        t.step("Trimmed 16 MiB of text to zeros; holes are skipped without reading: \(inc3.point.disks[0].changedBlocks) blocks cleared, \(format(inc3.point.disks[0].storedBytes)) stored.")
+        t.step(
+            "Trimmed 16 MiB of text to zeros; holes are skipped without reading: \(inc3.point.disks[0].changedBlocks) blocks cleared, \(format(inc3.point.disks[0].storedBytes)) stored."
+        )
 
         // 4. The chain, as seed 002 draws it.
         t.title("The chain")
@@ -82,13 +96,18 @@ struct Tour {
         // 5. A diff between two points, Get Page Ranges style.
         t.title("Diff between the clustered and the zeroed point")
         let diffStart = ContinuousClock.now
-        let page = try await chains.diff(item: "vm1", from: inc2.point.id, to: inc3.point.id, disk: 0, maxResults: 10_000)
+        let page = try await chains.diff(
+            item: "vm1", from: inc2.point.id, to: inc3.point.id, disk: 0, maxResults: 10_000)
         let diffSeconds = seconds(since: diffStart)
         for r in page.ranges.prefix(6) {
-            t.say("  \(String(describing: r.kind).padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.start)…\(r.end)  (\(format(r.byteCount)))")
+            t.say(
+                "  \(String(describing: r.kind).padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.start)…\(r.end)  (\(format(r.byteCount)))"
+            )
         }
         let changedBytes = page.ranges.reduce(0) { $0 + $1.byteCount }
-        t.say("  \(page.ranges.count) ranges, \(format(changedBytes)) in all, found in \(String(format: "%.2f", diffSeconds * 1000)) ms")
+        t.say(
+            "  \(page.ranges.count) ranges, \(format(changedBytes)) in all, found in \(String(format: "%.2f", diffSeconds * 1000)) ms"
+        )
 
         // 6. Merge-on-expire: the full point goes, the next becomes full, nothing else changes.
         t.title("Expire the first (full) point: merge-on-expire")
@@ -103,8 +122,12 @@ struct Tour {
         let restoreSeconds = seconds(since: restoreStart)
         let same = try filesEqual(restored, "\(copies)/point3.img")
         let digest = try sha256(of: restored)
-        t.say("  wrote \(result.blocksWritten) blocks, left \(result.blocksZeroed) zero blocks as holes, \(rate(disk.sizeBytes, restoreSeconds))")
-        t.say("  SHA-256 \(digest.prefix(16))…  \(same ? "bit-exact: identical to the copy taken at that point ✔" : "DIFFERS ✘")")
+        t.say(
+            "  wrote \(result.blocksWritten) blocks, left \(result.blocksZeroed) zero blocks as holes, \(rate(disk.sizeBytes, restoreSeconds))"
+        )
+        t.say(
+            "  SHA-256 \(digest.prefix(16))…  \(same ? "bit-exact: identical to the copy taken at that point ✔" : "DIFFERS ✘")"
+        )
         guard same else { throw TourFailure("the restored disk differs from the copy taken at the point") }
 
         // 8. Garbage collection frees what only the expired point held.
@@ -116,13 +139,16 @@ struct Tour {
         let verify = try await gcStore.verify()
         try await gcStore.close()
         t.title("Garbage collection and verification")
-        t.say("  deleted \(gc.deletedChunks) chunks that only the expired point held (\(format(UInt64(max(0, gc.deletedChunkBytes))))); \(gc.deletedPacks + gc.repackedPacks) packs removed or rewritten")
+        t.say(
+            "  deleted \(gc.deletedChunks) chunks that only the expired point held (\(format(UInt64(max(0, gc.deletedChunkBytes))))); \(gc.deletedPacks + gc.repackedPacks) packs removed or rewritten"
+        )
         t.say("  verify: \(verify.isClean ? "clean" : "DAMAGED"), \(verify.checkedChunks) chunks checked")
 
         t.title("Figures")
         t.say("  full backup   \(rate(disk.sizeBytes, fullSeconds))")
         t.say("  read+compare  \(rate(disk.sizeBytes, inc2Seconds))")
-        t.say("  tracked incr. \(String(format: "%.2f", inc1Seconds)) s for \(inc1.point.disks[0].changedBlocks) blocks")
+        t.say(
+            "  tracked incr. \(String(format: "%.2f", inc1Seconds)) s for \(inc1.point.disks[0].changedBlocks) blocks")
         t.say("  restore       \(rate(disk.sizeBytes, restoreSeconds))")
         t.say("  diff          \(String(format: "%.2f", diffSeconds * 1000)) ms")
     }
@@ -133,7 +159,9 @@ struct Tour {
         var total: UInt64 = 0
         for s in summaries {
             total += s.introducedBytes
-            t.say("  \(s.point.id.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)) \(s.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \((s.point.tags.first ?? "").padding(toLength: 11, withPad: " ", startingAt: 0)) \(String(s.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(format(s.introducedBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(format(total))")
+            t.say(
+                "  \(s.point.id.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)) \(s.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \((s.point.tags.first ?? "").padding(toLength: 11, withPad: " ", startingAt: 0)) \(String(s.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(format(s.introducedBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(format(total))"
+            )
         }
     }
 }

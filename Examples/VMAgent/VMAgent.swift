@@ -16,7 +16,9 @@ final class Database: QuiesceParticipant {
     let failingDays: Set<Int>
     let day = Mutex(0)
     init(failingDays: Set<Int>) { self.failingDays = failingDays }
-    struct Busy: Error, CustomStringConvertible { var description: String { "writer busy (timeout waiting for a checkpoint)" } }
+    struct Busy: Error, CustomStringConvertible {
+        var description: String { "writer busy (timeout waiting for a checkpoint)" }
+    }
     func freeze() async throws { if failingDays.contains(day.withLock { $0 }) { throw Busy() } }
     func thaw() async throws {}
 }
@@ -68,12 +70,15 @@ struct VMAgent {
             .tiered(TieredRetention(daily: .init(days: 7), weekly: .init(weeks: 4, weekdays: [.sunday]))),
             schedule: schedule, timeZone: try PolicyTimeZone("Europe/Berlin"))
 
-        let chains = ChainStore(store: try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("agent")))
+        let chains = ChainStore(
+            store: try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("agent")))
         let database = Database(failingDays: [4, 11])
         var vm = VirtualMachine()
         vm.install()
 
-        print("Protecting vm1 (os 8 MiB + data 16 MiB): daily at 02:00 Europe/Berlin, keep dailies 7 days and Sunday points 4 weeks.\n")
+        print(
+            "Protecting vm1 (os 8 MiB + data 16 MiB): daily at 02:00 Europe/Berlin, keep dailies 7 days and Sunday points 4 weeks.\n"
+        )
         print("day  run (UTC)          consistency   changed  stored     kept  expired")
         var clock = Date(timeIntervalSince1970: 1_794_000_000)  // the fake clock
         var reports: [PointID: String] = [:]
@@ -82,20 +87,30 @@ struct VMAgent {
             database.day.withLock { $0 = day }
             let run = schedule.nextRun(after: clock, timeZone: zone)
             clock = run
-            var request = BackupRequest(item: "vm1", disks: [
-                DiskInput(disk: 0, name: "os", source: MemoryDiskSource(bytes: vm.os)),
-                DiskInput(disk: 1, name: "data", source: MemoryDiskSource(bytes: vm.data)),
-            ])
+            var request = BackupRequest(
+                item: "vm1",
+                disks: [
+                    DiskInput(disk: 0, name: "os", source: MemoryDiskSource(bytes: vm.os)),
+                    DiskInput(disk: 1, name: "data", source: MemoryDiskSource(bytes: vm.data)),
+                ])
             request.participants = [database, FileSystemFreeze()]
             request.time = run
             request.blockSizeBytes = 16 * 1024
             let result = try await chains.backup(request)
-            reports[result.point.id] = String(decoding: vm.data[VirtualMachine.fileOffset..<(VirtualMachine.fileOffset + 45)], as: UTF8.self)
-            let forgotten = try await chains.forget(item: "vm1", policy: policy, now: run, timeZone: zone, dryRun: false)
-            let local = run.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+            reports[result.point.id] = String(
+                decoding: vm.data[VirtualMachine.fileOffset..<(VirtualMachine.fileOffset + 45)], as: UTF8.self)
+            let forgotten = try await chains.forget(
+                item: "vm1", policy: policy, now: run, timeZone: zone, dryRun: false)
+            let local = run.formatted(
+                .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeZone(
+                    separator: .omitted))
             let changed = result.point.disks.reduce(0) { $0 + $1.changedBlocks }
             let stored = result.point.disks.reduce(UInt64(0)) { $0 + $1.storedBytes }
-            print(String(format: "%3d  %@  %-12@  %7d  %7.1f KiB  %4d  %d", day, local, result.point.consistency.rawValue as NSString, changed, Double(stored) / 1024, forgotten.decisions.count - forgotten.expired.count, forgotten.expired.count))
+            print(
+                String(
+                    format: "%3d  %@  %-12@  %7d  %7.1f KiB  %4d  %d", day, local,
+                    result.point.consistency.rawValue as NSString, changed, Double(stored) / 1024,
+                    forgotten.decisions.count - forgotten.expired.count, forgotten.expired.count))
             if let note = result.point.consistencyNote { print("     ↳ \(note)") }
         }
 
@@ -105,7 +120,9 @@ struct VMAgent {
             points: points.map { RetentionPoint(id: $0.id.rawValue, time: $0.time) }, now: clock, timeZone: zone)
         for (point, decision) in zip(points, decisions) {
             let expiry = decision.expiry.map { $0.formatted(.iso8601.year().month().day()) } ?? "—"
-            print("  \(point.id)  \(point.consistency.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  until \(expiry)  \(decision.reasons.joined(separator: ", "))")
+            print(
+                "  \(point.id)  \(point.consistency.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  until \(expiry)  \(decision.reasons.joined(separator: ", "))"
+            )
         }
 
         // File-level recovery: read the report file of the oldest kept point straight from the
@@ -117,7 +134,9 @@ struct VMAgent {
         _ = try await reader.read(at: UInt64(VirtualMachine.fileOffset), into: buffer)
         let text = String(decoding: buffer, as: UTF8.self)
         print("\nFile-level read from \(oldest.id), disk 1 at offset \(VirtualMachine.fileOffset):")
-        print("  \"\(text.trimmingCharacters(in: .newlines))\"  \(text == reports[oldest.id] ? "(matches what the VM held that day ✔)" : "(MISMATCH ✘)")")
+        print(
+            "  \"\(text.trimmingCharacters(in: .newlines))\"  \(text == reports[oldest.id] ? "(matches what the VM held that day ✔)" : "(MISMATCH ✘)")"
+        )
         guard text == reports[oldest.id] else { exit(1) }
     }
 }

@@ -176,7 +176,8 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     /// Decodes the JSON form shown in the type's documentation, then validates it.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
-        let window = try c.decodeIfPresent(Int.self, forKey: .startWindowMinutes)
+        let window =
+            try c.decodeIfPresent(Int.self, forKey: .startWindowMinutes)
             ?? Self.defaultStartWindowMinutes
         let kind = try c.decode(String.self, forKey: .frequency)
         let frequency: Frequency

@@ -28,7 +28,7 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
 
         /// The code's stable name, e.g. `"outOfRange"`.
         /// The code and message, and the cause when there is one.
-    public var description: String { base.rawValue }
+        public var description: String { base.rawValue }
     }
 
     /// What kind of failure this is.

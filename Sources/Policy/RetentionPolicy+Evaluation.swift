@@ -148,7 +148,6 @@ enum RetentionEvaluation {
         return decisions
     }
 
-
     private static func keep(_ decision: inout PointDecision, reason: String) {
         if decision.action != .keep {
             decision.action = .keep

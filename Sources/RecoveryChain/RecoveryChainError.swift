@@ -71,14 +71,23 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
     /// Wraps any error met while running a job, keeping RecoveryChain errors as they are.
     static func wrap(_ error: any Error, _ context: String) -> RecoveryChainError {
         if let error = error as? RecoveryChainError { return error }
-        if error is CancellationError { return RecoveryChainError(.cancelled, "\(context) was cancelled; nothing partial was recorded") }
+        if error is CancellationError {
+            return RecoveryChainError(.cancelled, "\(context) was cancelled; nothing partial was recorded")
+        }
         if let store = error as? BlockStoreError {
-            if store.code == .cancelled { return RecoveryChainError(.cancelled, "\(context) was cancelled", underlying: store) }
-            if store.code == .damaged { return RecoveryChainError(.damaged, "\(context) stopped: \(store.message)", underlying: store) }
-            return RecoveryChainError(.storeError, "\(context) failed in the store: \(store.message)", underlying: store)
+            if store.code == .cancelled {
+                return RecoveryChainError(.cancelled, "\(context) was cancelled", underlying: store)
+            }
+            if store.code == .damaged {
+                return RecoveryChainError(.damaged, "\(context) stopped: \(store.message)", underlying: store)
+            }
+            return RecoveryChainError(
+                .storeError, "\(context) failed in the store: \(store.message)", underlying: store)
         }
         if let diff = error as? PageRangeDiffError {
-            let code: Code = [.invalidArgument, .invalidMarker, .limitExceeded].contains(diff.code) ? .invalidArgument : .corruptMetadata
+            let code: Code =
+                [.invalidArgument, .invalidMarker, .limitExceeded].contains(diff.code)
+                ? .invalidArgument : .corruptMetadata
             return RecoveryChainError(code, "\(context): \(diff.message)", underlying: diff)
         }
         return RecoveryChainError(.storeError, "\(context) failed: \(error)", underlying: error)
@@ -90,5 +99,5 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

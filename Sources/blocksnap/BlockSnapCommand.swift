@@ -14,7 +14,8 @@ struct BlockSnapCommand: AsyncParsableCommand {
             """,
         subcommands: [
             InitCommand.self, BackupCommand.self, ListCommand.self, DiffCommand.self, RestoreCommand.self,
-            ExpireCommand.self, PruneCommand.self, GCCommand.self, VerifyCommand.self, RepairCommand.self, StatsCommand.self,
+            ExpireCommand.self, PruneCommand.self, GCCommand.self, VerifyCommand.self, RepairCommand.self,
+            StatsCommand.self,
         ]
     )
 }

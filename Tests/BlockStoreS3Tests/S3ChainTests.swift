@@ -12,7 +12,8 @@ import Testing
 struct S3ChainTests {
     @Test func theChainWorksEndToEndOnS3() async throws {
         try await withMotoBackend { backend in
-            let store = try await ChunkStore.create(on: backend, encryption: .passphrase("s3"), options: storeOptions(.shared))
+            let store = try await ChunkStore.create(
+                on: backend, encryption: .passphrase("s3"), options: storeOptions(.shared))
             let chains = ChainStore(store: store)
             var disk = halfRandomDisk(seed: 1, sizeBytes: 3 << 20)
             var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))])
@@ -20,7 +21,9 @@ struct S3ChainTests {
             let first = try await chains.backup(request)
             let firstDisk = disk
             for i in stride(from: 100_000, to: 2_000_000, by: 150_000) { disk[i] ^= 0xFF }
-            let tracked = TrackedChanges(since: first.point.id, ranges: stride(from: 100_000, to: 2_000_000, by: 150_000).map { UInt64($0)..<UInt64($0 + 1) })
+            let tracked = TrackedChanges(
+                since: first.point.id,
+                ranges: stride(from: 100_000, to: 2_000_000, by: 150_000).map { UInt64($0)..<UInt64($0 + 1) })
             request.disks = [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk), changes: tracked)]
             let second = try await chains.backup(request)
             #expect(second.point.disks[0].changedBlocks == 13)
@@ -54,7 +57,8 @@ struct S3ChainTests {
                 for (n, item) in ["a", "b"].map({ ItemName($0) }).enumerated() {
                     group.addTask {
                         let store = try await ChunkStore.open(on: backend, options: storeOptions(.shared))
-                        var request = BackupRequest(item: item, disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disks[n]))])
+                        var request = BackupRequest(
+                            item: item, disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disks[n]))])
                         request.blockSizeBytes = 16384
                         let id = try await ChainStore(store: store).backup(request).point.id
                         try await store.close()

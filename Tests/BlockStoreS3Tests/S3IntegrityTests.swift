@@ -20,7 +20,8 @@ struct S3IntegrityTests {
 
     /// Three points of one disk (the first expired, so the store holds garbage).
     static func makeChain(_ backend: any StorageBackend) async throws -> [(point: PointID, disk: [UInt8])] {
-        let store = try await ChunkStore.create(on: backend, encryption: .passphrase("s3"), options: storeOptions(.shared))
+        let store = try await ChunkStore.create(
+            on: backend, encryption: .passphrase("s3"), options: storeOptions(.shared))
         let chains = ChainStore(store: store)
         var disk = halfRandomDisk(seed: 21, sizeBytes: 2 << 20)
         var points: [(PointID, [UInt8])] = []
@@ -35,7 +36,8 @@ struct S3IntegrityTests {
         return Array(points.dropFirst())
     }
 
-    static func expectRestores(_ backend: any StorageBackend, _ points: [(point: PointID, disk: [UInt8])]) async throws {
+    static func expectRestores(_ backend: any StorageBackend, _ points: [(point: PointID, disk: [UInt8])]) async throws
+    {
         let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(.none))
         let chains = ChainStore(store: store)
         for (point, disk) in points {
@@ -54,8 +56,11 @@ struct S3IntegrityTests {
             let before = try await Self.snapshot(backend)
 
             for dryRun in [true, false] {
-                let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(dryRun ? .none : .exclusive))
-                let error = await #expect(throws: BlockStoreError.self) { _ = try await store.collectGarbage(dryRun: dryRun) }
+                let store = try await ChunkStore.open(
+                    on: backend, passphrase: "s3", options: storeOptions(dryRun ? .none : .exclusive))
+                let error = await #expect(throws: BlockStoreError.self) {
+                    _ = try await store.collectGarbage(dryRun: dryRun)
+                }
                 #expect(error?.code == .damaged, "\(String(describing: error))")
                 #expect((error?.underlying as? DamageReport)?.damagedObjects.contains(index) == true)
                 try await store.close()
@@ -65,7 +70,9 @@ struct S3IntegrityTests {
             let store = try await ChunkStore.open(on: backend, passphrase: "s3", options: storeOptions(.exclusive))
             let chains = ChainStore(store: store)
             let repair = try await chains.repair()
-            #expect(repair.store.rebuiltIndex && repair.damagedPoints.isEmpty && repair.store.damagedIndexObjects == [index], "\(repair)")
+            #expect(
+                repair.store.rebuiltIndex && repair.damagedPoints.isEmpty
+                    && repair.store.damagedIndexObjects == [index], "\(repair)")
             #expect(try await store.verify().isClean)
             let gc = try await store.collectGarbage()
             #expect(gc.deletedChunks > 0, "\(gc)")

@@ -79,7 +79,8 @@ struct S3MultiProcessTests {
                 #expect(expired.count == rounds / 2, "\(writer.name): \(writer.output)")
                 let kept = points.filter { !expired.contains($0[0]) }
                 #expect(
-                    try await chains.points(item: ItemName(writer.name)).map(\.id.rawValue).sorted() == kept.map { $0[0] }.sorted(),
+                    try await chains.points(item: ItemName(writer.name)).map(\.id.rawValue).sorted()
+                        == kept.map { $0[0] }.sorted(),
                     "\(writer.name): the store's points differ from what the writer committed")
                 for point in kept {
                     let bytes = try await restoredDisk(chains, item: ItemName(writer.name), point: PointID(point[0]))

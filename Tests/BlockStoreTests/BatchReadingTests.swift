@@ -8,7 +8,9 @@ import Testing
     func batchedReadsReturnEveryChunkVerifiedInTheOrderAsked(encrypted: Bool) async throws {
         var rng = SplitMix64(seed: 77)
         let backend = MemoryBackend()
-        let store = try await ChunkStore.create(on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions(packTargetBytes: 256 << 10))
+        let store = try await ChunkStore.create(
+            on: backend, encryption: encrypted ? .passphrase("pw") : .none,
+            options: fastOptions(packTargetBytes: 256 << 10))
         var blocks: [(ChunkID, [UInt8])] = []
         for i in 0..<60 {
             let block = Blocks.make(8192, kind: i % 2, rng: &rng)

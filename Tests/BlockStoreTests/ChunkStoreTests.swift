@@ -20,7 +20,8 @@ import Testing
             }
         }
         try await store.close()
-        let reopened = try await ChunkStore.open(on: backend, passphrase: encrypted ? "pw" : nil, options: fastOptions(lock: .none))
+        let reopened = try await ChunkStore.open(
+            on: backend, passphrase: encrypted ? "pw" : nil, options: fastOptions(lock: .none))
         for (id, block) in written {
             if block.allSatisfy({ $0 == 0 }) {
                 #expect(id == .zero, "seed \(seed)")
@@ -118,7 +119,8 @@ import Testing
 
     @Test func manyConcurrentWritersOfOverlappingChunksLoseNothing() async throws {
         let backend = MemoryBackend()
-        let store = try await ChunkStore.create(on: backend, encryption: .passphrase("pw"), options: fastOptions(packTargetBytes: 256 << 10))
+        let store = try await ChunkStore.create(
+            on: backend, encryption: .passphrase("pw"), options: fastOptions(packTargetBytes: 256 << 10))
         let distinct = 64
         let ids = try await withThrowingTaskGroup(of: [ChunkID].self) { group in
             for task in 0..<8 {

@@ -12,7 +12,9 @@ import Testing
     /// Two roots over disjoint chunks, each root's chunks in their own packs.
     func makeStore(encrypted: Bool) async throws -> Fixture {
         let backend = MemoryBackend()
-        let store = try await ChunkStore.create(on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions(packTargetBytes: 64 << 10))
+        let store = try await ChunkStore.create(
+            on: backend, encryption: encrypted ? .passphrase("pw") : .none,
+            options: fastOptions(packTargetBytes: 64 << 10))
         var all: [String: [ChunkID: [UInt8]]] = [:]
         for (n, name) in ["points/one", "points/two"].enumerated() {
             var rng = SplitMix64(seed: UInt64(100 + n))
@@ -73,7 +75,9 @@ import Testing
             do {
                 #expect(try await store.chunk(id) == block)
             } catch let error as BlockStoreError {
-                #expect([.corruptObject, .authenticationFailed, .compressionError, .truncatedObject].contains(error.code), "\(error)")
+                #expect(
+                    [.corruptObject, .authenticationFailed, .compressionError, .truncatedObject].contains(error.code),
+                    "\(error)")
                 threw += 1
             }
         }

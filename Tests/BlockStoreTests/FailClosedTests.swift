@@ -18,7 +18,8 @@ import Testing
         var passphrase: String? { encrypted ? "pw" : nil }
 
         func open(_ lock: StoreLockMode = .none) async throws -> ChunkStore {
-            try await ChunkStore.open(on: backend, passphrase: passphrase, options: fastOptions(lock: lock, packTargetBytes: 64 << 10))
+            try await ChunkStore.open(
+                on: backend, passphrase: passphrase, options: fastOptions(lock: lock, packTargetBytes: 64 << 10))
         }
 
         /// Every object but locks, with its bytes.
@@ -49,7 +50,8 @@ import Testing
                         #expect(try await store.chunk(id) == block, "\(context): \(root) chunk \(id.shortHex)")
                     } catch let error as BlockStoreError {
                         #expect(
-                            [.notFound, .corruptObject, .truncatedObject, .authenticationFailed, .compressionError].contains(error.code),
+                            [.notFound, .corruptObject, .truncatedObject, .authenticationFailed, .compressionError]
+                                .contains(error.code),
                             "\(context): \(error)")
                     }
                 }
@@ -61,7 +63,8 @@ import Testing
     static func makeStore(encrypted: Bool, seed: UInt64 = 7) async throws -> Fixture {
         let backend = MemoryBackend()
         let store = try await ChunkStore.create(
-            on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions(packTargetBytes: 64 << 10))
+            on: backend, encryption: encrypted ? .passphrase("pw") : .none,
+            options: fastOptions(packTargetBytes: 64 << 10))
         var blocks: [String: [ChunkID: [UInt8]]] = [:]
         var packs: [String: [ObjectKey]] = [:]
         var rng = SplitMix64(seed: seed)
@@ -119,7 +122,8 @@ import Testing
                 let f = try await Self.makeStore(encrypted: encrypted)
                 // The store is rebuilt each time; index objects are content-named and the
                 // contents differ (random pack IDs), so pick the same position among them.
-                let target = f.backend.allKeys.filter { $0.rawValue.hasPrefix("index/") }[indexKeys.firstIndex(of: key)!]
+                let target = f.backend.allKeys.filter { $0.rawValue.hasPrefix("index/") }[
+                    indexKeys.firstIndex(of: key)!]
                 var bytes = try await f.backend.get(target)
                 let offset = Int(rng.next() % UInt64(bytes.count))
                 bytes[offset] ^= UInt8(1 << (rng.next() % 8))
@@ -240,7 +244,9 @@ import Testing
         moved.offset += 1
         let realID = try #require(ChunkID(hex: real.lastSegment))
         let file = IndexFile(packs: [(ghost, [entries[1]]), (realID, [moved])])
-        try await f.backend.put(try ObjectKey(validating: "index/" + String(repeating: "ab", count: 32)), data: try file.encoded(crypto: .plain))
+        try await f.backend.put(
+            try ObjectKey(validating: "index/" + String(repeating: "ab", count: 32)),
+            data: try file.encoded(crypto: .plain))
         store = try await f.open()
         let report = try await store.verify()
         #expect(report.danglingIndexEntries == [entries[1].id], "\(report)")
@@ -325,13 +331,15 @@ import Testing
     func repackingADamagedLiveChunkStopsBeforeDeletingAnything(encrypted: Bool) async throws {
         let backend = MemoryBackend()
         let store = try await ChunkStore.create(
-            on: backend, encryption: encrypted ? .passphrase("pw") : .none, options: fastOptions(packTargetBytes: 1 << 20))
+            on: backend, encryption: encrypted ? .passphrase("pw") : .none,
+            options: fastOptions(packTargetBytes: 1 << 20))
         var rng = SplitMix64(seed: 31)
         var ids: [ChunkID] = []
         for _ in 0..<7 { ids.append(try await store.putBlock(Blocks.make(8192, kind: 0, rng: &rng)).id) }
         try await store.flush()
         let keepNode = try await store.putNode(StoreNode(entries: [.init(slot: 0, id: ids[0])]))
-        let dropNode = try await store.putNode(StoreNode(entries: ids.dropFirst().enumerated().map { .init(slot: UInt32($0.offset), id: $0.element) }))
+        let dropNode = try await store.putNode(
+            StoreNode(entries: ids.dropFirst().enumerated().map { .init(slot: UInt32($0.offset), id: $0.element) }))
         try await store.publishRoot("points/keep", id: keepNode)
         try await store.publishRoot("points/drop", id: dropNode)
         try await store.deleteRoot("points/drop")
@@ -345,8 +353,11 @@ import Testing
         bytes[20] ^= 0x02
         backend.overwriteForTesting(pack, with: bytes)
         let before = backend.allKeys.filter { !$0.rawValue.hasPrefix("locks/") }
-        let gc = try await ChunkStore.open(on: backend, passphrase: encrypted ? "pw" : nil, options: fastOptions(lock: .exclusive))
-        let error = await #expect(throws: BlockStoreError.self) { _ = try await gc.collectGarbage(repackThreshold: 0.3) }
+        let gc = try await ChunkStore.open(
+            on: backend, passphrase: encrypted ? "pw" : nil, options: fastOptions(lock: .exclusive))
+        let error = await #expect(throws: BlockStoreError.self) {
+            _ = try await gc.collectGarbage(repackThreshold: 0.3)
+        }
         #expect(error?.code == .damaged, "\(String(describing: error))")
         #expect((error?.underlying as? DamageReport)?.damagedObjects == [pack])
         try await gc.close()

@@ -5,7 +5,9 @@ import Testing
 
 @Suite struct GarbageCollectionTests {
     /// Writes `count` distinct blocks under a node published as root `name`.
-    func publish(_ name: String, seed: UInt64, count: Int, shared: [ChunkID] = [], store: ChunkStore) async throws -> (ids: [ChunkID], blocks: [ChunkID: [UInt8]]) {
+    func publish(_ name: String, seed: UInt64, count: Int, shared: [ChunkID] = [], store: ChunkStore) async throws -> (
+        ids: [ChunkID], blocks: [ChunkID: [UInt8]]
+    ) {
         var rng = SplitMix64(seed: seed)
         var ids = shared
         var blocks: [ChunkID: [UInt8]] = [:]
@@ -23,12 +25,14 @@ import Testing
 
     @Test func collectingRemovesOnlyWhatNoRootReaches() async throws {
         let backend = MemoryBackend()
-        let writer = try await ChunkStore.create(on: backend, encryption: .passphrase("pw"), options: fastOptions(packTargetBytes: 128 << 10))
+        let writer = try await ChunkStore.create(
+            on: backend, encryption: .passphrase("pw"), options: fastOptions(packTargetBytes: 128 << 10))
         let a = try await publish("points/a", seed: 1, count: 40, store: writer)
         let b = try await publish("points/b", seed: 2, count: 40, shared: Array(a.ids.prefix(10)), store: writer)
         try await writer.close()
 
-        let gc = try await ChunkStore.open(on: backend, passphrase: "pw", options: fastOptions(lock: .exclusive, packTargetBytes: 128 << 10))
+        let gc = try await ChunkStore.open(
+            on: backend, passphrase: "pw", options: fastOptions(lock: .exclusive, packTargetBytes: 128 << 10))
         let before = gc.statistics.chunkCount
         try await gc.deleteRoot("points/a")
         let dry = try await gc.collectGarbage(dryRun: true)
@@ -82,7 +86,8 @@ import Testing
 
     @Test func leftoversOfACrashedWriterAreIgnoredAndCollected() async throws {
         let backend = MemoryBackend()
-        let writer = try await ChunkStore.create(on: backend, encryption: .none, options: fastOptions(packTargetBytes: 64 << 10))
+        let writer = try await ChunkStore.create(
+            on: backend, encryption: .none, options: fastOptions(packTargetBytes: 64 << 10))
         let committed = try await publish("points/kept", seed: 3, count: 20, store: writer)
         // A second batch is written (packs uploaded) but its root never published: the process "dies".
         var rng = SplitMix64(seed: 4)
@@ -91,7 +96,8 @@ import Testing
         let lockKeys = try await backend.listAll(prefix: "locks/").map(\.key)
         for key in lockKeys { try await backend.delete(key) }
 
-        let gc = try await ChunkStore.open(on: backend, options: fastOptions(lock: .exclusive, packTargetBytes: 64 << 10))
+        let gc = try await ChunkStore.open(
+            on: backend, options: fastOptions(lock: .exclusive, packTargetBytes: 64 << 10))
         let report = try await gc.collectGarbage()
         #expect(report.deletedChunks >= 1)
         let verify = try await gc.verify()

@@ -9,13 +9,15 @@ import Testing
     func nodesComeBackInOrderVerifiedAndInFewReads(encrypted: Bool) async throws {
         var rng = SplitMix64(seed: 5)
         let backend = FaultInjectingBackend(wrapping: MemoryBackend())
-        let store = try await ChunkStore.create(on: backend,
+        let store = try await ChunkStore.create(
+            on: backend,
             encryption: encrypted ? .passphrase("pw") : .none,
             options: fastOptions(packTargetBytes: 64 << 10))
         var nodes: [(ChunkID, StoreNode)] = []
         for n in 0..<80 {
             let entries = (0..<(100 + n % 300)).map { k in
-                StoreNode.Entry(slot: UInt32(k * 2),
+                StoreNode.Entry(
+                    slot: UInt32(k * 2),
                     id: ChunkHasher.sha256.dataID(Array("\(n).\(k).\(rng.next())".utf8)))
             }
             let node = StoreNode(header: [UInt8(n), 7], entries: entries)

@@ -17,7 +17,8 @@ import Testing
 
     @Test(arguments: [0, 1, 4096, 1 << 20, (1 << 20) + 1, (3 << 20) + 17])
     func blobsRoundTrip(byteCount: Int) async throws {
-        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: fastOptions())
+        let store = try await ChunkStore.create(
+            on: MemoryBackend(), encryption: .passphrase("pw"), options: fastOptions())
         var bytes = SplitMix64.bytes(count: byteCount, seed: UInt64(byteCount))
         if byteCount > 2 << 20 {
             for i in (1 << 20)..<(2 << 20) { bytes[i] = 0 }  // an all-zero piece is never stored
@@ -38,7 +39,8 @@ import Testing
     }
 
     @Test func hostileBlobsAreCorruptBeforeAnythingIsAllocated() async throws {
-        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: fastOptions())
+        let store = try await ChunkStore.create(
+            on: MemoryBackend(), encryption: .passphrase("pw"), options: fastOptions())
         let small = try await store.putBlock(SplitMix64.bytes(count: 4096, seed: 41).map { $0 | 1 })
         let piece = SplitMix64.bytes(count: 1 << 20, seed: 42).map { $0 | 1 }
         let full = try await store.putBlock(piece)
@@ -46,9 +48,15 @@ import Testing
             ("a declared size near 2^64", UInt64.max, [.init(slot: 0, id: small.id)]),
             ("a declared size past the limit", UInt64(StoreBlob.byteCountMax) + 1, []),
             // A 4 KiB chunk then a zero entry in a 10-byte blob once made a negative count (a trap).
-            ("a chunk longer than the blob, then a zero entry", 10, [.init(slot: 0, id: small.id), .init(slot: 1, id: .zero)]),
+            (
+                "a chunk longer than the blob, then a zero entry", 10,
+                [.init(slot: 0, id: small.id), .init(slot: 1, id: .zero)]
+            ),
             ("a chunk longer than the blob", 10, [.init(slot: 0, id: small.id)]),
-            ("a piece shorter than 1 MiB in the middle", (1 << 20) + 5, [.init(slot: 0, id: small.id), .init(slot: 1, id: .zero)]),
+            (
+                "a piece shorter than 1 MiB in the middle", (1 << 20) + 5,
+                [.init(slot: 0, id: small.id), .init(slot: 1, id: .zero)]
+            ),
             ("more entries than pieces", 5, [.init(slot: 0, id: .zero), .init(slot: 1, id: .zero)]),
             ("fewer entries than pieces", (2 << 20) + 1, [.init(slot: 0, id: full.id)]),
             ("a gap in the slots", 2 << 20, [.init(slot: 0, id: full.id), .init(slot: 2, id: full.id)]),

@@ -37,10 +37,13 @@ import Testing
         try await ChunkStore.create(on: backend, encryption: .none, options: fastOptions()).close()
         let writer = try await ChunkStore.open(
             on: backend,
-            options: Self.options(.shared, staleAfter: staleAfter, timeout: .seconds(1), clockOffsetSeconds: skewHours * 3600))
+            options: Self.options(
+                .shared, staleAfter: staleAfter, timeout: .seconds(1), clockOffsetSeconds: skewHours * 3600))
         let key = try #require(try await backend.listAll(prefix: "locks/").first?.key)
         let first = try #require(LockRecordFixture.decode(try await backend.get(key)))
-        #expect(abs(first.refreshed.timeIntervalSinceNow - skewHours * 3600) < 1800, "the writer's record carries its skewed clock")
+        #expect(
+            abs(first.refreshed.timeIntervalSinceNow - skewHours * 3600) < 1800,
+            "the writer's record carries its skewed clock")
 
         // A collector whose clock is off the other way (4 h from the writer's) tries for three
         // stale intervals. It never gets in beside the live writer: if it gets in at all (a
@@ -48,7 +51,8 @@ import Testing
         do {
             let gc = try await ChunkStore.open(
                 on: backend,
-                options: Self.options(.exclusive, staleAfter: staleAfter, timeout: staleAfter * 3, clockOffsetSeconds: -skewHours * 3600))
+                options: Self.options(
+                    .exclusive, staleAfter: staleAfter, timeout: staleAfter * 3, clockOffsetSeconds: -skewHours * 3600))
             let error = await #expect(throws: BlockStoreError.self, "the collector got in beside a live writer") {
                 try await writer.flush()
             }
@@ -60,12 +64,17 @@ import Testing
             #expect(error.code == .locked, "skew \(skewHours) h on \(kind): \(error)")
             #expect(error.message.contains("by a writer"), "\(error)")
         }
-        let later = try #require(LockRecordFixture.decode(try await backend.get(key)), "the writer's lock is still there")
-        #expect(later.token == first.token && later.counter > first.counter, "the writer refreshed: \(first.counter) → \(later.counter)")
+        let later = try #require(
+            LockRecordFixture.decode(try await backend.get(key)), "the writer's lock is still there")
+        #expect(
+            later.token == first.token && later.counter > first.counter,
+            "the writer refreshed: \(first.counter) → \(later.counter)")
         try? await writer.close()
         // Once it is gone the collector gets in at its first try.
         let gc = try await ChunkStore.open(
-            on: backend, options: Self.options(.exclusive, staleAfter: staleAfter, timeout: .zero, clockOffsetSeconds: -skewHours * 3600))
+            on: backend,
+            options: Self.options(
+                .exclusive, staleAfter: staleAfter, timeout: .zero, clockOffsetSeconds: -skewHours * 3600))
         try await gc.close()
     }
 
@@ -80,7 +89,9 @@ import Testing
             case .empty: return []
             case .huge: return [UInt8](repeating: UInt8(ascii: "{"), count: 1 << 20)
             case .previousFormat:
-                return Array(#"{"hostname":"h","pid":1,"exclusive":true,"created":"2020-01-01T00:00:00Z","refreshed":"2020-01-01T00:00:00Z"}"#.utf8)
+                return Array(
+                    #"{"hostname":"h","pid":1,"exclusive":true,"created":"2020-01-01T00:00:00Z","refreshed":"2020-01-01T00:00:00Z"}"#
+                        .utf8)
             case .badToken:
                 var record = LockRecordFixture(owner: .elsewhere, exclusive: false)
                 record.token = "not/a token"
@@ -101,10 +112,13 @@ import Testing
                 await handle?.release()
             }
             #expect(error?.code == .locked, "\(kind) \(mode): \(String(describing: error))")
-            #expect(error?.message.contains(key.rawValue) == true, "the message names the object: \(String(describing: error))")
+            #expect(
+                error?.message.contains(key.rawValue) == true,
+                "the message names the object: \(String(describing: error))")
         }
         #expect(try await backend.get(key) == bytes, "\(kind): an unreadable lock is never removed for it")
-        #expect(try await backend.listAll(prefix: "locks/").map(\.key) == [key], "the lockers removed their own objects")
+        #expect(
+            try await backend.listAll(prefix: "locks/").map(\.key) == [key], "the lockers removed their own objects")
     }
 
     @Test func anUndecodableLockThatNeverChangesGoesStaleAfterTheStaleIntervalOfObservation() async throws {
@@ -120,13 +134,16 @@ import Testing
     @Test func aLockObjectThatCannotBeReadCountsAsHeld() async throws {
         let memory = MemoryBackend()
         let holder = try #require(try await Self.acquire(.shared, memory, timeout: .zero))
-        let faulty = FaultInjectingBackend(wrapping: memory, seed: 3, configuration: .init(failureProbabilities: [.rangedGet: 1]))
+        let faulty = FaultInjectingBackend(
+            wrapping: memory, seed: 3, configuration: .init(failureProbabilities: [.rangedGet: 1]))
         let error = await #expect(throws: BlockStoreError.self) {
             let handle = try await Self.acquire(.exclusive, faulty, timeout: .milliseconds(200))
             await handle?.release()
         }
         #expect(error?.code == .locked, "\(String(describing: error))")
-        #expect((error?.underlying as? BlockStoreError).flatMap { FaultInjectingBackend.injectedFault(in: $0) } != nil, "the cause is the read error: \(String(describing: error))")
+        #expect(
+            (error?.underlying as? BlockStoreError).flatMap { FaultInjectingBackend.injectedFault(in: $0) } != nil,
+            "the cause is the read error: \(String(describing: error))")
         try holder.checkHeld()
         #expect(try await memory.listAll(prefix: "locks/").map(\.key) == [holder.key])
         await holder.release()
@@ -135,7 +152,8 @@ import Testing
     @Test(arguments: [StoreLockMode.exclusive, .shared])
     func aLockerThatCannotListTheLocksNeverProceeds(_ mode: StoreLockMode) async throws {
         let memory = MemoryBackend()  // no lock at all: only the listing stands in the way
-        let faulty = FaultInjectingBackend(wrapping: memory, seed: 4, configuration: .init(failureProbabilities: [.list: 1]))
+        let faulty = FaultInjectingBackend(
+            wrapping: memory, seed: 4, configuration: .init(failureProbabilities: [.list: 1]))
         let error = await #expect(throws: BlockStoreError.self) {
             let handle = try await Self.acquire(mode, faulty, timeout: .milliseconds(200))
             await handle?.release()
@@ -155,7 +173,8 @@ import Testing
         let memory = LockObservations()
         let staleAfter = Duration.milliseconds(400)
         let first = await #expect(throws: BlockStoreError.self) {
-            let handle = try await Self.acquire(.shared, backend, staleAfter: staleAfter, timeout: .zero, observations: memory)
+            let handle = try await Self.acquire(
+                .shared, backend, staleAfter: staleAfter, timeout: .zero, observations: memory)
             await handle?.release()
         }
         #expect(first?.code == .locked, "a day-old timestamp does not make a lock stale: \(String(describing: first))")
@@ -170,8 +189,8 @@ import Testing
 
     @Test func aLockLeftByAProcessThatEndedOnThisHostIsStaleAtOnce() async throws {
         #if os(Linux)
-        let me = ProcessIdentity.current
-        #expect(me.bootID != nil && me.pidNamespace != nil && me.processStart != nil, "\(me)")
+            let me = ProcessIdentity.current
+            #expect(me.bootID != nil && me.pidNamespace != nil && me.processStart != nil, "\(me)")
         #endif
         #expect(ProcessIdentity.ended.isProvablyGone)
         #expect(!ProcessIdentity.current.isProvablyGone)
@@ -194,20 +213,24 @@ import Testing
         try await ChunkStore.create(on: memory, encryption: .none, options: fastOptions()).close()
         let faulty = FaultInjectingBackend(wrapping: memory, seed: 5)
         let staleAfter = Duration.milliseconds(400)
-        let writer = try await ChunkStore.open(on: faulty, options: Self.options(.shared, staleAfter: staleAfter, timeout: .zero))
+        let writer = try await ChunkStore.open(
+            on: faulty, options: Self.options(.shared, staleAfter: staleAfter, timeout: .zero))
         var rng = SplitMix64(seed: 5)
         let id = try await writer.putBlock(Blocks.make(4096, kind: 0, rng: &rng)).id
         faulty.configuration = .init(failureProbabilities: [.put: 1])  // every refresh fails from now on
 
         // A collector with the same stale interval waits for the lock to go stale.
-        let gc = try await ChunkStore.open(on: memory, options: Self.options(.exclusive, staleAfter: staleAfter, timeout: .seconds(20)))
+        let gc = try await ChunkStore.open(
+            on: memory, options: Self.options(.exclusive, staleAfter: staleAfter, timeout: .seconds(20)))
         // By the time it got in, the writer had stopped.
         for (what, step) in [
             ("a write", { _ = try await writer.putBlock(Blocks.make(4096, kind: 0, rng: &rng)) }),
             ("a flush", { try await writer.flush() }),
             ("a root", { try await writer.publishRoot("points/late", id: id) }),
         ] as [(String, () async throws -> Void)] {
-            let error = await #expect(throws: BlockStoreError.self, "\(what) after the lock was lost") { try await step() }
+            let error = await #expect(throws: BlockStoreError.self, "\(what) after the lock was lost") {
+                try await step()
+            }
             #expect(error?.code == .lockLost, "\(what): \(String(describing: error))")
             #expect(error?.message.contains("no refresh") == true, "\(what): \(String(describing: error))")
         }
@@ -221,7 +244,8 @@ import Testing
     @Test func aHolderWhoseLockObjectWasRemovedStopsWithLockLost() async throws {
         let memory = MemoryBackend()
         let store = try await ChunkStore.create(
-            on: memory, encryption: .none, options: Self.options(.shared, staleAfter: .milliseconds(400), timeout: .zero))
+            on: memory, encryption: .none,
+            options: Self.options(.shared, staleAfter: .milliseconds(400), timeout: .zero))
         for entry in try await memory.listAll(prefix: "locks/") { try await memory.delete(entry.key) }
         var lost: BlockStoreError? = nil
         for _ in 0..<250 where lost == nil {
@@ -235,7 +259,9 @@ import Testing
         #expect(lost?.code == .lockLost, "\(String(describing: lost))")
         // Its next refresh found the object gone (or, on a machine too busy to refresh in time,
         // its margin ran out first).
-        #expect(lost.map { $0.message.contains("deleted") || $0.message.contains("no refresh") } == true, "\(String(describing: lost))")
+        #expect(
+            lost.map { $0.message.contains("deleted") || $0.message.contains("no refresh") } == true,
+            "\(String(describing: lost))")
         #expect(try await memory.listAll(prefix: "locks/").isEmpty, "the refresh did not bring the object back")
         await #expect(throws: BlockStoreError.self) { try await store.close() }
     }
@@ -244,7 +270,8 @@ import Testing
 
     @Test func garbageCollectionChecksItsLockBeforeEveryDeletion() async throws {
         let memory = MemoryBackend()
-        let writer = try await ChunkStore.create(on: memory, encryption: .none, options: fastOptions(packTargetBytes: 64 << 10))
+        let writer = try await ChunkStore.create(
+            on: memory, encryption: .none, options: fastOptions(packTargetBytes: 64 << 10))
         var rng = SplitMix64(seed: 8)
         var kept: [ChunkID: [UInt8]] = [:]
         var entries: [StoreNode.Entry] = []
@@ -260,7 +287,8 @@ import Testing
 
         let hooked = HookBackend(wrapping: memory)
         let staleAfter = Duration.milliseconds(300)
-        let gc = try await ChunkStore.open(on: hooked, options: Self.options(.exclusive, staleAfter: staleAfter, timeout: .zero))
+        let gc = try await ChunkStore.open(
+            on: hooked, options: Self.options(.exclusive, staleAfter: staleAfter, timeout: .zero))
         // Once the new index objects are being written, the collector's lock goes: its object
         // is removed, and no refresh can succeed for longer than its margin.
         hooked.arm {
@@ -274,7 +302,8 @@ import Testing
         await #expect(throws: BlockStoreError.self) { try await gc.close() }
 
         // Nothing committed was touched; the next collection does the work.
-        let next = try await ChunkStore.open(on: memory, options: fastOptions(lock: .exclusive, packTargetBytes: 64 << 10))
+        let next = try await ChunkStore.open(
+            on: memory, options: fastOptions(lock: .exclusive, packTargetBytes: 64 << 10))
         let report = try await next.collectGarbage()
         #expect(report.deletedChunks >= 20)
         #expect(try await next.verify().isClean)
@@ -285,7 +314,9 @@ import Testing
     // MARK: - Settings
 
     @Test func lockSettingsOutsideTheirBoundsAreRejected() async throws {
-        for (staleAfter, timeout) in [(Duration.milliseconds(10), Duration.seconds(1)), (.seconds(1), .seconds(-1)), (.seconds(2 * 86400), .zero)] {
+        for (staleAfter, timeout) in [
+            (Duration.milliseconds(10), Duration.seconds(1)), (.seconds(1), .seconds(-1)), (.seconds(2 * 86400), .zero),
+        ] {
             var options = fastOptions()
             options.lockStaleAfter = staleAfter
             options.lockTimeout = timeout

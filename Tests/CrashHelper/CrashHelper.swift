@@ -58,7 +58,9 @@ struct CrashHelper {
         var store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: options(.shared))
         var chains = ChainStore(store: store, workerCount: 2)
         // Two disks: 768 KiB and 256 KiB + 512 bytes (a partial last block).
-        var disks: [[UInt8]] = [[UInt8](repeating: 0, count: 768 << 10), [UInt8](repeating: 0, count: (256 << 10) + 512)]
+        var disks: [[UInt8]] = [
+            [UInt8](repeating: 0, count: 768 << 10), [UInt8](repeating: 0, count: (256 << 10) + 512),
+        ]
         for d in disks.indices { rng.scribble(&disks[d], count: disks[d].count / 3) }
         var committed: [PointID] = []
         for round in 0..<10_000 {
@@ -77,7 +79,9 @@ struct CrashHelper {
             }
             let hashes = disks.map(sha).joined(separator: " ")
             emit("BEGIN \(hashes)")
-            var request = BackupRequest(item: item, disks: disks.indices.map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
+            var request = BackupRequest(
+                item: item,
+                disks: disks.indices.map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
             request.blockSizeBytes = 4096
             let result = try await chains.backup(request)
             committed.append(result.point.id)

@@ -7,7 +7,9 @@ import Testing
     /// The directory holding the built products (next to the test bundle).
     static var productsDirectory: URL {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.pathComponents.count > 1 && !FileManager.default.fileExists(atPath: url.appendingPathComponent("blocksnap").path) {
+        while url.pathComponents.count > 1
+            && !FileManager.default.fileExists(atPath: url.appendingPathComponent("blocksnap").path)
+        {
             url.deleteLastPathComponent()
         }
         return url
@@ -38,11 +40,14 @@ import Testing
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 
     func scratch() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-exe-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-exe-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -56,8 +61,11 @@ import Testing
         for i in stride(from: 0, to: disk.count, by: 7) { disk[i] = UInt8(truncatingIfNeeded: i &* 13) }
         let image = "\(dir)/disk.img"
         FileManager.default.createFile(atPath: image, contents: Data(disk))
-        #expect(try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0)
-        let backup = try Self.run("blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"], environment: env)
+        #expect(
+            try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0
+        )
+        let backup = try Self.run(
+            "blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"], environment: env)
         let point = try #require(backup.json?["point"] as? String, "\(backup.stderr)")
 
         // One flipped byte in one index object.
@@ -75,12 +83,16 @@ import Testing
             #expect(error["code"] as? String == "damaged")
             #expect((error["message"] as? String)?.contains("index/\(name)") == true, "\(error)")
         }
-        #expect(try FileManager.default.subpathsOfDirectory(atPath: "\(store)/data").sorted() == packsBefore, "gc deleted packs")
+        #expect(
+            try FileManager.default.subpathsOfDirectory(atPath: "\(store)/data").sorted() == packsBefore,
+            "gc deleted packs")
         let verify = try Self.run("blocksnap", ["verify", "--store", store, "--json"], environment: env)
         #expect(verify.status == 2 && verify.json?["ok"] as? Bool == false, "\(verify.stdout)")
 
         let dry = try Self.run("blocksnap", ["repair", "--store", store, "--dry-run", "--json"], environment: env)
-        #expect(dry.status == 0 && dry.json?["rebuiltIndex"] as? Bool == true && dry.json?["dryRun"] as? Bool == true, "\(dry.stdout) \(dry.stderr)")
+        #expect(
+            dry.status == 0 && dry.json?["rebuiltIndex"] as? Bool == true && dry.json?["dryRun"] as? Bool == true,
+            "\(dry.stdout) \(dry.stderr)")
         let repair = try Self.run("blocksnap", ["repair", "--store", store, "--json"], environment: env)
         #expect(repair.status == 0, "\(repair.stdout) \(repair.stderr)")
         #expect(repair.json?["rebuiltIndex"] as? Bool == true)
@@ -88,11 +100,14 @@ import Testing
         #expect((repair.json?["damagedPacks"] as? [Any])?.isEmpty == true)
         #expect((repair.json?["damagedPoints"] as? [Any])?.isEmpty == true)
 
-        let clean = try Self.run("blocksnap", ["verify", "--store", store, "--read-data-subset", "1/2", "--json"], environment: env)
+        let clean = try Self.run(
+            "blocksnap", ["verify", "--store", store, "--read-data-subset", "1/2", "--json"], environment: env)
         #expect(clean.status == 0 && clean.json?["ok"] as? Bool == true, "\(clean.stdout) \(clean.stderr)")
         #expect(try Self.run("blocksnap", ["gc", "--store", store], environment: env).status == 0)
         let restored = "\(dir)/restored.img"
-        let restore = try Self.run("blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", point, "--to", restored], environment: env)
+        let restore = try Self.run(
+            "blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", point, "--to", restored],
+            environment: env)
         #expect(restore.status == 0, "\(restore.stderr)")
         let restoredBytes = Array(try Data(contentsOf: URL(fileURLWithPath: restored)))
         #expect(restoredBytes == disk)
@@ -108,11 +123,15 @@ import Testing
         let image = "\(dir)/disk.img"
         FileManager.default.createFile(atPath: image, contents: Data(disk))
 
-        let initRun = try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB", "--json"], environment: env)
+        let initRun = try Self.run(
+            "blocksnap", ["init", "--store", store, "--block-size", "16KiB", "--json"], environment: env)
         #expect(initRun.status == 0, "\(initRun.stderr)")
         #expect(initRun.json?["blockSize"] as? Int == 16384)
 
-        let first = try Self.run("blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--time", "2026-03-01T02:00:00Z", "--json"], environment: env)
+        let first = try Self.run(
+            "blocksnap",
+            ["backup", "--store", store, "--item", "vm1", "--disk", image, "--time", "2026-03-01T02:00:00Z", "--json"],
+            environment: env)
         #expect(first.status == 0, "\(first.stderr)")
         let firstPoint = try #require(first.json?["point"] as? String)
         #expect(first.json?["kind"] as? String == "full")
@@ -126,7 +145,12 @@ import Testing
         FileManager.default.createFile(atPath: image, contents: Data(disk))
         let changed = "\(dir)/changed.json"
         try Data(#"{"disks":[{"disk":0,"ranges":[[1500000,5]]}]}"#.utf8).write(to: URL(fileURLWithPath: changed))
-        let second = try Self.run("blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--changed", changed, "--base", firstPoint, "--time", "2026-03-02T02:00:00Z", "--json"], environment: env)
+        let second = try Self.run(
+            "blocksnap",
+            [
+                "backup", "--store", store, "--item", "vm1", "--disk", image, "--changed", changed, "--base",
+                firstPoint, "--time", "2026-03-02T02:00:00Z", "--json",
+            ], environment: env)
         #expect(second.status == 0, "\(second.stderr)")
         #expect((second.json?["baseMismatches"] as? [Any])?.isEmpty == true)
         let secondPoint = try #require(second.json?["point"] as? String)
@@ -139,7 +163,12 @@ import Testing
         #expect(points.map { $0["introducedBlocks"] as? Int } == [64, 1])
         #expect(points.allSatisfy { $0.keys.contains("expires") })
 
-        let diff = try Self.run("blocksnap", ["diff", "--store", store, "--item", "vm1", "--from", firstPoint, "--to", secondPoint, "--exact", "--json"], environment: env)
+        let diff = try Self.run(
+            "blocksnap",
+            [
+                "diff", "--store", store, "--item", "vm1", "--from", firstPoint, "--to", secondPoint, "--exact",
+                "--json",
+            ], environment: env)
         #expect(diff.json?["blockSize"] as? Int == 16384)
         let ranges = try #require(diff.json?["ranges"] as? [[String: Any]])
         // 1,500,000 … 1,500,004 lies in the page 1,499,648 … 1,500,159.
@@ -150,7 +179,9 @@ import Testing
         #expect(diff.json?.keys.contains("nextMarker") == true)
 
         let restored = "\(dir)/restored.img"
-        let restore = try Self.run("blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", firstPoint, "--to", restored], environment: env)
+        let restore = try Self.run(
+            "blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", firstPoint, "--to", restored],
+            environment: env)
         #expect(restore.status == 0, "\(restore.stderr)")
         var original = disk
         for i in 0..<5 { original[1_500_000 + i] = 0 }
@@ -158,7 +189,9 @@ import Testing
 
         let policy = "\(dir)/policy.json"
         try Data(#"{"keepLast": 1}"#.utf8).write(to: URL(fileURLWithPath: policy))
-        let prune = try Self.run("blocksnap", ["prune", "--store", store, "--item", "vm1", "--policy", policy, "--dry-run", "--json"], environment: env)
+        let prune = try Self.run(
+            "blocksnap", ["prune", "--store", store, "--item", "vm1", "--policy", policy, "--dry-run", "--json"],
+            environment: env)
         #expect((prune.json?["expire"] as? [[String: Any]])?.map { $0["point"] as? String } == [firstPoint])
         #expect((prune.json?["keep"] as? [[String: Any]])?.first?["reasons"] as? [String] != nil)
         #expect(prune.json?["freedBytes"] as? Int ?? 0 > 0)
@@ -167,7 +200,8 @@ import Testing
         #expect(verify.status == 0)
         #expect(verify.json?["ok"] as? Bool == true)
 
-        let wrong = try Self.run("blocksnap", ["list", "--store", store, "--json"], environment: ["BLOCKSNAP_PASSPHRASE": "wrong"])
+        let wrong = try Self.run(
+            "blocksnap", ["list", "--store", store, "--json"], environment: ["BLOCKSNAP_PASSPHRASE": "wrong"])
         #expect(wrong.status != 0)
         let error = try #require(wrong.json?["error"] as? [String: Any])
         #expect(error["code"] as? String == "wrongPassphrase")
@@ -210,9 +244,13 @@ import Testing
         var disk = [UInt8](repeating: 0, count: 2 << 20)
         _ = scribble(&disk, at: 0, count: 1 << 20, seed: 46)
         try write(disk, to: image)
-        #expect(try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0)
+        #expect(
+            try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0
+        )
         func backup(_ extra: [String]) throws -> Run {
-            try Self.run("blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"] + extra, environment: env)
+            try Self.run(
+                "blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"] + extra,
+                environment: env)
         }
         let first = try backup([])
         let p1 = try #require(first.json?["point"] as? String, "\(first.stderr)")
@@ -252,9 +290,13 @@ import Testing
         let rolledBack = try backup(["--changed", changedC, "--base", p3])
         #expect(rolledBack.status == 1)
         #expect(errorCode(rolledBack) == "baseMismatch", "\(rolledBack.stdout)")
-        #expect(errorMessage(rolledBack).contains(p3) && errorMessage(rolledBack).contains(p2), "\(errorMessage(rolledBack))")
+        #expect(
+            errorMessage(rolledBack).contains(p3) && errorMessage(rolledBack).contains(p2),
+            "\(errorMessage(rolledBack))")
         let list = try Self.run("blocksnap", ["list", "--store", store, "--item", "vm1", "--json"], environment: env)
-        let points = ((list.json?["items"] as? [[String: Any]])?.first?["points"] as? [[String: Any]])?.compactMap { $0["point"] as? String }
+        let points = ((list.json?["items"] as? [[String: Any]])?.first?["points"] as? [[String: Any]])?.compactMap {
+            $0["point"] as? String
+        }
         #expect(points == [p1, p2], "a refused backup committed nothing")
 
         let read = try backup(["--changed", changedC, "--base", p3, "--on-base-mismatch", "read"])
@@ -262,12 +304,18 @@ import Testing
         let p4 = try #require(read.json?["point"] as? String)
         let mismatches = try #require(read.json?["baseMismatches"] as? [[String: Any]])
         #expect(mismatches.count == 1)
-        #expect(mismatches.first?["disk"] as? Int == 0 && mismatches.first?["base"] as? String == p3 && mismatches.first?["latest"] as? String == p2)
+        #expect(
+            mismatches.first?["disk"] as? Int == 0 && mismatches.first?["base"] as? String == p3
+                && mismatches.first?["latest"] as? String == p2)
         for (point, bytes) in [(p4, disk), (p2, diskAtP2)] {
             let restored = "\(dir)/restored-\(point).img"
-            let restore = try Self.run("blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", point, "--to", restored], environment: env)
+            let restore = try Self.run(
+                "blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", point, "--to", restored],
+                environment: env)
             #expect(restore.status == 0, "\(restore.stderr)")
-            #expect(try Data(contentsOf: URL(fileURLWithPath: restored)) == Data(bytes), "point \(point) restores wrong bytes")
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: restored)) == Data(bytes),
+                "point \(point) restores wrong bytes")
         }
     }
 
@@ -282,9 +330,12 @@ import Testing
         var disk = [UInt8](repeating: 0, count: 1 << 20)
         _ = scribble(&disk, at: 4096, count: 500_000, seed: 45)
         try write(disk, to: image)
-        #expect(try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0)
+        #expect(
+            try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0
+        )
         func backup() throws -> Run {
-            try Self.run("blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"], environment: env)
+            try Self.run(
+                "blocksnap", ["backup", "--store", store, "--item", "vm1", "--disk", image, "--json"], environment: env)
         }
         let p1 = try #require(try backup().json?["point"] as? String)
         let diskAtP1 = disk
@@ -309,11 +360,14 @@ import Testing
         let refused = try backup()
         #expect(refused.status == 1 && errorCode(refused) == "damaged", "\(refused.stdout)")
         #expect(errorMessage(refused).contains(p2))
-        let expire = try Self.run("blocksnap", ["expire", "--store", store, "--item", "vm1", "--point", p1, "--json"], environment: env)
+        let expire = try Self.run(
+            "blocksnap", ["expire", "--store", store, "--item", "vm1", "--point", p1, "--json"], environment: env)
         #expect(expire.status == 1 && errorCode(expire) == "damaged", "\(expire.stdout)")
 
         let restored = "\(dir)/restored.img"
-        let restore = try Self.run("blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", p1, "--to", restored], environment: env)
+        let restore = try Self.run(
+            "blocksnap", ["restore", "--store", store, "--item", "vm1", "--point", p1, "--to", restored],
+            environment: env)
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: restored)) == Data(diskAtP1))
     }

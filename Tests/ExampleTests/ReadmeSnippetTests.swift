@@ -30,11 +30,14 @@ func protect(diskPath: String, storePath: String, restorePath: String) async thr
 // README-SNIPPET-END
 
 @Suite struct ReadmeSnippetTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func snippet(in path: String) throws -> String {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        guard let begin = text.range(of: "// README-SNIPPET-BEGIN\n"), let end = text.range(of: "// README-SNIPPET-END", range: begin.upperBound..<text.endIndex) else {
+        guard let begin = text.range(of: "// README-SNIPPET-BEGIN\n"),
+            let end = text.range(of: "// README-SNIPPET-END", range: begin.upperBound..<text.endIndex)
+        else {
             throw CocoaError(.fileReadCorruptFile)
         }
         return String(text[begin.upperBound..<end.lowerBound])
@@ -47,15 +50,19 @@ func protect(diskPath: String, storePath: String, restorePath: String) async thr
     }
 
     @Test func theReadmeSnippetRunsAndRestoresBitExact() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-readme-\(UUID().uuidString)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-readme-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var bytes = [UInt8](repeating: 0, count: 4 << 20)
         for i in stride(from: 0, to: bytes.count / 2, by: 7) { bytes[i] = UInt8(truncatingIfNeeded: i) }
         FileManager.default.createFile(atPath: "\(dir)/disk.img", contents: Data(bytes))
-        let latest = try await protect(diskPath: "\(dir)/disk.img", storePath: "\(dir)/store", restorePath: "\(dir)/restored.img")
+        let latest = try await protect(
+            diskPath: "\(dir)/disk.img", storePath: "\(dir)/store", restorePath: "\(dir)/restored.img")
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/restored.img")) == Data(bytes))
-        let store = try await ChunkStore.open(on: try LocalDirectoryBackend(root: "\(dir)/store", create: false), passphrase: "correct horse battery staple")
+        let store = try await ChunkStore.open(
+            on: try LocalDirectoryBackend(root: "\(dir)/store", create: false),
+            passphrase: "correct horse battery staple")
         #expect(try await ChainStore(store: store).points(item: "vm1").map(\.id) == [latest])
         try await store.close()
     }

@@ -48,8 +48,7 @@ import Testing
         yearly: .init(years: 3, months: [.december], days: [.last]))
 
     /// Oracle for the tiered policy above: which points stay and their expiry.
-    func tieredOracle(_ points: [RetentionPoint], now: Date) -> [String: (kept: Bool, expiry: Date)]
-    {
+    func tieredOracle(_ points: [RetentionPoint], now: Date) -> [String: (kept: Bool, expiry: Date)] {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = berlin
         let latest = points.max { $0.time < $1.time }!

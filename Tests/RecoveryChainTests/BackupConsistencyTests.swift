@@ -21,7 +21,8 @@ import Testing
         let result = try await chains.backup(request)
         // What was recorded is what is listed.
         let listed = try await chains.point(item: "vm", point: result.point.id)
-        #expect(listed.consistency == result.point.consistency && listed.consistencyNote == result.point.consistencyNote)
+        #expect(
+            listed.consistency == result.point.consistency && listed.consistencyNote == result.point.consistencyNote)
         let scratch = ScratchDirectory()
         #expect(try await restoredBytes(chains, item: "vm", point: result.point.id, scratch: scratch) == disk)
         return listed
@@ -41,7 +42,9 @@ import Testing
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem, failIn: "freeze")
         let point = try await backup([fs])
         #expect(point.consistency == .crash)
-        #expect(point.consistencyNote?.contains("fsfreeze failed to freeze") == true, "\(point.consistencyNote ?? "no note")")
+        #expect(
+            point.consistencyNote?.contains("fsfreeze failed to freeze") == true,
+            "\(point.consistencyNote ?? "no note")")
         #expect(fs.recorded == ["prepare", "freeze", "snapshot", "thaw"], "thaw runs after a failed freeze")
     }
 
@@ -49,7 +52,8 @@ import Testing
         let sql = ScriptedParticipant("sql", level: .application, failIn: "prepare")
         let point = try await backup([sql])
         #expect(point.consistency == .crash)
-        #expect(point.consistencyNote?.contains("sql failed to prepare") == true, "\(point.consistencyNote ?? "no note")")
+        #expect(
+            point.consistencyNote?.contains("sql failed to prepare") == true, "\(point.consistencyNote ?? "no note")")
         #expect(!sql.recorded.contains("freeze"), "a participant that did not prepare is not frozen: \(sql.recorded)")
     }
 
@@ -59,7 +63,8 @@ import Testing
         // No clock involved: the hung freeze call is still running when the backup is done.
         #expect(!fs.finished.contains("freeze"), "the backup waited for the hung participant")
         #expect(point.consistency == .crash)
-        #expect(point.consistencyNote?.contains("did not finish within") == true, "\(point.consistencyNote ?? "no note")")
+        #expect(
+            point.consistencyNote?.contains("did not finish within") == true, "\(point.consistencyNote ?? "no note")")
         #expect(fs.recorded.contains("thaw"), "thaw runs after a timed-out freeze: \(fs.recorded)")
         #expect(fs.recorded.contains("snapshot"))
     }
@@ -68,7 +73,9 @@ import Testing
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem)
-        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 1, count: 8192)))])
+        var request = BackupRequest(
+            item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 1, count: 8192)))]
+        )
         request.blockSizeBytes = 4096
         request.participants = [fs]
         struct HostSnapshotFailed: Error {}

@@ -1,5 +1,6 @@
-@testable import RecoveryChain
 import Testing
+
+@testable import RecoveryChain
 
 @Suite struct BlockSpansTests {
     @Test(arguments: [1 as UInt64, 2, 3, 4, 5])
@@ -24,6 +25,8 @@ import Testing
         for b in 0..<(blockCount + 5) {
             #expect(spans.contains(b) == expected.contains(b), "seed \(seed): block \(b)")
         }
-        #expect(zip(spans.spans, spans.spans.dropFirst()).allSatisfy { $0.upperBound < $1.lowerBound }, "seed \(seed): spans coalesced and sorted")
+        #expect(
+            zip(spans.spans, spans.spans.dropFirst()).allSatisfy { $0.upperBound < $1.lowerBound },
+            "seed \(seed): spans coalesced and sorted")
     }
 }

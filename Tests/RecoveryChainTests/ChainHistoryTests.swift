@@ -14,7 +14,8 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         let scratch = ScratchDirectory()
         let backend = MemoryBackend()
-        let store = try await ChunkStore.create(on: backend, encryption: seed % 2 == 0 ? .passphrase("pw") : .none, options: testOptions())
+        let store = try await ChunkStore.create(
+            on: backend, encryption: seed % 2 == 0 ? .passphrase("pw") : .none, options: testOptions())
         let chains = ChainStore(store: store, workerCount: 3)
         // Two disks; sizes multiples of 512 but not of the block size (partial last block).
         var disks: [[UInt8]] = [
@@ -47,9 +48,13 @@ import Testing
             // Alternate: host change tracking, or read-and-compare.
             let useTracking = step > 0 && rng.next() % 2 == 0
             let since = order.last
-            var request = BackupRequest(item: "vm", disks: (0..<2).map {
-                DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0]), changes: useTracking ? TrackedChanges(since: since, ranges: tracked[$0]) : nil)
-            })
+            var request = BackupRequest(
+                item: "vm",
+                disks: (0..<2).map {
+                    DiskInput(
+                        disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0]),
+                        changes: useTracking ? TrackedChanges(since: since, ranges: tracked[$0]) : nil)
+                })
             request.blockSizeBytes = Self.blockSize
             request.time = Date(timeIntervalSince1970: 1_800_000_000 + Double(step) * 3600)
             let result = try await chains.backup(request)
@@ -60,8 +65,10 @@ import Testing
         func checkAll(_ context: String) async throws {
             for point in try await chains.points(item: "vm") {
                 for d in 0..<2 {
-                    let bytes = try await restoredBytes(chains, item: "vm", point: point.id, disk: DiskIndex(d), scratch: scratch)
-                    #expect(bytes == oracles[point.id]![d], "seed \(seed) \(context): point \(point.id) disk \(d) differs")
+                    let bytes = try await restoredBytes(
+                        chains, item: "vm", point: point.id, disk: DiskIndex(d), scratch: scratch)
+                    #expect(
+                        bytes == oracles[point.id]![d], "seed \(seed) \(context): point \(point.id) disk \(d) differs")
                 }
             }
         }
@@ -74,7 +81,8 @@ import Testing
             for d in 0..<2 where oracles[a]![d].count == oracles[b]![d].count {
                 let page = try await chains.diff(item: "vm", from: a, to: b, disk: DiskIndex(d), maxResults: 10_000)
                 let expected = bruteForce(from: oracles[a]![d], to: oracles[b]![d])
-                #expect(page.ranges.map { "\($0.kind)@\($0.range)" } == expected, "seed \(seed): diff \(a)→\(b) disk \(d)")
+                #expect(
+                    page.ranges.map { "\($0.kind)@\($0.range)" } == expected, "seed \(seed): diff \(a)→\(b) disk \(d)")
             }
         }
 
@@ -93,7 +101,9 @@ import Testing
         #expect(verify.isClean, "seed \(seed): \(verify)")
         let after = ChainStore(store: gc)
         for d in 0..<2 {
-            #expect(try await restoredBytes(after, item: "vm", point: remaining[0], disk: DiskIndex(d), scratch: scratch) == oracles[remaining[0]]![d], "seed \(seed) after GC")
+            #expect(
+                try await restoredBytes(after, item: "vm", point: remaining[0], disk: DiskIndex(d), scratch: scratch)
+                    == oracles[remaining[0]]![d], "seed \(seed) after GC")
         }
         try await gc.close()
     }

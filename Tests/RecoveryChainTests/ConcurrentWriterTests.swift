@@ -17,10 +17,13 @@ import Testing
         var rng = SeededGenerator(seed: seed)
         let scratch = ScratchDirectory()
         let directory = scratch.file("store")
-        try await ChunkStore.create(on: try LocalDirectoryBackend(root: directory), encryption: .none, options: testOptions()).close()
+        try await ChunkStore.create(
+            on: try LocalDirectoryBackend(root: directory), encryption: .none, options: testOptions()
+        ).close()
         // Each writer is its own ChunkStore on its own backend instance, as two hosts would be.
         func writer() async throws -> (ChunkStore, ChainStore) {
-            let store = try await ChunkStore.open(on: try LocalDirectoryBackend(root: directory), options: testOptions())
+            let store = try await ChunkStore.open(
+                on: try LocalDirectoryBackend(root: directory), options: testOptions())
             return (store, ChainStore(store: store, workerCount: 2))
         }
         var disks: [ItemName: [UInt8]] = [
@@ -45,7 +48,8 @@ import Testing
 
             // While the writers hold shared locks, a GC that will not wait is refused.
             do {
-                _ = try await ChunkStore.open(on: try LocalDirectoryBackend(root: directory), options: testOptions(lock: .exclusive))
+                _ = try await ChunkStore.open(
+                    on: try LocalDirectoryBackend(root: directory), options: testOptions(lock: .exclusive))
                 Issue.record("\(context): GC got the exclusive lock beside two writers")
             } catch let error as BlockStoreError {
                 #expect(error.code == .locked, "\(context): \(error)")
@@ -91,7 +95,9 @@ import Testing
             let points = try await chains.points(item: item).map(\.id)
             #expect(Set(points) == Set(oracles[item]!.keys), "seed \(seed): \(item) lists \(points)")
             for id in points {
-                #expect(try await restoredBytes(chains, item: item, point: id, scratch: scratch) == oracles[item]![id], "seed \(seed): \(item) point \(id) differs")
+                #expect(
+                    try await restoredBytes(chains, item: item, point: id, scratch: scratch) == oracles[item]![id],
+                    "seed \(seed): \(item) point \(id) differs")
             }
         }
         try await store.close()
@@ -100,7 +106,8 @@ import Testing
     @Test func itemsBackedUpAtOnceThroughOneChainStoreEachRestoreTheirOwnData() async throws {
         let seed: UInt64 = 43
         var rng = SeededGenerator(seed: seed)
-        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
+        let store = try await ChunkStore.create(
+            on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
         var disks: [ItemName: [UInt8]] = [:]
         for item: ItemName in ["a", "b", "c"] {
@@ -118,7 +125,9 @@ import Testing
             }
             let scratch = ScratchDirectory()
             for (item, id) in results {
-                #expect(try await restoredBytes(chains, item: item, point: id, scratch: scratch) == snapshot[item], "seed \(seed) round \(round): \(item)")
+                #expect(
+                    try await restoredBytes(chains, item: item, point: id, scratch: scratch) == snapshot[item],
+                    "seed \(seed) round \(round): \(item)")
             }
             for item in disks.keys { _ = Churn.scattered(&disks[item]!, count: 6, rng: &rng) }
         }
@@ -155,7 +164,13 @@ import Testing
         let attempts: [(String, @Sendable () async throws -> Void)] = [
             ("a backup on the same instance", { _ = try await chains.backup(Self.request("vm", disk)) }),
             ("a backup from another instance", { _ = try await otherChains.backup(Self.request("vm", disk)) }),
-            ("a restore", { _ = try await otherChains.restore(item: "vm", point: first.point.id, disk: 0, to: scratch.file("r.img")) }),
+            (
+                "a restore",
+                {
+                    _ = try await otherChains.restore(
+                        item: "vm", point: first.point.id, disk: 0, to: scratch.file("r.img"))
+                }
+            ),
             ("an expiry", { try await otherChains.expire(item: "vm", point: first.point.id) }),
         ]
         for (what, attempt) in attempts {
@@ -164,7 +179,8 @@ import Testing
                 Issue.record("\(what) ran beside a running backup")
             } catch let error as RecoveryChainError {
                 #expect(error.code == .operationInProgress, "\(what): \(error)")
-                #expect(error.message.contains("another operation is in progress on item vm"), "\(what): \(error.message)")
+                #expect(
+                    error.message.contains("another operation is in progress on item vm"), "\(what): \(error.message)")
                 #expect(error.message.contains("backup"), "the message names the running job: \(error.message)")
             }
         }

@@ -10,7 +10,9 @@ import Testing
     func aCorruptPackIsReportedWithExactlyThePointsItDamages(seed: UInt64) async throws {
         var rng = SeededGenerator(seed: seed)
         let backend = MemoryBackend()
-        try await ChunkStore.create(on: backend, encryption: seed % 2 == 0 ? .passphrase("pw") : .none, options: testOptions()).close()
+        try await ChunkStore.create(
+            on: backend, encryption: seed % 2 == 0 ? .passphrase("pw") : .none, options: testOptions()
+        ).close()
         func session<R>(_ body: (ChainStore) async throws -> R) async throws -> R {
             let store = try await ChunkStore.open(on: backend, passphrase: "pw", options: testOptions())
             let result = try await body(ChainStore(store: store, workerCount: 2))
@@ -68,12 +70,16 @@ import Testing
         let chains = ChainStore(store: store, workerCount: 2)
         let scratch = ScratchDirectory()
         for id in [p1, p3] {
-            #expect(try await restoredBytes(chains, item: "vm", point: id, scratch: scratch) == oracles[id], "seed \(seed): \(id)")
+            #expect(
+                try await restoredBytes(chains, item: "vm", point: id, scratch: scratch) == oracles[id],
+                "seed \(seed): \(id)")
         }
         #expect(try await restoredBytes(chains, item: "other", point: o1, scratch: scratch) == other, "seed \(seed)")
         do {
             let damaged = try await restoredBytes(chains, item: "vm", point: p2, scratch: scratch)
-            Issue.record("seed \(seed): the damaged point restored \(damaged == oracles[p2] ? "correctly" : "wrong data silently")")
+            Issue.record(
+                "seed \(seed): the damaged point restored \(damaged == oracles[p2] ? "correctly" : "wrong data silently")"
+            )
         } catch let error as RecoveryChainError {
             #expect(error.code == .storeError || error.code == .corruptMetadata, "seed \(seed): \(error)")
         }

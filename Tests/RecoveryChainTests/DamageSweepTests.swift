@@ -116,7 +116,8 @@ import Testing
         case .packBlob, .packHeader:
             key = try await anyOf("data/")
             let bytes = try await backend.get(key)
-            let headerLength = Int(bytes[bytes.count - 12]) | Int(bytes[bytes.count - 11]) << 8
+            let headerLength =
+                Int(bytes[bytes.count - 12]) | Int(bytes[bytes.count - 11]) << 8
                 | Int(bytes[bytes.count - 10]) << 16 | Int(bytes[bytes.count - 9]) << 24
             let headerStart = bytes.count - 12 - headerLength
             range = target == .packBlob ? 0..<headerStart : headerStart..<bytes.count
@@ -165,7 +166,8 @@ import Testing
             damaged[offset] ^= UInt8(1 << (rng.next() % 8))
         }
         try await backend.put(key, data: damaged)
-        return Case(target: target, key: key, original: original, damaged: damaged, offset: offset, truncated: truncated)
+        return Case(
+            target: target, key: key, original: original, damaged: damaged, offset: offset, truncated: truncated)
     }
 
     /// Every object but locks and job guards (what a refused GC or prune must leave as it was).
@@ -190,7 +192,9 @@ import Testing
                 defer { try? FileManager.default.removeItem(atPath: path) }
                 let backend = try LocalDirectoryBackend(root: path)
                 let damage = try await Self.pick(target, in: backend, pristine: pristine, rng: &rng)
-                try await run(damage, backend: backend, pristine: pristine, context: "\(encrypted ? "encrypted" : "plain"): \(damage)")
+                try await run(
+                    damage, backend: backend, pristine: pristine,
+                    context: "\(encrypted ? "encrypted" : "plain"): \(damage)")
             }
         }
     }
@@ -260,7 +264,8 @@ import Testing
         if damage.target == .lockFile {
             // A lock that is damaged (or merely present) is held: exclusive work waits and gives up.
             do {
-                let exclusive = try await ChunkStore.open(on: backend, passphrase: passphrase, options: Self.options(.exclusive))
+                let exclusive = try await ChunkStore.open(
+                    on: backend, passphrase: passphrase, options: Self.options(.exclusive))
                 try await exclusive.close()
                 Issue.record("\(context): an exclusive lock was granted beside a damaged lock object")
             } catch let error as BlockStoreError {
@@ -276,10 +281,13 @@ import Testing
             do {
                 _ = try await pruneChains.forget(
                     item: Self.item, policy: RetentionPolicy(.count(CountRetention(keepLast: 1))),
-                    now: Date(timeIntervalSince1970: 1_900_000_000), timeZone: TimeZone(identifier: "UTC")!, dryRun: false)
+                    now: Date(timeIntervalSince1970: 1_900_000_000), timeZone: TimeZone(identifier: "UTC")!,
+                    dryRun: false)
             } catch let error as RecoveryChainError {
                 pruneRefused = true
-                #expect(try await Self.snapshot(backend) == beforePrune, "\(context): a refused prune changed the store: \(error)")
+                #expect(
+                    try await Self.snapshot(backend) == beforePrune,
+                    "\(context): a refused prune changed the store: \(error)")
             }
             try? await writer.close()
         } else {
@@ -303,13 +311,16 @@ import Testing
 
     /// Puts the object back (or lets repair rebuild a damaged index), then checks that every
     /// point still listed restores bit-exact and verify is clean.
-    func putBackAndCheck(_ damage: Case, backend: LocalDirectoryBackend, pristine: Pristine, context: String) async throws {
+    func putBackAndCheck(_ damage: Case, backend: LocalDirectoryBackend, pristine: Pristine, context: String)
+        async throws
+    {
         let passphrase = pristine.encrypted ? "pw" : nil
         switch damage.target {
         case .lockFile, .jobGuard:
             try await backend.delete(damage.key)
         case .indexObject:
-            let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: Self.options(.exclusive))
+            let store = try await ChunkStore.open(
+                on: backend, passphrase: passphrase, options: Self.options(.exclusive))
             let report = try await ChainStore(store: store).repair()
             #expect(report.damagedPoints.isEmpty, "\(context): repair found damaged points \(report.damagedPoints)")
             try await store.close()
@@ -320,7 +331,8 @@ import Testing
         if !pristine.encrypted {
             // A plain store's pack headers are not authenticated: a GC that ran on a damaged
             // header indexed what it said, so once the pack is back the index is rebuilt.
-            let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: Self.options(.exclusive))
+            let store = try await ChunkStore.open(
+                on: backend, passphrase: passphrase, options: Self.options(.exclusive))
             _ = try await store.repair()
             try await store.close()
         }

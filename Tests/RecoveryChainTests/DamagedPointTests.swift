@@ -140,7 +140,8 @@ import Testing
             await errorCode { try await f.chains.removeDamagedPoint(item: f.item, point: p1) }.code == .invalidArgument,
             "\(context)")
         #expect(
-            await errorCode { try await f.chains.removeDamagedPoint(item: f.item, point: "20990101T000000Z-00000000") }.code
+            await errorCode { try await f.chains.removeDamagedPoint(item: f.item, point: "20990101T000000Z-00000000") }
+                .code
                 == .notFound, "\(context)")
         try await f.chains.removeDamagedPoint(item: f.item, point: p2)
         #expect(try await f.chains.points(item: f.item).map(\.id) == [p1, p3], "\(context)")

@@ -26,7 +26,11 @@ import Testing
             do {
                 let store = try await ChunkStore.open(on: faulty, passphrase: "pw", options: testOptions())
                 do {
-                    var request = BackupRequest(item: "vm", disks: (0..<2).map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
+                    var request = BackupRequest(
+                        item: "vm",
+                        disks: (0..<2).map {
+                            DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0]))
+                        })
                     request.blockSizeBytes = 4096
                     let result = try await ChainStore(store: store, workerCount: 2).backup(request)
                     oracles[result.point.id] = disks
@@ -43,14 +47,19 @@ import Testing
 
         let store = try await ChunkStore.open(on: memory, passphrase: "pw", options: testOptions())
         let report = try await store.verify()
-        #expect(report.damagedRoots.isEmpty && report.missingChunks.isEmpty && report.damagedChunks.isEmpty, "seed \(seed): \(report)")
+        #expect(
+            report.damagedRoots.isEmpty && report.missingChunks.isEmpty && report.damagedChunks.isEmpty,
+            "seed \(seed): \(report)")
         let chains = ChainStore(store: store, workerCount: 2)
         let visible = try await chains.points(item: "vm").map(\.id)
-        #expect(Set(visible) == Set(oracles.keys), "seed \(seed): a failed backup left a point, or a committed one is gone")
+        #expect(
+            Set(visible) == Set(oracles.keys), "seed \(seed): a failed backup left a point, or a committed one is gone")
         let scratch = ScratchDirectory()
         for id in visible {
             for d in 0..<2 {
-                #expect(try await restoredBytes(chains, item: "vm", point: id, disk: DiskIndex(d), scratch: scratch) == oracles[id]?[d], "seed \(seed): \(id) disk \(d)")
+                #expect(
+                    try await restoredBytes(chains, item: "vm", point: id, disk: DiskIndex(d), scratch: scratch)
+                        == oracles[id]?[d], "seed \(seed): \(id) disk \(d)")
             }
         }
         try await store.close()
@@ -84,7 +93,9 @@ extension FailingBackendTests {
         if case .failure(let error) = outcome {
             #expect(!"\(error)".contains("operationInProgress"), "\(error)")
         }
-        #expect(!memory.allKeys.contains { $0.rawValue == "jobs/vm" }, "the guard is released (left after the failure: \(guardLeft))")
+        #expect(
+            !memory.allKeys.contains { $0.rawValue == "jobs/vm" },
+            "the guard is released (left after the failure: \(guardLeft))")
         try await store.close()
     }
 }

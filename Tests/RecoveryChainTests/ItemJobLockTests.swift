@@ -1,9 +1,10 @@
 import BlockStore
 import BlockStoreTesting
 import Foundation
-@testable import RecoveryChain
 import Synchronization
 import Testing
+
+@testable import RecoveryChain
 
 /// The item job guard fails closed: racing takers of a stale guard get one winner, a guard that
 /// cannot be read is never removed, release removes only its own guard, and a job whose guard is
@@ -26,9 +27,12 @@ import Testing
         ).encoded()
     }
 
-    static func acquire(_ backend: any StorageBackend, _ options: ItemJobLock.Options) async -> Result<ItemJobLock, any Error> {
+    static func acquire(_ backend: any StorageBackend, _ options: ItemJobLock.Options) async -> Result<
+        ItemJobLock, any Error
+    > {
         do {
-            return .success(try await ItemJobLock.acquire(item: "vm", operation: "backup", backend: backend, options: options))
+            return .success(
+                try await ItemJobLock.acquire(item: "vm", operation: "backup", backend: backend, options: options))
         } catch {
             return .failure(error)
         }
@@ -134,7 +138,9 @@ import Testing
         try await memory.put(Self.key, data: bytes)
         let result = await Self.acquire(memory, Self.options(staleAfter: .milliseconds(100), timeout: .zero))
         #expect((result.failure as? RecoveryChainError)?.code == .operationInProgress, "\(result)")
-        #expect((result.failure as? RecoveryChainError)?.message.contains("another operation is in progress on item vm") == true)
+        #expect(
+            (result.failure as? RecoveryChainError)?.message.contains("another operation is in progress on item vm")
+                == true)
         #expect(try await memory.get(Self.key) == bytes)
     }
 
@@ -142,13 +148,15 @@ import Testing
 
     @Test func aGuardThatCannotBeReadIsNeverRemovedAndTheSecondJobFails() async throws {
         let memory = MemoryBackend()
-        let live = try await ItemJobLock.acquire(item: "vm", operation: "backup", backend: memory, options: Self.options(staleAfter: .seconds(60)))
+        let live = try await ItemJobLock.acquire(
+            item: "vm", operation: "backup", backend: memory, options: Self.options(staleAfter: .seconds(60)))
         let bytes = try await memory.get(Self.key)
         for seed: UInt64 in 0..<3 {
             // Reads fail; for seed 1 the create fails too; for seed 2 with a long timeout.
             var failures: [FaultInjectingBackend.Operation: Double] = [.rangedGet: 1, .get: 1]
             if seed == 1 { failures[.create] = 1 }
-            let faulty = FaultInjectingBackend(wrapping: memory, seed: seed, configuration: .init(failureProbabilities: failures))
+            let faulty = FaultInjectingBackend(
+                wrapping: memory, seed: seed, configuration: .init(failureProbabilities: failures))
             let result = await Self.acquire(
                 faulty, Self.options(staleAfter: .milliseconds(50), timeout: seed == 2 ? .milliseconds(300) : .zero))
             let error = try #require(result.failure as? RecoveryChainError, "seed \(seed): \(result)")
@@ -169,7 +177,9 @@ import Testing
             case .empty: return []
             case .huge: return [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
             case .previousFormat:
-                return Array(#"{"operation":"backup","hostname":"h","pid":1,"started":"2020-01-01T00:00:00Z","refreshed":"2020-01-01T00:00:00Z","nonce":"ab"}"#.utf8)
+                return Array(
+                    #"{"operation":"backup","hostname":"h","pid":1,"started":"2020-01-01T00:00:00Z","refreshed":"2020-01-01T00:00:00Z","nonce":"ab"}"#
+                        .utf8)
             }
         }
     }
@@ -189,7 +199,8 @@ import Testing
 
     @Test func releaseLeavesAGuardSomeoneElseWroteInItsPlace() async throws {
         let memory = MemoryBackend()
-        let first = try await ItemJobLock.acquire(item: "vm", operation: "backup", backend: memory, options: Self.options(staleAfter: .seconds(60)))
+        let first = try await ItemJobLock.acquire(
+            item: "vm", operation: "backup", backend: memory, options: Self.options(staleAfter: .seconds(60)))
         let other = Self.guardBytes(owner: .elsewhere)
         try await memory.put(Self.key, data: other)  // as if another job had taken it over and re-created it
         await first.release()
@@ -200,17 +211,21 @@ import Testing
         let memory = MemoryBackend()
         let faulty = FaultInjectingBackend(wrapping: memory, seed: 6)
         let staleAfter = Duration.milliseconds(400)
-        let old = try await ItemJobLock.acquire(item: "vm", operation: "backup", backend: faulty, options: Self.options(staleAfter: staleAfter))
+        let old = try await ItemJobLock.acquire(
+            item: "vm", operation: "backup", backend: faulty, options: Self.options(staleAfter: staleAfter))
         faulty.configuration = .init(failureProbabilities: [.put: 1])  // its refreshes fail from now on
         let new = try await ItemJobLock.acquire(
-            item: "vm", operation: "restore", backend: memory, options: Self.options(staleAfter: staleAfter, timeout: .seconds(20)))
+            item: "vm", operation: "restore", backend: memory,
+            options: Self.options(staleAfter: staleAfter, timeout: .seconds(20)))
         #expect(old.loss != nil, "the old holder had stopped before the takeover")
         let taken = try await memory.get(Self.key)
         #expect(ItemJobLock.Record.decode(taken)?.operation == "restore")
         faulty.configuration = .init()
         await old.release()
         let after = ItemJobLock.Record.decode(try await memory.get(Self.key))
-        #expect(after?.operation == "restore" && after?.token == ItemJobLock.Record.decode(taken)?.token, "the old holder's release left the new guard")
+        #expect(
+            after?.operation == "restore" && after?.token == ItemJobLock.Record.decode(taken)?.token,
+            "the old holder's release left the new guard")
         await new.release()
     }
 
@@ -220,7 +235,8 @@ import Testing
         let memory = MemoryBackend()
         let faulty = FaultInjectingBackend(wrapping: memory, seed: 7)
         let store = try await ChunkStore.create(on: faulty, encryption: .none, options: testOptions())
-        let chains = ChainStore(store: store, workerCount: 2, jobGuardOptions: Self.options(staleAfter: .milliseconds(300)))
+        let chains = ChainStore(
+            store: store, workerCount: 2, jobGuardOptions: Self.options(staleAfter: .milliseconds(300)))
         let error = await #expect(throws: RecoveryChainError.self) {
             try await chains.withItemLock("vm", "backup") {
                 faulty.configuration = .init(failureProbabilities: [.put: 1])
@@ -229,7 +245,8 @@ import Testing
         }
         faulty.configuration = .init()
         #expect(error?.code == .storeError, "\(String(describing: error))")
-        #expect(error?.message.contains("job guard jobs/vm of item vm was lost") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("job guard jobs/vm of item vm was lost") == true, "\(String(describing: error))")
         #expect((error?.underlying as? BlockStoreError)?.code == .lockLost, "\(String(describing: error))")
         try await store.close()
     }
@@ -237,8 +254,11 @@ import Testing
     @Test func aBackupWhoseGuardIsTakenOverRecordsNoPoint() async throws {
         let memory = MemoryBackend()
         let store = try await ChunkStore.create(on: memory, encryption: .none, options: testOptions())
-        let chains = ChainStore(store: store, workerCount: 2, jobGuardOptions: Self.options(staleAfter: .milliseconds(300)))
-        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 64 * 4096)))])
+        let chains = ChainStore(
+            store: store, workerCount: 2, jobGuardOptions: Self.options(staleAfter: .milliseconds(300)))
+        var request = BackupRequest(
+            item: "vm",
+            disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 64 * 4096)))])
         request.blockSizeBytes = 4096
         let replaced = Self.guardBytes(owner: .elsewhere)
         request.takeSnapshot = {
@@ -274,7 +294,10 @@ final class YieldingBackend: StorageBackend {
     private let beforeDelete: @Sendable (ObjectKey) async -> Void
 
     /// - Parameter beforeDelete: Runs before every delete is forwarded (to stall one).
-    init(wrapping backend: any StorageBackend, seed: UInt64, beforeDelete: @escaping @Sendable (ObjectKey) async -> Void = { _ in }) {
+    init(
+        wrapping backend: any StorageBackend, seed: UInt64,
+        beforeDelete: @escaping @Sendable (ObjectKey) async -> Void = { _ in }
+    ) {
         wrapped = backend
         generator = Mutex(SplitMix64(seed: seed))
         self.beforeDelete = beforeDelete

@@ -100,7 +100,8 @@ struct SlowDiskSource: DiskSource {
         let midway = try #require(cancelledAt, "seed \(seed): no report while reading: \(reports)")
         #expect(midway.phase == .reading && midway.blocksDone < 1024, "seed \(seed): cancelled at \(midway)")
         // Midway the rate and the time left can be estimated.
-        #expect(midway.bytesPerSecond > 0 && midway.fractionDone > 0 && midway.fractionDone < 1, "seed \(seed): \(midway)")
+        #expect(
+            midway.bytesPerSecond > 0 && midway.fractionDone > 0 && midway.fractionDone < 1, "seed \(seed): \(midway)")
         #expect((midway.estimatedSecondsRemaining ?? 0) > 0, "seed \(seed): no ETA in \(midway)")
         do {
             let result = try await job.value
@@ -112,7 +113,8 @@ struct SlowDiskSource: DiskSource {
 
         let scratch = ScratchDirectory()
         #expect(try await chains.points(item: "vm").map(\.id) == [committed.point.id])
-        #expect(try await restoredBytes(chains, item: "vm", point: committed.point.id, scratch: scratch) == committedDisk)
+        #expect(
+            try await restoredBytes(chains, item: "vm", point: committed.point.id, scratch: scratch) == committedDisk)
         // The item is free again and the store accepts the same backup.
         request.disks = [DiskInput(disk: 0, source: MemoryDiskSource(bytes: disk))]
         let next = try await chains.backup(request)

@@ -56,7 +56,9 @@ import Testing
     func checkRestores(_ chain: Chain) async throws {
         let scratch = ScratchDirectory()
         for point in try await chain.chains.points(item: "V1") {
-            #expect(try await restoredBytes(chain.chains, item: "V1", point: point.id, scratch: scratch) == chain.oracles[point.id], "point \(point.id)")
+            #expect(
+                try await restoredBytes(chain.chains, item: "V1", point: point.id, scratch: scratch)
+                    == chain.oracles[point.id], "point \(point.id)")
         }
     }
 
@@ -78,7 +80,10 @@ import Testing
         let sizes = summaries.map { $0.introducedBlocks * Self.block }
         #expect(sizes.reductions(0, +).dropFirst().map { $0 / 1024 } == [32, 48, 80])
         // Stored bytes are the compressed blocks: positive, never above the raw size plus a flag byte each.
-        #expect(summaries.allSatisfy { $0.introducedBytes > 0 && $0.introducedBytes <= UInt64($0.introducedBlocks * (Self.block + 1)) })
+        #expect(
+            summaries.allSatisfy {
+                $0.introducedBytes > 0 && $0.introducedBytes <= UInt64($0.introducedBlocks * (Self.block + 1))
+            })
         try await checkRestores(chain)
     }
 

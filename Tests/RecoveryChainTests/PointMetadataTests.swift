@@ -7,12 +7,15 @@ import Testing
 @Suite struct PointMetadataTests {
     @Test func configurationAndSecretsRoundTripWithThePoint() async throws {
         var rng = SeededGenerator(seed: 19)
-        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
+        let store = try await ChunkStore.create(
+            on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
         // Larger than one 1 MiB piece, so the blob spans several chunks.
         let configuration = (0..<((1 << 20) + 777)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let secrets = Array("disk-key: 00112233445566778899aabbccddeeff".utf8)
-        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))])
+        var request = BackupRequest(
+            item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))]
+        )
         request.blockSizeBytes = 4096
         request.configuration = configuration
         request.secrets = secrets
@@ -35,7 +38,9 @@ import Testing
     @Test func secretsAreRefusedOnAnUnencryptedStore() async throws {
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
-        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))])
+        var request = BackupRequest(
+            item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))]
+        )
         request.secrets = [1, 2, 3]
         do {
             _ = try await chains.backup(request)
@@ -50,7 +55,9 @@ import Testing
     @Test func moreThanFiftyTagsAreRefused() async throws {
         let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .none, options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
-        var request = BackupRequest(item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))])
+        var request = BackupRequest(
+            item: "vm", disks: [DiskInput(disk: 0, source: MemoryDiskSource(bytes: [UInt8](repeating: 3, count: 8192)))]
+        )
         request.tags = (0..<51).map { "t\($0)" }
         do {
             _ = try await chains.backup(request)

@@ -3,8 +3,9 @@ import BlockStoreTesting
 import Foundation
 import RecoveryChain
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// S40 with a real process: the `CrashHelper` executable backs up, expires and garbage-collects
@@ -18,7 +19,9 @@ import Glibc
         let fm = FileManager.default
         if let path = ProcessInfo.processInfo.environment["BLOCKSNAP_CRASH_HELPER"] { return path }
         // macOS runs the bundle inside `xctest`; Linux runs it as an executable.
-        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map { $0.bundleURL.deletingLastPathComponent() }
+        var directories = Bundle.allBundles.filter { $0.bundlePath.hasSuffix(".xctest") }.map {
+            $0.bundleURL.deletingLastPathComponent()
+        }
         var arg0 = URL(fileURLWithPath: CommandLine.arguments[0])
         if !arg0.path.hasPrefix("/") {
             arg0 = URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent(CommandLine.arguments[0])
@@ -70,7 +73,9 @@ import Glibc
     @Test func aHelperKilledAtRandomMomentsLeavesEveryCommittedPointRestorable() async throws {
         let seed: UInt64 = 40
         var rng = SeededGenerator(seed: seed)
-        let helper = try #require(Self.helperPath(), "CrashHelper not found beside \(CommandLine.arguments[0]); build with `swift build --build-tests`")
+        let helper = try #require(
+            Self.helperPath(),
+            "CrashHelper not found beside \(CommandLine.arguments[0]); build with `swift build --build-tests`")
         let scratch = ScratchDirectory()
         let directory = scratch.file("store")
         let backend = try LocalDirectoryBackend(root: directory)
@@ -100,16 +105,22 @@ import Glibc
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()  // reaped: its locks now belong to a dead process
             let complaint = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-            #expect(process.terminationReason == .uncaughtSignal, "seed \(seed) round \(round): the helper stopped by itself: \(complaint)")
+            #expect(
+                process.terminationReason == .uncaughtSignal,
+                "seed \(seed) round \(round): the helper stopped by itself: \(complaint)")
             logs.append(HelperLog(item: item, output: printed()))
         }
         let committed = logs.reduce(0) { $0 + $1.committed.count }
-        #expect(logs.allSatisfy { !$0.committed.isEmpty } && committed >= 12, "seed \(seed): the helpers committed only \(committed) points; killed after \(logs.map(\.lastLine))")
+        #expect(
+            logs.allSatisfy { !$0.committed.isEmpty } && committed >= 12,
+            "seed \(seed): the helpers committed only \(committed) points; killed after \(logs.map(\.lastLine))")
 
         // The store opens; verification finds no damage, only what GC removes (leftover packs).
         let writer = try await ChunkStore.open(on: backend, passphrase: "pw", options: testOptions())
         let first = try await writer.verify()
-        #expect(first.damagedRoots.isEmpty && first.missingChunks.isEmpty && first.damagedChunks.isEmpty, "seed \(seed): \(first)")
+        #expect(
+            first.damagedRoots.isEmpty && first.missingChunks.isEmpty && first.damagedChunks.isEmpty,
+            "seed \(seed): \(first)")
         try await writer.close()
         let gc = try await ChunkStore.open(on: backend, passphrase: "pw", options: testOptions(lock: .exclusive))
         _ = try await gc.collectGarbage()
@@ -138,8 +149,11 @@ import Glibc
                     #expect(id == visible.last, "\(context): an unreported point \(id) is not the newest")
                 }
                 for disk in 0..<2 {
-                    let bytes = try await restoredBytes(chains, item: log.item, point: id, disk: DiskIndex(disk), scratch: scratch)
-                    #expect(ChunkHasher.sha256.dataID(bytes).hex == expected[disk], "\(context): point \(id) disk \(disk) differs")
+                    let bytes = try await restoredBytes(
+                        chains, item: log.item, point: id, disk: DiskIndex(disk), scratch: scratch)
+                    #expect(
+                        ChunkHasher.sha256.dataID(bytes).hex == expected[disk],
+                        "\(context): point \(id) disk \(disk) differs")
                 }
             }
             #expect(unreported <= 1, "\(context): \(unreported) unreported points")

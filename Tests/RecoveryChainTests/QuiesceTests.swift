@@ -1,7 +1,8 @@
 import Foundation
-@testable import RecoveryChain
 import Synchronization
 import Testing
+
+@testable import RecoveryChain
 
 /// A participant that records its calls and fails or hangs where told.
 final class ScriptedParticipant: QuiesceParticipant {
@@ -85,7 +86,9 @@ final class ScriptedParticipant: QuiesceParticipant {
         let fs = ScriptedParticipant("fsfreeze", level: .fileSystem)
         struct SnapshotFailed: Error {}
         await #expect(throws: SnapshotFailed.self) {
-            _ = try await QuiesceCoordinator(participants: [fs], phaseTimeout: .seconds(1)).run { throw SnapshotFailed() }
+            _ = try await QuiesceCoordinator(participants: [fs], phaseTimeout: .seconds(1)).run {
+                throw SnapshotFailed()
+            }
         }
         #expect(fs.recorded == ["prepare", "freeze", "thaw"])
     }

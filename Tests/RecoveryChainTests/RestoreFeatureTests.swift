@@ -10,7 +10,8 @@ import Testing
     /// A chain of three points over one disk with a partial last block.
     func history(seed: UInt64) async throws -> (ChainStore, [PointID], [[UInt8]]) {
         var rng = SeededGenerator(seed: seed)
-        let store = try await ChunkStore.create(on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
+        let store = try await ChunkStore.create(
+            on: MemoryBackend(), encryption: .passphrase("pw"), options: testOptions())
         let chains = ChainStore(store: store, workerCount: 2)
         var disk = [UInt8](repeating: 0, count: 200 * Self.blockSize + 1536)
         _ = Churn.clustered(&disk, length: 500_000, rng: &rng)
@@ -65,11 +66,18 @@ import Testing
             }
         }
         let expected = differingBlocks(states[from], states[to])
-        #expect(blocks("changed") == expected.changed && blocks("cleared") == expected.cleared, "seed \(seed): the diff disagrees with the oracle")
+        #expect(
+            blocks("changed") == expected.changed && blocks("cleared") == expected.cleared,
+            "seed \(seed): the diff disagrees with the oracle")
 
-        let result = try await chains.restoreInPlace(item: "vm", point: ids[to], disk: 0, target: path, holding: ids[from])
-        #expect(result.blocksWritten == blocks("changed"), "seed \(seed) \(from)→\(to): wrote \(result.blocksWritten) blocks")
-        #expect(result.blocksZeroed == blocks("cleared"), "seed \(seed) \(from)→\(to): zeroed \(result.blocksZeroed) blocks")
+        let result = try await chains.restoreInPlace(
+            item: "vm", point: ids[to], disk: 0, target: path, holding: ids[from])
+        #expect(
+            result.blocksWritten == blocks("changed"),
+            "seed \(seed) \(from)→\(to): wrote \(result.blocksWritten) blocks")
+        #expect(
+            result.blocksZeroed == blocks("cleared"), "seed \(seed) \(from)→\(to): zeroed \(result.blocksZeroed) blocks"
+        )
         #expect(try readFile(path) == states[to], "seed \(seed) \(from)→\(to): the reverted file differs")
     }
 
@@ -85,7 +93,9 @@ import Testing
         for grow in [0, 9 * Self.blockSize + 1024, -(20 * Self.blockSize)] {
             if grow > 0 {
                 disk += [UInt8](repeating: 0, count: grow)
-                for i in (disk.count - grow)..<(disk.count - 700) { disk[i] = UInt8(truncatingIfNeeded: rng.next()) | 1 }
+                for i in (disk.count - grow)..<(disk.count - 700) {
+                    disk[i] = UInt8(truncatingIfNeeded: rng.next()) | 1
+                }
             } else if grow < 0 {
                 disk.removeLast(-grow)
             }
@@ -100,7 +110,9 @@ import Testing
             let path = scratch.file("t\(from)\(to).img")
             _ = try await chains.restore(item: "vm", point: ids[from], disk: 0, to: path)
             _ = try await chains.restoreInPlace(item: "vm", point: ids[to], disk: 0, target: path, holding: ids[from])
-            #expect(try readFile(path) == states[to], "seed \(seed): \(from)→\(to) (\(states[from].count) → \(states[to].count) bytes)")
+            #expect(
+                try readFile(path) == states[to],
+                "seed \(seed): \(from)→\(to) (\(states[from].count) → \(states[to].count) bytes)")
         }
     }
 
@@ -130,7 +142,9 @@ import Testing
                 let n = try await reader.read(at: UInt64(offset), into: buffer)
                 let expected = Array(oracle[offset..<min(offset + length, oracle.count)])
                 #expect(n == expected.count, "seed \(seed) point \(index): read \(n) of \(length) at \(offset)")
-                #expect(Array(buffer.prefix(n)) == expected, "seed \(seed) point \(index): bytes at \(offset)+\(length) differ")
+                #expect(
+                    Array(buffer.prefix(n)) == expected,
+                    "seed \(seed) point \(index): bytes at \(offset)+\(length) differ")
             }
             let one = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
             defer { one.deallocate() }

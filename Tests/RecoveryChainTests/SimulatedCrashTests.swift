@@ -1,9 +1,9 @@
 import BlockStore
 import BlockStoreTesting
 import Foundation
+import Glibc
 import RecoveryChain
 import Testing
-import Glibc
 
 /// S40 simulated in-process: a `FaultInjectingBackend` "crashes" after N writes and deletes,
 /// for every N across a scripted run of backups, expiries and a GC. After each crash a fresh
@@ -32,7 +32,9 @@ import Glibc
         }
         func backup(_ chains: ChainStore) async throws {
             journal.pendingBackup = disks
-            var request = BackupRequest(item: "vm", disks: (0..<2).map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
+            var request = BackupRequest(
+                item: "vm",
+                disks: (0..<2).map { DiskInput(disk: DiskIndex($0), source: MemoryDiskSource(bytes: disks[$0])) })
             request.blockSizeBytes = 4096
             let result = try await chains.backup(request)
             journal.oracles[result.point.id] = disks
@@ -88,7 +90,8 @@ import Glibc
         for n in Swift.stride(from: 0, through: total, by: stride) {
             let memory = MemoryBackend()
             try await ChunkStore.create(on: memory, encryption: .passphrase("pw"), options: testOptions()).close()
-            let faulty = FaultInjectingBackend(wrapping: memory, seed: UInt64(n), configuration: .init(crashAfterMutatingOperations: n))
+            let faulty = FaultInjectingBackend(
+                wrapping: memory, seed: UInt64(n), configuration: .init(crashAfterMutatingOperations: n))
             let journal = Journal()
             do {
                 try await Self.script(faulty, journal)
@@ -107,7 +110,9 @@ import Glibc
             let context = "crash after \(n) of \(total) writes"
             let reopened = try await ChunkStore.open(on: memory, passphrase: "pw", options: testOptions())
             let first = try await reopened.verify()
-            #expect(first.damagedRoots.isEmpty && first.missingChunks.isEmpty && first.damagedChunks.isEmpty, "\(context): \(first)")
+            #expect(
+                first.damagedRoots.isEmpty && first.missingChunks.isEmpty && first.damagedChunks.isEmpty,
+                "\(context): \(first)")
             try await reopened.close()
             let gc = try await ChunkStore.open(on: memory, passphrase: "pw", options: testOptions(lock: .exclusive))
             _ = try await gc.collectGarbage()
@@ -121,9 +126,11 @@ import Glibc
             }
             for id in journal.expired { #expect(!visible.contains(id), "\(context): expired point \(id) is back") }
             for id in visible {
-                let oracle = try #require(journal.oracles[id] ?? journal.pendingBackup, "\(context): point \(id) appeared from nowhere")
+                let oracle = try #require(
+                    journal.oracles[id] ?? journal.pendingBackup, "\(context): point \(id) appeared from nowhere")
                 for disk in 0..<2 {
-                    let bytes = try await restoredBytes(chains, item: "vm", point: id, disk: DiskIndex(disk), scratch: scratch)
+                    let bytes = try await restoredBytes(
+                        chains, item: "vm", point: id, disk: DiskIndex(disk), scratch: scratch)
                     #expect(bytes == oracle[disk], "\(context): point \(id) disk \(disk) differs")
                 }
             }

@@ -108,7 +108,8 @@ import Testing
                 let restored = try await restoredBytes(
                     f.chains, item: f.item, point: result.point.id, scratch: f.scratch)
                 #expect(restored == f.disk, "\(context): the new point restores wrong bytes")
-                let expected = changes.since == actualLatest ? [] : ["0: \(changes.since?.rawValue ?? "-") → \(actualLatest)"]
+                let expected =
+                    changes.since == actualLatest ? [] : ["0: \(changes.since?.rawValue ?? "-") → \(actualLatest)"]
                 #expect(
                     result.baseMismatches.map { "\($0.disk): \($0.named ?? "-") → \($0.latest ?? "-")" } == expected,
                     "\(context)")
@@ -159,7 +160,8 @@ import Testing
                         "\(context): \(String(describing: error))")
                     f.backend.configuration = .init()
                     #expect(
-                        try await f.chains.points(item: f.item).map(\.id) == [chain.p1, chain.p2, chain.p3], "\(context)")
+                        try await f.chains.points(item: f.item).map(\.id) == [chain.p1, chain.p2, chain.p3],
+                        "\(context)")
                     try await Self.expectBackup(
                         f, changes, policy: policy, actualLatest: chain.p3, "\(context), after the fault")
                 }
@@ -192,7 +194,8 @@ import Testing
         #expect(code == .baseMismatch, "\(setup.testDescription): \(String(describing: error))")
         let message = (error as? RecoveryChainError)?.message ?? ""
         #expect(
-            message.contains(chain.p3.rawValue) && message.contains(chain.p2.rawValue) && message.contains("not a point"),
+            message.contains(chain.p3.rawValue) && message.contains(chain.p2.rawValue)
+                && message.contains("not a point"),
             "\(setup.testDescription): \(message)")
         #expect(try await f.chains.points(item: f.item).map(\.id) == [chain.p1, chain.p2])
 
@@ -252,7 +255,9 @@ import Testing
         func request(_ disks: [(Int, [UInt8], TrackedChanges?)]) -> BackupRequest {
             var r = BackupRequest(
                 item: f.item,
-                disks: disks.map { DiskInput(disk: DiskIndex($0.0), source: MemoryDiskSource(bytes: $0.1), changes: $0.2) })
+                disks: disks.map {
+                    DiskInput(disk: DiskIndex($0.0), source: MemoryDiskSource(bytes: $0.1), changes: $0.2)
+                })
             r.blockSizeBytes = ChainFixture.blockSize
             r.time = f.nextTime
             f.nextTime += 3600

@@ -82,7 +82,9 @@ public struct ObjectListing: Sendable, Equatable {
 extension StorageBackend {
     /// Lists every key under `prefix`, following continuations.
     /// - Complexity: One backend call per `pageSize` keys.
-    public func listAll(prefix: String, pageSize: Int = ObjectListing.defaultPageSize) async throws -> [ObjectListing.Entry] {
+    public func listAll(prefix: String, pageSize: Int = ObjectListing.defaultPageSize) async throws -> [ObjectListing
+        .Entry]
+    {
         var all: [ObjectListing.Entry] = []
         var after: ObjectKey? = nil
         repeat {

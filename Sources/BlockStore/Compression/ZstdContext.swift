@@ -1,4 +1,5 @@
 import CZstd
+import Synchronization
 
 /// One zstd compression and one decompression context, reused across calls.
 ///
@@ -51,7 +52,8 @@ package final class ZstdContext: @unchecked Sendable {
     package func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         let n = ZSTD_decompressDCtx(dctx, output.baseAddress, output.count, input.baseAddress, input.count)
         if ZSTD_isError(n) != 0 {
-            throw BlockStoreError(.compressionError, "zstd could not decompress a chunk: \(String(cString: ZSTD_getErrorName(n)))")
+            throw BlockStoreError(
+                .compressionError, "zstd could not decompress a chunk: \(String(cString: ZSTD_getErrorName(n)))")
         }
         guard n == output.count else {
             throw BlockStoreError(.corruptObject, "a chunk decompressed to \(n) bytes, its index says \(output.count)")
@@ -77,5 +79,3 @@ package final class ZstdContextPool: Sendable {
         return try body(context)
     }
 }
-
-import Synchronization

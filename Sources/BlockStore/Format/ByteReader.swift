@@ -15,7 +15,9 @@ package struct ByteReader {
 
     private mutating func take(_ n: Int) throws -> Range<Int> {
         guard n >= 0, remaining >= n else {
-            throw BlockStoreError(.truncatedObject, "\(what) ends early: needed \(n) more bytes at offset \(offset), \(max(remaining, 0)) left")
+            throw BlockStoreError(
+                .truncatedObject,
+                "\(what) ends early: needed \(n) more bytes at offset \(offset), \(max(remaining, 0)) left")
         }
         defer { offset += n }
         return offset..<(offset + n)
@@ -46,7 +48,8 @@ package struct ByteReader {
     package mutating func expect(_ magic: [UInt8]) throws {
         let got = try raw(magic.count)
         guard got.elementsEqual(magic) else {
-            throw BlockStoreError(.corruptObject, "\(what) does not start with magic \(String(decoding: magic, as: UTF8.self))")
+            throw BlockStoreError(
+                .corruptObject, "\(what) does not start with magic \(String(decoding: magic, as: UTF8.self))")
         }
     }
 }

@@ -32,7 +32,10 @@ public struct KeyDerivation: Codable, Sendable, Equatable {
 
     func validate() throws {
         guard n >= 2, n <= Self.nMax, n & (n - 1) == 0, Self.rRange.contains(r), Self.pRange.contains(p) else {
-            throw BlockStoreError(.corruptObject, "key derivation parameters n=\(n) r=\(r) p=\(p) are outside the accepted bounds (n a power of two up to 2^22, r 1…32, p 1…16)")
+            throw BlockStoreError(
+                .corruptObject,
+                "key derivation parameters n=\(n) r=\(r) p=\(p) are outside the accepted bounds (n a power of two up to 2^22, r 1…32, p 1…16)"
+            )
         }
     }
 }

@@ -39,7 +39,9 @@ struct KeyFile: Codable, Sendable {
     }
 
     /// Seals `masterSecret` under `passphrase`.
-    static func make(masterSecret: SymmetricKey, passphrase: String, parameters: KeyDerivation, label: String) throws -> KeyFile {
+    static func make(masterSecret: SymmetricKey, passphrase: String, parameters: KeyDerivation, label: String) throws
+        -> KeyFile
+    {
         guard !passphrase.isEmpty else {
             throw BlockStoreError(.invalidArgument, "the passphrase is empty: choose a non-empty passphrase")
         }
@@ -70,7 +72,8 @@ struct KeyFile: Codable, Sendable {
             let secret = try? AES.GCM.open(box, using: kek, authenticating: KeyFile.aad)
         else { return nil }
         guard secret.count == KeyFile.keyByteCount else {
-            throw BlockStoreError(.corruptObject, "key file holds a \(secret.count)-byte secret, expected \(KeyFile.keyByteCount)")
+            throw BlockStoreError(
+                .corruptObject, "key file holds a \(secret.count)-byte secret, expected \(KeyFile.keyByteCount)")
         }
         return SymmetricKey(data: secret)
     }
@@ -88,7 +91,8 @@ struct KeyFile: Codable, Sendable {
         }
         // A key file is named by the SHA-256 of its bytes, which makes every byte of it checked.
         guard key.rawValue.hasPrefix("keys/"), key.lastSegment == ChunkHasher.sha256.dataID(bytes).hex else {
-            throw BlockStoreError(.corruptObject, "key file \(key) does not hash to its name: it was altered or truncated")
+            throw BlockStoreError(
+                .corruptObject, "key file \(key) does not hash to its name: it was altered or truncated")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

@@ -50,7 +50,8 @@ package struct ObjectCrypto: Sendable {
 
     /// Opens what ``seal(_:aad:)-(UnsafeRawBufferPointer,_)`` made.
     /// - Throws: `authenticationFailed` when the bytes were altered or sealed under another key.
-    package func open(_ sealed: UnsafeRawBufferPointer, aad: [UInt8], what: @autoclosure () -> String) throws -> [UInt8] {
+    package func open(_ sealed: UnsafeRawBufferPointer, aad: [UInt8], what: @autoclosure () -> String) throws -> [UInt8]
+    {
         guard let key else { return Array(sealed) }
         guard sealed.count >= ObjectCrypto.sealOverhead else {
             throw BlockStoreError(.truncatedObject, "\(what()) is \(sealed.count) bytes, too short to be sealed")

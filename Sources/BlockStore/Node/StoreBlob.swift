@@ -32,12 +32,16 @@ public enum StoreBlob {
     static func byteCount(of node: StoreNode, id: ChunkID) throws -> Int {
         var r = ByteReader(node.header, what: "blob \(id.shortHex)")
         guard node.header.count == headerBytes else {
-            throw BlockStoreError(.corruptObject, "blob \(id.shortHex) has a \(node.header.count)-byte header, not a blob's \(headerBytes)")
+            throw BlockStoreError(
+                .corruptObject,
+                "blob \(id.shortHex) has a \(node.header.count)-byte header, not a blob's \(headerBytes)")
         }
         try r.expect(magic)
         let declared = try r.u64()
         guard declared <= UInt64(byteCountMax) else {
-            throw BlockStoreError(.corruptObject, "blob \(id.shortHex) declares \(declared) bytes, more than the \(byteCountMax) a blob may hold")
+            throw BlockStoreError(
+                .corruptObject,
+                "blob \(id.shortHex) declares \(declared) bytes, more than the \(byteCountMax) a blob may hold")
         }
         let size = Int(declared)
         let pieceCount = (size + pieceBytes - 1) / pieceBytes
@@ -46,7 +50,8 @@ public enum StoreBlob {
         else {
             throw BlockStoreError(
                 .corruptObject,
-                "blob \(id.shortHex) declares \(size) bytes but has \(node.entries.count) entries (\(pieceCount) expected, in slot order)")
+                "blob \(id.shortHex) declares \(size) bytes but has \(node.entries.count) entries (\(pieceCount) expected, in slot order)"
+            )
         }
         return size
     }
@@ -59,7 +64,8 @@ extension ChunkStore {
     /// - Complexity: One hash (and compression) pass over the bytes.
     public func putBlob(_ bytes: [UInt8]) async throws -> ChunkID {
         guard bytes.count <= StoreBlob.byteCountMax else {
-            throw BlockStoreError(.limitExceeded, "a \(bytes.count)-byte blob exceeds the \(StoreBlob.byteCountMax)-byte limit")
+            throw BlockStoreError(
+                .limitExceeded, "a \(bytes.count)-byte blob exceeds the \(StoreBlob.byteCountMax)-byte limit")
         }
         var entries: [StoreNode.Entry] = []
         var offset = 0
@@ -90,11 +96,15 @@ extension ChunkStore {
                 continue
             }
             if let stored = self.length(of: e.id), stored != length {
-                throw BlockStoreError(.corruptObject, "piece \(k) of blob \(id.shortHex) is a \(stored)-byte chunk where \(length) bytes belong")
+                throw BlockStoreError(
+                    .corruptObject,
+                    "piece \(k) of blob \(id.shortHex) is a \(stored)-byte chunk where \(length) bytes belong")
             }
             let bytes = try await chunk(e.id)
             guard bytes.count == length else {
-                throw BlockStoreError(.corruptObject, "piece \(k) of blob \(id.shortHex) holds \(bytes.count) bytes where \(length) belong")
+                throw BlockStoreError(
+                    .corruptObject,
+                    "piece \(k) of blob \(id.shortHex) holds \(bytes.count) bytes where \(length) belong")
             }
             out.append(contentsOf: bytes)
         }

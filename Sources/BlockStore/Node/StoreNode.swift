@@ -99,7 +99,8 @@ public struct StoreNode: Sendable, Equatable {
             throw BlockStoreError(.corruptObject, "node does not start with magic BSND")
         }
         guard raw[4] == StoreNode.version else {
-            throw BlockStoreError(.unsupportedFormat, "node format version \(raw[4]) is not supported (this build reads version 1)")
+            throw BlockStoreError(
+                .unsupportedFormat, "node format version \(raw[4]) is not supported (this build reads version 1)")
         }
         guard raw[5] == 0 else {
             throw BlockStoreError(.corruptObject, "node has a non-zero reserved byte")
@@ -108,7 +109,9 @@ public struct StoreNode: Sendable, Equatable {
         let headerCount = Int(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 6, as: UInt16.self)))
         let entryCount = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
         guard headerCount <= StoreNode.maxHeaderBytes, entryCount <= StoreNode.maxEntryCount else {
-            throw BlockStoreError(.corruptObject, "node declares \(headerCount) header bytes and \(entryCount) entries, beyond the limits")
+            throw BlockStoreError(
+                .corruptObject, "node declares \(headerCount) header bytes and \(entryCount) entries, beyond the limits"
+            )
         }
         let expected = StoreNode.fixedBytes + headerCount + entryCount * StoreNode.entryBytes
         guard raw.count >= expected else {
@@ -117,7 +120,8 @@ public struct StoreNode: Sendable, Equatable {
         guard raw.count == expected else {
             throw BlockStoreError(.corruptObject, "node has \(raw.count - expected) trailing bytes")
         }
-        let header = Array(UnsafeRawBufferPointer(rebasing: raw[StoreNode.fixedBytes..<(StoreNode.fixedBytes + headerCount)]))
+        let header = Array(
+            UnsafeRawBufferPointer(rebasing: raw[StoreNode.fixedBytes..<(StoreNode.fixedBytes + headerCount)]))
         var entries: [Entry] = []
         entries.reserveCapacity(entryCount)
         var offset = StoreNode.fixedBytes + headerCount
@@ -125,7 +129,8 @@ public struct StoreNode: Sendable, Equatable {
         for _ in 0..<entryCount {
             let slot = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             if let previous, slot <= previous {
-                throw BlockStoreError(.corruptObject, "node slots are not strictly ascending (\(slot) after \(previous))")
+                throw BlockStoreError(
+                    .corruptObject, "node slots are not strictly ascending (\(slot) after \(previous))")
             }
             previous = slot
             entries.append(Entry(slot: slot, id: ChunkID(loadingFrom: base + offset + 4)))

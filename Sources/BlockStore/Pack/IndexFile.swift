@@ -39,11 +39,15 @@ package struct IndexFile: Sendable {
         try h.expect(magic)
         let v = try h.u8()
         guard v == version else {
-            throw BlockStoreError(.unsupportedFormat, "\(what) has index format version \(v); this build reads version \(version)")
+            throw BlockStoreError(
+                .unsupportedFormat, "\(what) has index format version \(v); this build reads version \(version)")
         }
         let mode = try h.u8()
         guard mode == (crypto.isEncrypted ? 1 : 0) else {
-            throw BlockStoreError(.corruptObject, "\(what) is \(mode == 1 ? "sealed" : "plain") but the store is \(crypto.isEncrypted ? "encrypted" : "not encrypted")")
+            throw BlockStoreError(
+                .corruptObject,
+                "\(what) is \(mode == 1 ? "sealed" : "plain") but the store is \(crypto.isEncrypted ? "encrypted" : "not encrypted")"
+            )
         }
         let body = try bytes.withUnsafeBytes {
             try crypto.open(UnsafeRawBufferPointer(rebasing: $0[6...]), aad: aad, what: what)

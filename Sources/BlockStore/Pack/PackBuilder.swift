@@ -17,7 +17,9 @@ package struct PackBuilder: Sendable {
     /// Appends one sealed chunk.
     package mutating func append(id: ChunkID, kind: ChunkKind, rawLength: Int, sealed: UnsafeRawBufferPointer) {
         entries.append(
-            PackEntry(id: id, kind: kind, offset: UInt32(bytes.count), length: UInt32(sealed.count), rawLength: UInt32(rawLength)))
+            PackEntry(
+                id: id, kind: kind, offset: UInt32(bytes.count), length: UInt32(sealed.count),
+                rawLength: UInt32(rawLength)))
         bytes.append(contentsOf: sealed)
     }
 
@@ -28,7 +30,9 @@ package struct PackBuilder: Sendable {
         // verified against its own ID on read, so hashing the whole pack again would only cost a
         // full extra pass over the stored bytes.
         var rng = SystemRandomNumberGenerator()
-        let id = withUnsafeBytes(of: (rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64)) {
+        let id = withUnsafeBytes(
+            of: (rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64)
+        ) {
             ChunkID(bytes: $0)
         }
         return (id, bytes, entries)

@@ -46,10 +46,13 @@ package struct PackEntry: Sendable, Equatable {
         }
         let entry = PackEntry(id: id, kind: kind, offset: try r.u32(), length: try r.u32(), rawLength: try r.u32())
         guard entry.rawLength <= rawLengthMax,
-            UInt64(entry.length) <= UInt64(entry.rawLength) + UInt64(storedExpansionBytesMax) + UInt64(ObjectCrypto.sealOverhead) + 1,
+            UInt64(entry.length) <= UInt64(entry.rawLength) + UInt64(storedExpansionBytesMax)
+                + UInt64(ObjectCrypto.sealOverhead) + 1,
             entry.length > 0
         else {
-            throw BlockStoreError(.corruptObject, "\(what) has an entry with impossible sizes (stored \(entry.length), raw \(entry.rawLength))")
+            throw BlockStoreError(
+                .corruptObject,
+                "\(what) has an entry with impossible sizes (stored \(entry.length), raw \(entry.rawLength))")
         }
         return entry
     }

@@ -43,7 +43,9 @@ package enum PackFormat {
     /// Reads the entries of a whole pack from its header, checking they fit the pack.
     /// - Parameter chunkAreaOffset: When `pack` holds only the pack's tail (header and trailer),
     ///   the size of the chunk area before it; 0 when `pack` is the whole pack.
-    package static func entries(ofPack pack: [UInt8], crypto: ObjectCrypto, what: String, chunkAreaOffset: Int = 0) throws -> [PackEntry] {
+    package static func entries(ofPack pack: [UInt8], crypto: ObjectCrypto, what: String, chunkAreaOffset: Int = 0)
+        throws -> [PackEntry]
+    {
         guard pack.count >= trailerBytes else {
             throw BlockStoreError(.truncatedObject, "\(what) is \(pack.count) bytes, shorter than a pack trailer")
         }
@@ -52,34 +54,42 @@ package enum PackFormat {
         try tr.expect(trailerMagic)
         let v = try tr.u8()
         guard v == version else {
-            throw BlockStoreError(.unsupportedFormat, "\(what) has pack format version \(v); this build reads version \(version)")
+            throw BlockStoreError(
+                .unsupportedFormat, "\(what) has pack format version \(v); this build reads version \(version)")
         }
         guard try tr.u8() == 0, try tr.u8() == 0, try tr.u8() == 0 else {
             throw BlockStoreError(.corruptObject, "\(what) has non-zero padding in its trailer")
         }
         guard headerLength <= pack.count - trailerBytes else {
-            throw BlockStoreError(.truncatedObject, "\(what) declares a \(headerLength)-byte header but is only \(pack.count) bytes")
+            throw BlockStoreError(
+                .truncatedObject, "\(what) declares a \(headerLength)-byte header but is only \(pack.count) bytes")
         }
         let headerStart = pack.count - trailerBytes - headerLength
         let header = try pack.withUnsafeBytes {
-            try crypto.open(UnsafeRawBufferPointer(rebasing: $0[headerStart..<(headerStart + headerLength)]), aad: headerAAD, what: "\(what) header")
+            try crypto.open(
+                UnsafeRawBufferPointer(rebasing: $0[headerStart..<(headerStart + headerLength)]), aad: headerAAD,
+                what: "\(what) header")
         }
         var r = ByteReader(header, what: "\(what) header")
         try r.expect(headerMagic)
         let headerVersion = try r.u8()
         guard headerVersion == version else {
-            throw BlockStoreError(.unsupportedFormat, "\(what) has pack header version \(headerVersion); this build reads version \(version)")
+            throw BlockStoreError(
+                .unsupportedFormat,
+                "\(what) has pack header version \(headerVersion); this build reads version \(version)")
         }
         let count = Int(try r.u32())
         guard count <= entryCountMax, count * PackEntry.encodedBytes == r.remaining else {
-            throw BlockStoreError(.corruptObject, "\(what) header declares \(count) entries but holds \(r.remaining) bytes of them")
+            throw BlockStoreError(
+                .corruptObject, "\(what) header declares \(count) entries but holds \(r.remaining) bytes of them")
         }
         var entries: [PackEntry] = []
         entries.reserveCapacity(count)
         for _ in 0..<count {
             let e = try PackEntry.read(from: &r, what: what)
             guard UInt64(e.offset) + UInt64(e.length) <= UInt64(chunkAreaOffset + headerStart) else {
-                throw BlockStoreError(.corruptObject, "\(what) lists chunk \(e.id.shortHex) past the end of its chunk area")
+                throw BlockStoreError(
+                    .corruptObject, "\(what) lists chunk \(e.id.shortHex) past the end of its chunk area")
             }
             entries.append(e)
         }

@@ -19,7 +19,8 @@ extension ChunkStore {
     ///   - body: Receives each position in `ids` and the chunk's bytes (valid during the call).
     /// - Throws: What ``chunk(_:)`` throws, or what `body` throws.
     public func readChunks(
-        _ ids: [ChunkID], into buffer: UnsafeMutableRawBufferPointer, gapBytesMax: Int = ChunkStore.defaultCoalescedGapBytes,
+        _ ids: [ChunkID], into buffer: UnsafeMutableRawBufferPointer,
+        gapBytesMax: Int = ChunkStore.defaultCoalescedGapBytes,
         _ body: (Int, UnsafeRawBufferPointer) throws -> Void
     ) async throws {
         var i = 0
@@ -36,9 +37,12 @@ extension ChunkStore {
             var run: [(index: Int, location: ChunkLocation)] = [(i, first)]
             var end = UInt64(first.offset) + UInt64(first.length)
             var j = i + 1
-            while j < ids.count, run.count < ChunkStore.coalescedChunkCountMax, let next = state.withLock({ $0.index.location(of: ids[j]) }),
+            while j < ids.count, run.count < ChunkStore.coalescedChunkCountMax,
+                let next = state.withLock({ $0.index.location(of: ids[j]) }),
                 next.packNumber == first.packNumber, UInt64(next.offset) >= end,
-                UInt64(next.offset) - end <= UInt64(gapBytesMax), UInt64(next.offset) + UInt64(next.length) - UInt64(first.offset) <= UInt64(ChunkStore.coalescedReadBytesMax)
+                UInt64(next.offset) - end <= UInt64(gapBytesMax),
+                UInt64(next.offset) + UInt64(next.length) - UInt64(first.offset)
+                    <= UInt64(ChunkStore.coalescedReadBytesMax)
             {
                 run.append((j, next))
                 end = UInt64(next.offset) + UInt64(next.length)
@@ -64,13 +68,18 @@ extension ChunkStore {
                 continue
             }
             guard bytes.count == Int(end - start) else {
-                throw BlockStoreError(.truncatedObject, "pack \(pack.shortHex) ends before its chunks (got \(bytes.count) of \(end - start) bytes)")
+                throw BlockStoreError(
+                    .truncatedObject,
+                    "pack \(pack.shortHex) ends before its chunks (got \(bytes.count) of \(end - start) bytes)")
             }
             for (index, location) in run {
                 let lo = Int(UInt64(location.offset) - start)
                 let sealed = Array(bytes[lo..<(lo + Int(location.length))])
                 guard buffer.count >= Int(location.rawLength) else {
-                    throw BlockStoreError(.invalidArgument, "a \(buffer.count)-byte buffer cannot hold chunk \(ids[index].shortHex) of \(location.rawLength) bytes")
+                    throw BlockStoreError(
+                        .invalidArgument,
+                        "a \(buffer.count)-byte buffer cannot hold chunk \(ids[index].shortHex) of \(location.rawLength) bytes"
+                    )
                 }
                 let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)])
                 try decode(sealed: sealed, id: ids[index], location: location, into: out)

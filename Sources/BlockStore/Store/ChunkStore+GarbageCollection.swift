@@ -59,15 +59,17 @@ extension ChunkStore {
         // 1. The complete picture, or nothing is deleted: every pack header, index object and
         //    root must read and authenticate, and every chunk the roots reach must be in a pack.
         let survey = try await self.survey(progress: progress)
-        var damage = DamageReport(damagedObjects: survey.damagedObjectKeys, damagedRoots: survey.roots.damaged.map(\.name))
+        var damage = DamageReport(
+            damagedObjects: survey.damagedObjectKeys, damagedRoots: survey.roots.damaged.map(\.name))
         // Every root is followed, excluded ones too: damage anywhere stops a preview as well,
         // so that pruning never expires points on a store it could not then collect.
         progress?(StoreProgress(phase: "marking", done: 0, total: nil, bytesRead: 0))
         let marked = try await mark(roots: survey.roots.records, survey: survey, progress: progress)
         damage.missingChunks = marked.missing.sorted()
-        damage.damagedObjects.append(contentsOf: marked.unreadableNodes.keys.sorted().compactMap { id in
-            survey.locations[id].map { survey.packs[$0.pack].key }
-        })
+        damage.damagedObjects.append(
+            contentsOf: marked.unreadableNodes.keys.sorted().compactMap { id in
+                survey.locations[id].map { survey.packs[$0.pack].key }
+            })
         damage.damagedObjects = Array(Set(damage.damagedObjects)).sorted()
         damage.damagedRoots = Array(Set(damage.damagedRoots + marked.damagedRoots)).sorted()
         guard damage.isEmpty else {
@@ -78,7 +80,8 @@ extension ChunkStore {
         }
         let roots = survey.roots.records.filter { !excludingRoots.contains($0.name) }
         report.rootCount = roots.count
-        let live = excludingRoots.isEmpty ? marked.live : try await mark(roots: roots, survey: survey, progress: progress).live
+        let live =
+            excludingRoots.isEmpty ? marked.live : try await mark(roots: roots, survey: survey, progress: progress).live
         report.liveChunks = live.count
 
         // 2. Decide per pack from its own header. A chunk stored twice lives in the first pack
@@ -140,16 +143,21 @@ extension ChunkStore {
             for e in pack.entries {
                 let end = Int(UInt64(e.offset) + UInt64(e.length))
                 guard end <= bytes.count else {
-                    throw BlockStoreError(.truncatedObject, "pack \(pack.key) ends before chunk \(e.id.shortHex); run verify")
+                    throw BlockStoreError(
+                        .truncatedObject, "pack \(pack.key) ends before chunk \(e.id.shortHex); run verify")
                 }
                 let sealed = Array(bytes[Int(e.offset)..<end])
                 if scratch.count < Int(e.rawLength) { scratch = [UInt8](repeating: 0, count: Int(e.rawLength)) }
                 do {
-                    let location = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
+                    let location = ChunkLocation(
+                        packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
                     try scratch.withUnsafeMutableBytes {
-                        try decode(sealed: sealed, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
+                        try decode(
+                            sealed: sealed, id: e.id, location: location,
+                            into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
                     }
-                } catch let error as BlockStoreError where ChunkStore.isDamage(error) || error.code == .compressionError {
+                } catch let error as BlockStoreError where ChunkStore.isDamage(error) || error.code == .compressionError
+                {
                     let damage = DamageReport(damagedObjects: [pack.key])
                     throw BlockStoreError(
                         .damaged,

@@ -33,16 +33,20 @@ extension ChunkStore {
                 "no intact key of the store in \(backend.location) opens with this passphrase, and \(damaged.count) key file\(damaged.count == 1 ? " is" : "s are") damaged (\(first.message)); restore the key file from a copy or use another passphrase",
                 underlying: first)
         }
-        throw BlockStoreError(.wrongPassphrase, "no key of the store in \(backend.location) opens with this passphrase; check it and try again")
+        throw BlockStoreError(
+            .wrongPassphrase,
+            "no key of the store in \(backend.location) opens with this passphrase; check it and try again")
     }
 
     /// Adds a passphrase that opens the store; data is not re-encrypted.
     /// - Returns: The new key file's ID.
     public func addPassphrase(_ passphrase: String, label: String = "") async throws -> String {
         guard let masterSecret else {
-            throw BlockStoreError(.notEncrypted, "the store in \(backend.location) is not encrypted, so it has no passphrases")
+            throw BlockStoreError(
+                .notEncrypted, "the store in \(backend.location) is not encrypted, so it has no passphrases")
         }
-        let file = try KeyFile.make(masterSecret: masterSecret, passphrase: passphrase, parameters: options.keyDerivation, label: label)
+        let file = try KeyFile.make(
+            masterSecret: masterSecret, passphrase: passphrase, parameters: options.keyDerivation, label: label)
         let bytes = try file.encoded()
         let key = try ChunkStore.keyObjectKey(for: bytes)
         _ = try await backend.create(key, data: bytes)
@@ -66,7 +70,8 @@ extension ChunkStore {
             throw BlockStoreError(.notFound, "key \(id) is not a key of this store")
         }
         guard all.count > 1 else {
-            throw BlockStoreError(.invalidArgument, "key \(id) is the store's last key; add another passphrase before removing it")
+            throw BlockStoreError(
+                .invalidArgument, "key \(id) is the store's last key; add another passphrase before removing it")
         }
         try await backend.delete(try ObjectKey(validating: "keys/\(id)"))
     }

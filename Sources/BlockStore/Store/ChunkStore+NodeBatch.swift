@@ -13,7 +13,8 @@ extension ChunkStore {
         for (index, id) in ids.enumerated() {
             let location = try await locate(id)
             guard location.kind == .node else {
-                throw BlockStoreError(.corruptObject,
+                throw BlockStoreError(
+                    .corruptObject,
                     "chunk \(id.shortHex) was expected to be a node but is stored as data")
             }
             largest = max(largest, Int(location.rawLength))
@@ -22,7 +23,8 @@ extension ChunkStore {
         // Read in pack order, whatever order the nodes were written in, so neighbours coalesce.
         located.sort { ($0.pack, $0.offset) < ($1.pack, $1.offset) }
         var out = [StoreNode?](repeating: nil, count: ids.count)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1),
+        let buffer = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: max(largest, 1),
             alignment: 16)
         defer { buffer.deallocate() }
         try await readChunks(located.map { ids[$0.index] }, into: buffer) { k, bytes in

@@ -3,7 +3,8 @@ extension ChunkStore {
     func packEntries(_ key: ObjectKey, sizeBytes: UInt64) async throws -> [PackEntry] {
         let trailerBytes = UInt64(PackFormat.trailerBytes)
         guard sizeBytes <= PackFormat.packObjectBytesMax else {
-            throw BlockStoreError(.limitExceeded, "pack \(key) is \(sizeBytes) bytes, more than any pack this format can hold")
+            throw BlockStoreError(
+                .limitExceeded, "pack \(key) is \(sizeBytes) bytes, more than any pack this format can hold")
         }
         guard sizeBytes >= trailerBytes else {
             throw BlockStoreError(.truncatedObject, "pack \(key) is \(sizeBytes) bytes, shorter than a pack trailer")
@@ -12,12 +13,14 @@ extension ChunkStore {
         var r = ByteReader(trailer, what: "pack \(key)")
         let headerLength = UInt64(try r.u32())
         guard headerLength + trailerBytes <= sizeBytes else {
-            throw BlockStoreError(.truncatedObject, "pack \(key) declares a \(headerLength)-byte header but is only \(sizeBytes) bytes")
+            throw BlockStoreError(
+                .truncatedObject, "pack \(key) declares a \(headerLength)-byte header but is only \(sizeBytes) bytes")
         }
         let tail = try await backend.get(key, range: (sizeBytes - trailerBytes - headerLength)..<sizeBytes)
         // Parse the tail as a pack whose chunks start before it; offsets are checked against that.
         let chunkArea = Int(sizeBytes - trailerBytes - headerLength)
-        let entries = try PackFormat.entries(ofPack: tail, crypto: crypto, what: "pack \(key)", chunkAreaOffset: chunkArea)
+        let entries = try PackFormat.entries(
+            ofPack: tail, crypto: crypto, what: "pack \(key)", chunkAreaOffset: chunkArea)
         return entries
     }
 

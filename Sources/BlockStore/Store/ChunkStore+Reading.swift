@@ -25,7 +25,9 @@ extension ChunkStore {
     /// For tools and tests that inspect or damage stores on purpose.
     package func packLocation(of id: ChunkID) -> (pack: ObjectKey, range: Range<UInt64>)? {
         state.withLock { s in
-            guard let location = s.index.location(of: id), let pack = s.index.packID(number: location.packNumber) else { return nil }
+            guard let location = s.index.location(of: id), let pack = s.index.packID(number: location.packNumber) else {
+                return nil
+            }
             let start = UInt64(location.offset)
             return (ChunkStore.dataKey(pack), start..<(start + UInt64(location.length)))
         }
@@ -52,10 +54,14 @@ extension ChunkStore {
         }
         let location = try await locate(id)
         guard buffer.count >= Int(location.rawLength) else {
-            throw BlockStoreError(.invalidArgument, "a \(buffer.count)-byte buffer cannot hold chunk \(id.shortHex) of \(location.rawLength) bytes")
+            throw BlockStoreError(
+                .invalidArgument,
+                "a \(buffer.count)-byte buffer cannot hold chunk \(id.shortHex) of \(location.rawLength) bytes")
         }
         let sealed = try await fetchSealed(id, location)
-        try decode(sealed: sealed, id: id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)]))
+        try decode(
+            sealed: sealed, id: id, location: location,
+            into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)]))
         return Int(location.rawLength)
     }
 
@@ -63,7 +69,8 @@ extension ChunkStore {
     public func node(_ id: ChunkID) async throws -> StoreNode {
         let location = try await locate(id)
         guard location.kind == .node else {
-            throw BlockStoreError(.corruptObject, "chunk \(id.shortHex) was expected to be a node but is stored as data")
+            throw BlockStoreError(
+                .corruptObject, "chunk \(id.shortHex) was expected to be a node but is stored as data")
         }
         return try StoreNode(decoding: try await chunk(id))
     }
@@ -95,24 +102,33 @@ extension ChunkStore {
         try await refreshIndex()
         if let location = state.withLock({ $0.index.location(of: id) }) { return location }
         if state.withLock({ $0.pending.contains(id) }) {
-            throw BlockStoreError(.invalidArgument, "chunk \(id.shortHex) is still being written; call flush() before reading it")
+            throw BlockStoreError(
+                .invalidArgument, "chunk \(id.shortHex) is still being written; call flush() before reading it")
         }
-        throw BlockStoreError(.notFound, "chunk \(id.shortHex) is not in the store in \(backend.location); run verify to find which points are damaged")
+        throw BlockStoreError(
+            .notFound,
+            "chunk \(id.shortHex) is not in the store in \(backend.location); run verify to find which points are damaged"
+        )
     }
 
     func fetchSealed(_ id: ChunkID, _ location: ChunkLocation) async throws -> [UInt8] {
-        guard let packID = state.withLock({ s -> ChunkID? in
-            // The index may have been replaced (by a GC of this instance) since `location` was read.
-            guard let now = s.index.location(of: id), now == location else { return nil }
-            return s.index.packID(number: location.packNumber)
-        }) else {
+        guard
+            let packID = state.withLock({ s -> ChunkID? in
+                // The index may have been replaced (by a GC of this instance) since `location` was read.
+                guard let now = s.index.location(of: id), now == location else { return nil }
+                return s.index.packID(number: location.packNumber)
+            })
+        else {
             return try await fetchSealed(id, try await locate(id))
         }
         let range = UInt64(location.offset)..<(UInt64(location.offset) + UInt64(location.length))
         do {
             let sealed = try await backend.get(ChunkStore.dataKey(packID), range: range)
             guard sealed.count == Int(location.length) else {
-                throw BlockStoreError(.truncatedObject, "pack \(packID.shortHex) ends before chunk \(id.shortHex) (got \(sealed.count) of \(location.length) bytes)")
+                throw BlockStoreError(
+                    .truncatedObject,
+                    "pack \(packID.shortHex) ends before chunk \(id.shortHex) (got \(sealed.count) of \(location.length) bytes)"
+                )
             }
             return sealed
         } catch let error as BlockStoreError where error.code == .notFound {
@@ -122,14 +138,19 @@ extension ChunkStore {
             guard let moved = state.withLock({ $0.index.location(of: id) }),
                 let movedPack = state.withLock({ $0.index.packID(number: moved.packNumber) }), movedPack != packID
             else {
-                throw BlockStoreError(.notFound, "pack \(packID.shortHex) holding chunk \(id.shortHex) is missing from \(backend.location)", underlying: error)
+                throw BlockStoreError(
+                    .notFound,
+                    "pack \(packID.shortHex) holding chunk \(id.shortHex) is missing from \(backend.location)",
+                    underlying: error)
             }
             return try await fetchSealed(id, moved)
         }
     }
 
     /// Opens, decompresses and verifies one sealed chunk into `output` (exactly rawLength bytes).
-    func decode(sealed: [UInt8], id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer) throws {
+    func decode(sealed: [UInt8], id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer)
+        throws
+    {
         let plain: [UInt8]
         if crypto.isEncrypted {
             plain = try crypto.open(sealed, aad: [], what: "chunk \(id.shortHex)")
@@ -148,14 +169,23 @@ extension ChunkStore {
                 try zstd.withContext { try $0.decompress(payload, into: output) }
             } else {
                 guard payload.count == output.count else {
-                    throw BlockStoreError(.corruptObject, "chunk \(id.shortHex) holds \(payload.count) bytes, its index says \(output.count)")
+                    throw BlockStoreError(
+                        .corruptObject,
+                        "chunk \(id.shortHex) holds \(payload.count) bytes, its index says \(output.count)")
                 }
-                if payload.count > 0 { output.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+                if payload.count > 0 {
+                    output.baseAddress!.copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                }
             }
         }
-        let actual = location.kind == .data ? crypto.hasher.dataID(UnsafeRawBufferPointer(output)) : crypto.hasher.nodeID(UnsafeRawBufferPointer(output))
+        let actual =
+            location.kind == .data
+            ? crypto.hasher.dataID(UnsafeRawBufferPointer(output))
+            : crypto.hasher.nodeID(UnsafeRawBufferPointer(output))
         guard actual == id else {
-            throw BlockStoreError(.corruptObject, "chunk \(id.shortHex) failed verification: its stored content hashes to \(actual.shortHex)")
+            throw BlockStoreError(
+                .corruptObject,
+                "chunk \(id.shortHex) failed verification: its stored content hashes to \(actual.shortHex)")
         }
     }
 }

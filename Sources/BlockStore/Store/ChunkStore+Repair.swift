@@ -58,7 +58,8 @@ extension ChunkStore {
         }
         if !dryRun {
             for (n, damaged) in survey.damagedPacks.enumerated() {
-                progress?(StoreProgress(phase: "quarantining packs", done: n, total: survey.damagedPacks.count, bytesRead: 0))
+                progress?(
+                    StoreProgress(phase: "quarantining packs", done: n, total: survey.damagedPacks.count, bytesRead: 0))
                 try await quarantine(damaged.key)
             }
         }
@@ -91,7 +92,8 @@ extension ChunkStore {
         let target = try ObjectKey(validating: ChunkStore.quarantinePrefix + key.rawValue)
         if !(try await backend.create(target, data: bytes)) {
             guard try await backend.get(target) == bytes else {
-                throw BlockStoreError(.alreadyExists, "\(target) already holds other bytes; move it away before repairing")
+                throw BlockStoreError(
+                    .alreadyExists, "\(target) already holds other bytes; move it away before repairing")
             }
         }
         try await backend.delete(key)

@@ -30,11 +30,13 @@ extension ChunkStore {
     ///   `lockLost` once the store's lock is lost (docs/LOCKING.md).
     public func publishRoot(_ name: String, id: ChunkID, payload: [UInt8] = []) async throws {
         guard payload.count <= ChunkStore.rootPayloadBytesMax else {
-            throw BlockStoreError(.limitExceeded, "a root payload of \(payload.count) bytes exceeds \(ChunkStore.rootPayloadBytesMax)")
+            throw BlockStoreError(
+                .limitExceeded, "a root payload of \(payload.count) bytes exceeds \(ChunkStore.rootPayloadBytesMax)")
         }
         try await flush()
         guard contains(id) else {
-            throw BlockStoreError(.invalidArgument, "root \(name) would name chunk \(id.shortHex), which the store does not hold")
+            throw BlockStoreError(
+                .invalidArgument, "root \(name) would name chunk \(id.shortHex), which the store does not hold")
         }
         let key = try ChunkStore.rootKey(name)
         var body = ByteWriter(capacity: 36 + payload.count)
@@ -72,16 +74,22 @@ extension ChunkStore {
         }
         let mode = try h.u8()
         guard mode == (crypto.isEncrypted ? 1 : 0) else {
-            throw BlockStoreError(.corruptObject, "root \(name) is marked \(mode == 1 ? "sealed" : "plain") but the store is \(crypto.isEncrypted ? "encrypted" : "not encrypted")")
+            throw BlockStoreError(
+                .corruptObject,
+                "root \(name) is marked \(mode == 1 ? "sealed" : "plain") but the store is \(crypto.isEncrypted ? "encrypted" : "not encrypted")"
+            )
         }
         let body = try bytes.withUnsafeBytes {
-            try crypto.open(UnsafeRawBufferPointer(rebasing: $0[6...]), aad: Array("blocksnap.root.v1:\(name)".utf8), what: "root \(name)")
+            try crypto.open(
+                UnsafeRawBufferPointer(rebasing: $0[6...]), aad: Array("blocksnap.root.v1:\(name)".utf8),
+                what: "root \(name)")
         }
         var r = ByteReader(body, what: "root \(name)")
         let id = try r.id()
         let count = Int(try r.u32())
         guard count <= ChunkStore.rootPayloadBytesMax, count == r.remaining else {
-            throw BlockStoreError(.corruptObject, "root \(name) declares a \(count)-byte payload but holds \(r.remaining)")
+            throw BlockStoreError(
+                .corruptObject, "root \(name) declares a \(count)-byte payload but holds \(r.remaining)")
         }
         return RootRecord(name: name, id: id, payload: Array(try r.raw(count)))
     }

@@ -50,7 +50,8 @@ public struct PackSubset: Sendable, Equatable, CustomStringConvertible {
     /// - Throws: `invalidArgument` unless 1 ≤ n ≤ count ≤ ``countMax``.
     public init(_ n: Int, of count: Int) throws {
         guard count >= 1, count <= Self.countMax, n >= 1, n <= count else {
-            throw BlockStoreError(.invalidArgument, "a data subset is N/M with 1 ≤ N ≤ M ≤ \(Self.countMax) (got \(n)/\(count))")
+            throw BlockStoreError(
+                .invalidArgument, "a data subset is N/M with 1 ≤ N ≤ M ≤ \(Self.countMax) (got \(n)/\(count))")
         }
         self.n = n
         self.count = count
@@ -96,14 +97,16 @@ extension ChunkStore {
     ) async throws -> VerificationReport {
         if let names {
             guard dataSubset == nil else {
-                throw BlockStoreError(.invalidArgument, "a data subset applies to a full verification, not to chosen roots")
+                throw BlockStoreError(
+                    .invalidArgument, "a data subset applies to a full verification, not to chosen roots")
             }
             return try await verify(rootsNamed: names, progress: progress)
         }
         return try await verifyAll(dataSubset: dataSubset, progress: progress)
     }
 
-    private func verifyAll(dataSubset: PackSubset?, progress: StoreProgressHandler?) async throws -> VerificationReport {
+    private func verifyAll(dataSubset: PackSubset?, progress: StoreProgressHandler?) async throws -> VerificationReport
+    {
         var report = VerificationReport()
         var survey = StoreSurvey()
         var bad: Set<ChunkID> = []
@@ -112,13 +115,16 @@ extension ChunkStore {
         report.packCount = listed.count
         for (n, pack) in listed.enumerated() {
             try Task.checkCancellation()
-            progress?(StoreProgress(phase: "reading packs", done: n, total: listed.count, bytesRead: report.checkedBytes))
+            progress?(
+                StoreProgress(phase: "reading packs", done: n, total: listed.count, bytesRead: report.checkedBytes))
             let readData = dataSubset?.contains(pack: pack.id) ?? true
             do {
                 let entries: [PackEntry]
                 if readData {
                     guard pack.sizeBytes <= PackFormat.packObjectBytesMax else {
-                        throw BlockStoreError(.limitExceeded, "pack \(pack.key) is \(pack.sizeBytes) bytes, larger than any pack this format writes")
+                        throw BlockStoreError(
+                            .limitExceeded,
+                            "pack \(pack.key) is \(pack.sizeBytes) bytes, larger than any pack this format writes")
                     }
                     let bytes = try await backend.get(pack.key)
                     report.checkedBytes += UInt64(bytes.count)
@@ -127,14 +133,19 @@ extension ChunkStore {
                     var scratch = [UInt8]()
                     for e in entries {
                         report.checkedChunks += 1
-                        let location = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
+                        let location = ChunkLocation(
+                            packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
                         let sealed = Array(bytes[Int(e.offset)..<(Int(e.offset) + Int(e.length))])
                         if scratch.count < Int(e.rawLength) { scratch = [UInt8](repeating: 0, count: Int(e.rawLength)) }
                         do {
                             try scratch.withUnsafeMutableBytes {
-                                try decode(sealed: sealed, id: e.id, location: location, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
+                                try decode(
+                                    sealed: sealed, id: e.id, location: location,
+                                    into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<Int(e.rawLength)]))
                             }
-                        } catch let error as BlockStoreError where ChunkStore.isDamage(error) || error.code == .compressionError {
+                        } catch let error as BlockStoreError
+                            where ChunkStore.isDamage(error) || error.code == .compressionError
+                        {
                             bad.insert(e.id)
                             damagedObjects.insert(pack.key)
                         }
@@ -142,7 +153,8 @@ extension ChunkStore {
                 } else {
                     entries = try await packEntries(pack.key, sizeBytes: pack.sizeBytes)
                 }
-                survey.packs.append(StoreSurvey.Pack(id: pack.id, key: pack.key, sizeBytes: pack.sizeBytes, entries: entries))
+                survey.packs.append(
+                    StoreSurvey.Pack(id: pack.id, key: pack.key, sizeBytes: pack.sizeBytes, entries: entries))
             } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
                 survey.damagedPacks.append(StoreSurvey.Damaged(key: pack.key, error: error))
             }
@@ -164,7 +176,9 @@ extension ChunkStore {
         report.danglingIndexEntries = check.dangling
         report.unindexedChunks = check.unindexed
 
-        progress?(StoreProgress(phase: "checking roots", done: 0, total: survey.roots.records.count, bytesRead: report.checkedBytes))
+        progress?(
+            StoreProgress(
+                phase: "checking roots", done: 0, total: survey.roots.records.count, bytesRead: report.checkedBytes))
         let marked = try await mark(roots: survey.roots.records, survey: survey, knownBad: bad, progress: progress)
         for id in marked.unreadableNodes.keys {
             bad.insert(id)
@@ -178,7 +192,8 @@ extension ChunkStore {
     }
 
     /// Checks what the named roots reach, chunk by chunk, through the index.
-    private func verify(rootsNamed names: [String], progress: StoreProgressHandler?) async throws -> VerificationReport {
+    private func verify(rootsNamed names: [String], progress: StoreProgressHandler?) async throws -> VerificationReport
+    {
         var report = VerificationReport()
         var bad: Set<ChunkID> = []
         try await refreshIndex()
@@ -238,7 +253,9 @@ extension ChunkStore {
         }
         for (n, record) in rootRecords.enumerated() {
             try Task.checkCancellation()
-            progress?(StoreProgress(phase: "checking roots", done: n, total: rootRecords.count, bytesRead: report.checkedBytes))
+            progress?(
+                StoreProgress(
+                    phase: "checking roots", done: n, total: rootRecords.count, bytesRead: report.checkedBytes))
             if try await damaged(record.id) { report.damagedRoots.append(record.name) }
         }
         report.damagedChunks = bad.sorted()

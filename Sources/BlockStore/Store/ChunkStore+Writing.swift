@@ -76,7 +76,9 @@ extension ChunkStore {
 
     func failIfFailed() throws {
         if let failure = state.withLock({ $0.failure }) {
-            throw BlockStoreError(.storeClosed, "an earlier write to this store failed, so it accepts no more: \(failure.message)", underlying: failure)
+            throw BlockStoreError(
+                .storeClosed, "an earlier write to this store failed, so it accepts no more: \(failure.message)",
+                underlying: failure)
         }
     }
 
@@ -90,7 +92,8 @@ extension ChunkStore {
     /// caller to upload, if this chunk filled one.
     func ingest(_ bytes: UnsafeRawBufferPointer, kind: ChunkKind) throws -> (StoredChunk, PackBuilder?) {
         guard bytes.count <= Int(PackEntry.rawLengthMax) else {
-            throw BlockStoreError(.limitExceeded, "a \(bytes.count)-byte chunk exceeds the \(PackEntry.rawLengthMax)-byte limit")
+            throw BlockStoreError(
+                .limitExceeded, "a \(bytes.count)-byte chunk exceeds the \(PackEntry.rawLengthMax)-byte limit")
         }
         try failIfUnusable()
         if kind == .data, ChunkStore.isAllZero(bytes) {
@@ -141,7 +144,8 @@ extension ChunkStore {
                             || s.builder.entries.count >= PackFormat.entryCountMax - 1
                         {
                             full = s.builder
-                            s.builder = PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
+                            s.builder = PackBuilder(
+                                capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)
                             s.inFlight += 1
                         }
                         return (StoredChunk(id: id, isNew: true, storedBytes: sealed.count), full)

@@ -55,7 +55,8 @@ public final class ChunkStore: NodeStore, Sendable {
         self.crypto = crypto
         self.options = options
         self.zstd = ZstdContextPool(level: Int32(configuration.compressionLevel))
-        self.state = Mutex(WriterState(builder: PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)))
+        self.state = Mutex(
+            WriterState(builder: PackBuilder(capacity: configuration.packTargetBytes + PackBuilder.capacitySlackBytes)))
         self.lockHandle = lock
     }
 
@@ -80,11 +81,13 @@ public final class ChunkStore: NodeStore, Sendable {
             throw BlockStoreError(.invalidArgument, "compression level \(options.compressionLevel) is outside 1…19")
         }
         guard ChunkStoreOptions.packTargetBytesRange.contains(options.packTargetBytes) else {
-            throw BlockStoreError(.invalidArgument, "pack target \(options.packTargetBytes) bytes is outside 64 KiB…1 GiB")
+            throw BlockStoreError(
+                .invalidArgument, "pack target \(options.packTargetBytes) bytes is outside 64 KiB…1 GiB")
         }
         try options.validateLocking()
         if try await backend.size(configKey) != nil {
-            throw BlockStoreError(.alreadyExists, "\(backend.location) already holds a BlockSnap store; open it instead")
+            throw BlockStoreError(
+                .alreadyExists, "\(backend.location) already holds a BlockSnap store; open it instead")
         }
         let crypto: ObjectCrypto
         var masterSecret: SymmetricKey? = nil
@@ -101,11 +104,13 @@ public final class ChunkStore: NodeStore, Sendable {
             crypto = ObjectCrypto(masterSecret: secret)
         }
         let config = StoreConfiguration(
-            version: 1, storeID: Hex.random(byteCount: StoreConfiguration.storeIDByteCount), encrypted: crypto.isEncrypted,
+            version: 1, storeID: Hex.random(byteCount: StoreConfiguration.storeIDByteCount),
+            encrypted: crypto.isEncrypted,
             compressionLevel: options.compressionLevel, packTargetBytes: options.packTargetBytes, created: Date(),
             defaultBlockSizeBytes: options.defaultBlockSizeBytes)
         guard try await backend.create(configKey, data: try config.encoded(crypto: crypto)) else {
-            throw BlockStoreError(.alreadyExists, "another process created a store in \(backend.location) at the same time")
+            throw BlockStoreError(
+                .alreadyExists, "another process created a store in \(backend.location) at the same time")
         }
         let lock = try await options.acquireLock(on: backend)
         return ChunkStore(
@@ -133,7 +138,8 @@ public final class ChunkStore: NodeStore, Sendable {
         var masterSecret: SymmetricKey? = nil
         if try StoreConfiguration.isSealed(raw, location: backend.location) {
             guard let passphrase else {
-                throw BlockStoreError(.wrongPassphrase, "the store in \(backend.location) is encrypted: give its passphrase")
+                throw BlockStoreError(
+                    .wrongPassphrase, "the store in \(backend.location) is encrypted: give its passphrase")
             }
             let secret = try await openMasterSecret(backend: backend, passphrase: passphrase)
             masterSecret = secret
@@ -195,7 +201,9 @@ public final class ChunkStore: NodeStore, Sendable {
         try state.withLock { s in
             if s.closed { throw BlockStoreError(.storeClosed, "the store was closed; open it again to write") }
             if let failure = s.failure {
-                throw BlockStoreError(.storeClosed, "an earlier write to this store failed, so it accepts no more: \(failure.message)", underlying: failure)
+                throw BlockStoreError(
+                    .storeClosed, "an earlier write to this store failed, so it accepts no more: \(failure.message)",
+                    underlying: failure)
             }
         }
         try lockHandle?.checkHeld()

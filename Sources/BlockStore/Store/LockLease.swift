@@ -138,7 +138,8 @@ package final class LockLease: Sendable {
             let what: String
             switch loss {
             case .expired(let lastError):
-                what = "no refresh of it succeeded for \(LockObject.text(LockLease.lostAfter(staleAfter)))"
+                what =
+                    "no refresh of it succeeded for \(LockObject.text(LockLease.lostAfter(staleAfter)))"
                     + (lastError.map { " (last error: \($0))" } ?? "")
             case .gone: what = "another process deleted it as stale"
             case .changed: what = "another process replaced it"

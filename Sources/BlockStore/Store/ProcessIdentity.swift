@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Who holds a lock object or a job guard: enough to tell, on the same host, that the holder is
@@ -79,7 +80,9 @@ package struct ProcessIdentity: Codable, Sendable, Equatable, CustomStringConver
     }
 
     private static func readTrimmed(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty, data.count < procFileBytesMax else { return nil }
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty, data.count < procFileBytesMax else {
+            return nil
+        }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

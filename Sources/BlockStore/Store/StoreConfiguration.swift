@@ -41,7 +41,9 @@ public struct StoreConfiguration: Codable, Sendable, Equatable {
             throw BlockStoreError(.corruptObject, "the config object in \(location) is not a BlockSnap store config")
         }
         guard bytes[4] == 1 else {
-            throw BlockStoreError(.unsupportedFormat, "the store in \(location) has format version \(bytes[4]); this build reads version 1")
+            throw BlockStoreError(
+                .unsupportedFormat,
+                "the store in \(location) has format version \(bytes[4]); this build reads version 1")
         }
         return bytes[5] == 1
     }

@@ -58,7 +58,8 @@ package final class StoreLockHandle: Sendable {
         do {
             try lease.checkHeld()
         } catch let error as BlockStoreError {
-            throw BlockStoreError(error.code, error.message + "; open the store again to go on", underlying: error.underlying)
+            throw BlockStoreError(
+                error.code, error.message + "; open the store again to go on", underlying: error.underlying)
         }
     }
 

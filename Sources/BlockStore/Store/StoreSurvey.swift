@@ -124,7 +124,8 @@ extension ChunkStore {
             progress?(StoreProgress(phase: "reading pack headers", done: n, total: listed.count, bytesRead: 0))
             do {
                 let entries = try await packEntries(pack.key, sizeBytes: pack.sizeBytes)
-                survey.packs.append(StoreSurvey.Pack(id: pack.id, key: pack.key, sizeBytes: pack.sizeBytes, entries: entries))
+                survey.packs.append(
+                    StoreSurvey.Pack(id: pack.id, key: pack.key, sizeBytes: pack.sizeBytes, entries: entries))
             } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
                 survey.damagedPacks.append(StoreSurvey.Damaged(key: pack.key, error: error))
             }
@@ -139,19 +140,25 @@ extension ChunkStore {
         survey.indexKeys = try await backend.listAll(prefix: "index/").map(\.key).sorted()
         for (n, key) in survey.indexKeys.enumerated() {
             try Task.checkCancellation()
-            progress?(StoreProgress(phase: "reading index objects", done: n, total: survey.indexKeys.count, bytesRead: 0))
+            progress?(
+                StoreProgress(phase: "reading index objects", done: n, total: survey.indexKeys.count, bytesRead: 0))
             let bytes: [UInt8]
             do {
                 bytes = try await backend.get(key)
             } catch let error as BlockStoreError where error.code == .notFound {
-                survey.damagedIndexObjects.append(StoreSurvey.Damaged(key: key, error: BlockStoreError(.notFound, "index object \(key) was listed but is gone", underlying: error)))
+                survey.damagedIndexObjects.append(
+                    StoreSurvey.Damaged(
+                        key: key,
+                        error: BlockStoreError(
+                            .notFound, "index object \(key) was listed but is gone", underlying: error)))
                 continue
             } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
                 survey.damagedIndexObjects.append(StoreSurvey.Damaged(key: key, error: error))
                 continue
             }
             do {
-                survey.indexFiles.append((key, try IndexFile.decode(bytes, crypto: crypto, what: "index object \(key)")))
+                survey.indexFiles.append(
+                    (key, try IndexFile.decode(bytes, crypto: crypto, what: "index object \(key)")))
             } catch let error as BlockStoreError {
                 survey.damagedIndexObjects.append(StoreSurvey.Damaged(key: key, error: error))
             }
@@ -165,10 +172,14 @@ extension ChunkStore {
         let range = UInt64(e.offset)..<(UInt64(e.offset) + UInt64(e.length))
         let sealed = try await backend.get(survey.packs[location.pack].key, range: range)
         guard sealed.count == Int(e.length) else {
-            throw BlockStoreError(.truncatedObject, "pack \(survey.packs[location.pack].key) ends before chunk \(id.shortHex) (got \(sealed.count) of \(e.length) bytes)")
+            throw BlockStoreError(
+                .truncatedObject,
+                "pack \(survey.packs[location.pack].key) ends before chunk \(id.shortHex) (got \(sealed.count) of \(e.length) bytes)"
+            )
         }
         var out = [UInt8](repeating: 0, count: Int(e.rawLength))
-        let chunkLocation = ChunkLocation(packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
+        let chunkLocation = ChunkLocation(
+            packNumber: 0, offset: e.offset, length: e.length, rawLength: e.rawLength, kind: e.kind)
         try out.withUnsafeMutableBytes { try decode(sealed: sealed, id: id, location: chunkLocation, into: $0) }
         return out
     }

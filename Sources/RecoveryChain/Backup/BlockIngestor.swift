@@ -30,7 +30,8 @@ struct BlockIngestor: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<min(workerCount, blockIndices.count) {
                 group.addTask {
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(
+                        byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
                     defer { buffer.deallocate() }
                     while true {
                         try Task.checkCancellation()
@@ -40,11 +41,16 @@ struct BlockIngestor: Sendable {
                         do {
                             n = try source.read(atOffset: offset, into: buffer)
                         } catch {
-                            throw RecoveryChainError(.diskFailed, "reading block \(blockIndices[slot]) at offset \(offset) failed", underlying: error)
+                            throw RecoveryChainError(
+                                .diskFailed, "reading block \(blockIndices[slot]) at offset \(offset) failed",
+                                underlying: error)
                         }
                         let expected = Int(min(UInt64(blockSizeBytes), sizeBytes - offset))
                         guard n == expected else {
-                            throw RecoveryChainError(.diskFailed, "the disk ended early: \(n) of \(expected) bytes at offset \(offset); was it resized during the backup?")
+                            throw RecoveryChainError(
+                                .diskFailed,
+                                "the disk ended early: \(n) of \(expected) bytes at offset \(offset); was it resized during the backup?"
+                            )
                         }
                         if n < blockSizeBytes {  // the disk's last, partial block: pad with zeros
                             memset(buffer.baseAddress! + n, 0, blockSizeBytes - n)

@@ -43,23 +43,34 @@ extension ChainStore {
         guard Set(request.disks.map(\.disk)).count == request.disks.count,
             request.disks.allSatisfy({ $0.disk.isValid })
         else {
-            throw RecoveryChainError(.invalidArgument, "disk numbers must be distinct and within 0…\(PointManifest.diskCountMax - 1)")
+            throw RecoveryChainError(
+                .invalidArgument, "disk numbers must be distinct and within 0…\(PointManifest.diskCountMax - 1)")
         }
         for d in request.disks where d.source.sizeBytes % 512 != 0 {
-            throw RecoveryChainError(.invalidArgument, "disk \(d.disk) is \(d.source.sizeBytes) bytes, not a multiple of 512")
+            throw RecoveryChainError(
+                .invalidArgument, "disk \(d.disk) is \(d.source.sizeBytes) bytes, not a multiple of 512")
         }
-        guard request.tags.count <= RecoveryPoint.tagCountMax, request.tags.allSatisfy({ !$0.isEmpty && $0.utf8.count <= ChainLimits.tagByteCountMax }) else {
-            throw RecoveryChainError(.limitExceeded, "a point carries at most \(RecoveryPoint.tagCountMax) tags of 1–\(ChainLimits.tagByteCountMax) bytes (got \(request.tags.count))")
+        guard request.tags.count <= RecoveryPoint.tagCountMax,
+            request.tags.allSatisfy({ !$0.isEmpty && $0.utf8.count <= ChainLimits.tagByteCountMax })
+        else {
+            throw RecoveryChainError(
+                .limitExceeded,
+                "a point carries at most \(RecoveryPoint.tagCountMax) tags of 1–\(ChainLimits.tagByteCountMax) bytes (got \(request.tags.count))"
+            )
         }
         guard BlockGeometry.isValidBlockSize(request.blockSizeBytes) else {
-            throw RecoveryChainError(.invalidArgument, "block size \(request.blockSizeBytes) is not a power of two from 4 KiB to 4 MiB")
+            throw RecoveryChainError(
+                .invalidArgument, "block size \(request.blockSizeBytes) is not a power of two from 4 KiB to 4 MiB")
         }
         if request.secrets != nil && !store.isEncrypted {
-            throw RecoveryChainError(.invalidArgument, "host secrets are kept only in encrypted stores; create the store with a passphrase")
+            throw RecoveryChainError(
+                .invalidArgument, "host secrets are kept only in encrypted stores; create the store with a passphrase")
         }
         for d in request.disks {
             for r in d.changes?.ranges ?? [] where r.upperBound > d.source.sizeBytes {
-                throw RecoveryChainError(.invalidArgument, "changed range \(r) of disk \(d.disk) lies past its end (\(d.source.sizeBytes) bytes)")
+                throw RecoveryChainError(
+                    .invalidArgument,
+                    "changed range \(r) of disk \(d.disk) lies past its end (\(d.source.sizeBytes) bytes)")
             }
         }
     }
@@ -96,7 +107,9 @@ extension ChainStore {
                 } else if request.onBaseMismatch == .readWholeDisk {
                     plan.mismatch = BaseMismatch(disk: input.disk, named: changes.since, latest: plan.base?.point)
                 } else {
-                    throw baseMismatchError(item: request.item, disk: input.disk, named: changes.since, base: plan.base?.point, listing: listing)
+                    throw baseMismatchError(
+                        item: request.item, disk: input.disk, named: changes.since, base: plan.base?.point,
+                        listing: listing)
                 }
             }
             plans[input.disk] = plan
@@ -104,11 +117,14 @@ extension ChainStore {
         return plans
     }
 
-    private func baseMismatchError(item: ItemName, disk: DiskIndex, named: PointID?, base: PointID?, listing: PointListing) -> RecoveryChainError {
+    private func baseMismatchError(
+        item: ItemName, disk: DiskIndex, named: PointID?, base: PointID?, listing: PointListing
+    ) -> RecoveryChainError {
         let why: String
         if let named {
             if let point = listing.points.first(where: { $0.id == named }) {
-                why = point.disks.contains(where: { $0.disk == disk })
+                why =
+                    point.disks.contains(where: { $0.disk == disk })
                     ? "\(named) is older than \(base ?? "the latest point")" : "\(named) has no disk \(disk)"
             } else {
                 why = "\(named) is not a point of \(item) (rolled back, expired, or never committed)"
@@ -116,11 +132,14 @@ extension ChainStore {
         } else {
             why = "the ranges name no base point, as if no point had the disk"
         }
-        let basis = base.map { "the latest point of \(item) with disk \(disk) is \($0)" } ?? "\(item) has no point with disk \(disk)"
+        let basis =
+            base.map { "the latest point of \(item) with disk \(disk) is \($0)" }
+            ?? "\(item) has no point with disk \(disk)"
         let fix = base.map { "pass ranges tracked since \($0), or" } ?? "back up without tracked changes, or"
         return RecoveryChainError(
             .baseMismatch,
-            "the tracked changes of disk \(disk) are relative to \(named.map { "point \($0)" } ?? "no point"), but \(basis) (\(why)); building on them would record wrong bytes. Nothing was stored: \(fix) read the whole disk (onBaseMismatch = .readWholeDisk; blocksnap backup --on-base-mismatch read)")
+            "the tracked changes of disk \(disk) are relative to \(named.map { "point \($0)" } ?? "no point"), but \(basis) (\(why)); building on them would record wrong bytes. Nothing was stored: \(fix) read the whole disk (onBaseMismatch = .readWholeDisk; blocksnap backup --on-base-mismatch read)"
+        )
     }
 
     private func backupLocked(_ request: BackupRequest, progress: JobProgressHandler?) async throws -> BackupResult {
@@ -129,17 +148,22 @@ extension ChainStore {
         let existing = listing.points
         let plans = try plan(request, listing: listing)
         let chainBlockSize = existing.last?.blockSizeBytes ?? request.blockSizeBytes
-        let totalBlocks = request.disks.reduce(0) { $0 + Int(BlockGeometry.blockCount(sizeBytes: $1.source.sizeBytes, blockSizeBytes: chainBlockSize)) }
+        let totalBlocks = request.disks.reduce(0) {
+            $0 + Int(BlockGeometry.blockCount(sizeBytes: $1.source.sizeBytes, blockSizeBytes: chainBlockSize))
+        }
         let meter = ProgressMeter(phase: .quiescing, blocksTotal: totalBlocks, handler: progress)
         meter.update(force: true) { _ in }
 
-        let outcome = try await QuiesceCoordinator(participants: request.participants, phaseTimeout: request.participantTimeout).run {
+        let outcome = try await QuiesceCoordinator(
+            participants: request.participants, phaseTimeout: request.participantTimeout
+        ).run {
             try await request.takeSnapshot?()
         }
         meter.update(force: true) { $0.phase = .reading }
 
         // Disks in parallel; workers split between them.
-        let perDisk = max(1, workerCount / max(1, min(request.disks.count, workerCount)) + (request.disks.count > 1 ? 1 : 0))
+        let perDisk = max(
+            1, workerCount / max(1, min(request.disks.count, workerCount)) + (request.disks.count > 1 ? 1 : 0))
         let results = try await withThrowingTaskGroup(of: DiskOutcome.self) { group in
             for input in request.disks {
                 let plan = plans[input.disk] ?? DiskPlan()
@@ -170,17 +194,20 @@ extension ChainStore {
             id: id, item: request.item, time: time, onDemand: request.onDemand,
             consistency: outcome.consistency, consistencyNote: outcome.note, blockSizeBytes: chainBlockSize,
             disks: results.map(\.summary), tags: request.tags,
-            retainUntil: request.onDemand ? time.addingTimeInterval(Double(request.onDemandRetention.components.seconds)) : nil,
+            retainUntil: request.onDemand
+                ? time.addingTimeInterval(Double(request.onDemandRetention.components.seconds)) : nil,
             hasConfiguration: configurationID != nil, hasSecrets: secretsID != nil)
         let payload = Array(try PointManifest.encoder.encode(point))
         // The commit point: everything the root reaches is flushed first, then one create-only write.
         try ItemJobLock.checkCurrentHeld()
-        try await store.publishRoot(PointManifest.rootName(item: request.item, point: id), id: manifestID, payload: payload)
+        try await store.publishRoot(
+            PointManifest.rootName(item: request.item, point: id), id: manifestID, payload: payload)
         meter.update(force: true) { $0.phase = .done }
         let kind: PointKind = request.onDemand ? .onDemand : (existing.isEmpty ? .full : .incremental)
         return BackupResult(
             point: point, kind: kind,
-            missedByTracker: Dictionary(uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.summary.disk, $0.missed) }),
+            missedByTracker: Dictionary(
+                uniqueKeysWithValues: results.compactMap { $0.missed.isEmpty ? nil : ($0.summary.disk, $0.missed) }),
             baseMismatches: plans.values.compactMap(\.mismatch).sorted { $0.disk < $1.disk })
     }
 
@@ -202,7 +229,8 @@ extension ChainStore {
         let size = input.source.sizeBytes
         let blockCount = BlockGeometry.blockCount(sizeBytes: size, blockSizeBytes: blockSizeBytes)
         let previous = base.map { (root: $0.root, sizeBytes: $0.sizeBytes) }
-        let previousBlocks = previous.map { BlockGeometry.blockCount(sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) } ?? 0
+        let previousBlocks =
+            previous.map { BlockGeometry.blockCount(sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) } ?? 0
         let tracked = previous != nil ? tracked : nil
         let allocated: [Range<UInt64>]?
         do {
@@ -210,9 +238,14 @@ extension ChainStore {
         } catch {
             throw RecoveryChainError(.diskFailed, "finding the holes of disk \(input.disk) failed", underlying: error)
         }
-        let allocatedBlocks = allocated.map { BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount) }
-        let trackedBlocks = tracked.map { BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount) }
-        let ingestor = BlockIngestor(store: store, source: input.source, blockSizeBytes: blockSizeBytes, workerCount: workers, meter: meter)
+        let allocatedBlocks = allocated.map {
+            BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount)
+        }
+        let trackedBlocks = tracked.map {
+            BlockGeometry.spans(touching: $0, blockSizeBytes: blockSizeBytes, blockCount: blockCount)
+        }
+        let ingestor = BlockIngestor(
+            store: store, source: input.source, blockSizeBytes: blockSizeBytes, workerCount: workers, meter: meter)
         let builder = try await maps.builder(base: previous, sizeBytes: size, blockSizeBytes: blockSizeBytes)
         var changedBlocks = 0
         var storedBytes: UInt64 = 0
@@ -241,7 +274,9 @@ extension ChainStore {
             // Compare with the previous map over the window.
             let before: [ChunkID]
             if let previous, start < previousBlocks {
-                before = try await maps.chunkIDs(root: previous.root, sizeBytes: previous.sizeBytes, blockSizeBytes: blockSizeBytes, blocks: start..<end)
+                before = try await maps.chunkIDs(
+                    root: previous.root, sizeBytes: previous.sizeBytes, blockSizeBytes: blockSizeBytes,
+                    blocks: start..<end)
             } else {
                 before = Array(repeating: .zero, count: Int(end - start))
             }
@@ -276,7 +311,9 @@ extension ChainStore {
         }
         let root = try await builder.finish()
         return DiskOutcome(
-            summary: PointDisk(disk: input.disk, name: input.name, sizeBytes: size, changedBlocks: changedBlocks, storedBytes: storedBytes),
+            summary: PointDisk(
+                disk: input.disk, name: input.name, sizeBytes: size, changedBlocks: changedBlocks,
+                storedBytes: storedBytes),
             root: root, missed: missed)
     }
 }

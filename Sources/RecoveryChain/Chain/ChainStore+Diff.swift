@@ -34,18 +34,26 @@ extension ChainStore {
 
     /// The same ranges as ``diff(item:from:to:disk:in:maxResults:marker:exact:)``, streamed with
     /// bounded memory.
-    public func diffRanges(item: ItemName, from: PointID?, to: PointID, disk: DiskIndex = 0, in byteRange: Range<UInt64>? = nil, exact: Bool = false) async throws -> DiffRanges {
+    public func diffRanges(
+        item: ItemName, from: PointID?, to: PointID, disk: DiskIndex = 0, in byteRange: Range<UInt64>? = nil,
+        exact: Bool = false
+    ) async throws -> DiffRanges {
         let (base, target) = try await diffMaps(item: item, from: from, to: to, disk: disk)
-        return maps.reader.ranges(from: base, to: target, in: byteRange, granularity: exact ? .exact : .block, contents: exact ? StoreContents(store: store) : nil)
+        return maps.reader.ranges(
+            from: base, to: target, in: byteRange, granularity: exact ? .exact : .block,
+            contents: exact ? StoreContents(store: store) : nil)
     }
 
-    private func diffMaps(item: ItemName, from: PointID?, to: PointID, disk: DiskIndex) async throws -> (BlockMap?, BlockMap) {
+    private func diffMaps(item: ItemName, from: PointID?, to: PointID, disk: DiskIndex) async throws -> (
+        BlockMap?, BlockMap
+    ) {
         func map(_ id: PointID) async throws -> BlockMap {
             let (point, manifest) = try await pointRecord(item: item, point: id)
             guard let root = manifest.mapRoots[disk], let meta = point.disks.first(where: { $0.disk == disk }),
                 let map = try await maps.open(root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes)
             else {
-                throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
+                throw RecoveryChainError(
+                    .notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
             }
             return map
         }

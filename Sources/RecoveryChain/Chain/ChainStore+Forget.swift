@@ -40,13 +40,16 @@ extension ChainStore {
         guard listing.isComplete else { throw listing.damageError("forgetting points of \(item)") }
         let points = listing.points
         let views = points.map { p in
-            RetentionPoint(id: p.id.rawValue, time: p.time, kind: p.onDemand ? .onDemand : .scheduled, tags: p.tags, retainUntil: p.retainUntil)
+            RetentionPoint(
+                id: p.id.rawValue, time: p.time, kind: p.onDemand ? .onDemand : .scheduled, tags: p.tags,
+                retainUntil: p.retainUntil)
         }
         let decisions: [PointDecision]
         do {
             decisions = try policy.evaluate(points: views, now: now, timeZone: timeZone)
         } catch {
-            throw RecoveryChainError(.invalidArgument, "the policy cannot be applied: \(error.message)", underlying: error)
+            throw RecoveryChainError(
+                .invalidArgument, "the policy cannot be applied: \(error.message)", underlying: error)
         }
         var expiring = decisions.filter { !$0.isKept }.map { PointID($0.pointID) }
         // The latest point never expires while it is the latest, whatever a policy says.
@@ -61,6 +64,7 @@ extension ChainStore {
         if !dryRun {
             for id in expiring { try await expire(item: item, point: id) }
         }
-        return ForgetResult(decisions: decisions, expired: expiring, freedBytes: preview.deletedChunkBytes, dryRun: dryRun)
+        return ForgetResult(
+            decisions: decisions, expired: expiring, freedBytes: preview.deletedChunkBytes, dryRun: dryRun)
     }
 }

@@ -104,7 +104,8 @@ extension ChainStore {
         var out = ListedPoints()
         var items = Set<ItemName>()
         func damaged(_ name: String, _ reason: String) {
-            let (item, id) = ChainStore.splitRootName(name) ?? (ItemName(String(name.dropFirst("points/".count))), PointID(name))
+            let (item, id) =
+                ChainStore.splitRootName(name) ?? (ItemName(String(name.dropFirst("points/".count))), PointID(name))
             items.insert(item)
             out.damaged.append(DamagedPoint(item: item, point: id, reason: reason))
         }

@@ -51,6 +51,7 @@ extension ChainStore {
             throw RecoveryChainError.wrap(error, "repairing the store")
         }
         nodeCache.removeAll()
-        return ChainRepairReport(store: report, damagedPoints: report.damagedRoots.compactMap(PointReference.init(rootName:)))
+        return ChainRepairReport(
+            store: report, damagedPoints: report.damagedRoots.compactMap(PointReference.init(rootName:)))
     }
 }

@@ -25,7 +25,8 @@ extension ChainStore {
         var previousRoots: [DiskIndex: (root: ChunkID, sizeBytes: UInt64)] = [:]
         for (i, point) in listing.points.enumerated() {
             guard let manifest = listing.manifests[point.id] else {
-                throw RecoveryChainError(.invalidArgument, "the listing of \(listing.item) has no manifest of point \(point.id)")
+                throw RecoveryChainError(
+                    .invalidArgument, "the listing of \(listing.item) has no manifest of point \(point.id)")
             }
             var blocks = 0
             var bytes: UInt64 = 0
@@ -34,13 +35,18 @@ extension ChainStore {
                 guard let root = manifest.mapRoots[disk.disk] else { continue }
                 roots[disk.disk] = (root, disk.sizeBytes)
                 let changed = try await maps.changedBlocks(
-                    from: previousRoots[disk.disk] ?? (.zero, 0), to: (root, disk.sizeBytes), blockSizeBytes: point.blockSizeBytes)
+                    from: previousRoots[disk.disk] ?? (.zero, 0), to: (root, disk.sizeBytes),
+                    blockSizeBytes: point.blockSizeBytes)
                 var k = 0
                 while k < changed.count {
                     // Fetch IDs a window at a time.
                     let start = changed[k]
-                    let end = min(start + ChainLimits.blocksPerWindow, BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes))
-                    let ids = try await maps.chunkIDs(root: root, sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes, blocks: start..<max(end, start + 1))
+                    let end = min(
+                        start + ChainLimits.blocksPerWindow,
+                        BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes))
+                    let ids = try await maps.chunkIDs(
+                        root: root, sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes,
+                        blocks: start..<max(end, start + 1))
                     while k < changed.count && changed[k] < start + UInt64(ids.count) {
                         let id = ids[Int(changed[k] - start)]
                         if !id.isZero {

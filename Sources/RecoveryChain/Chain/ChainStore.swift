@@ -58,7 +58,8 @@ public final class ChainStore: Sendable {
         try await pointRecord(item: item, point: id).point
     }
 
-    func pointRecord(item: ItemName, point id: PointID) async throws -> (point: RecoveryPoint, manifest: PointManifest) {
+    func pointRecord(item: ItemName, point id: PointID) async throws -> (point: RecoveryPoint, manifest: PointManifest)
+    {
         try ChainStore.validateItem(item)
         let name = PointManifest.rootName(item: item, point: id)
         guard ObjectKey.isValid("roots/\(name)") else {
@@ -79,7 +80,9 @@ public final class ChainStore: Sendable {
             return (point, manifest)
         } catch let error as BlockStoreError where error.code == .notFound {
             // The root exists, so its manifest is missing: damage, not an unknown point.
-            throw RecoveryChainError(.corruptMetadata, "the manifest of point \(id) of \(item) is not in the store; run verify", underlying: error)
+            throw RecoveryChainError(
+                .corruptMetadata, "the manifest of point \(id) of \(item) is not in the store; run verify",
+                underlying: error)
         } catch {
             throw RecoveryChainError.wrap(error, "reading point \(id) of \(item)")
         }
@@ -89,14 +92,18 @@ public final class ChainStore: Sendable {
     public func configuration(item: ItemName, point id: PointID) async throws -> [UInt8]? {
         let (_, manifest) = try await pointRecord(item: item, point: id)
         guard let blob = manifest.configuration else { return nil }
-        do { return try await store.blob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the configuration of \(id)") }
+        do { return try await store.blob(blob) } catch {
+            throw RecoveryChainError.wrap(error, "reading the configuration of \(id)")
+        }
     }
 
     /// The host secrets stored (encrypted) with a point, if any.
     public func secrets(item: ItemName, point id: PointID) async throws -> [UInt8]? {
         let (_, manifest) = try await pointRecord(item: item, point: id)
         guard let blob = manifest.secrets else { return nil }
-        do { return try await store.blob(blob) } catch { throw RecoveryChainError.wrap(error, "reading the secrets of \(id)") }
+        do { return try await store.blob(blob) } catch {
+            throw RecoveryChainError.wrap(error, "reading the secrets of \(id)")
+        }
     }
 
     /// Expires one point (Azure Backup's merge-on-expire).
@@ -121,7 +128,10 @@ public final class ChainStore: Sendable {
             throw RecoveryChainError(.notFound, "item \(item) has no point \(id)")
         }
         guard position != points.count - 1 else {
-            throw RecoveryChainError(.chainIntegrity, "point \(id) is the latest point of \(item) and cannot expire until a newer point exists; to remove everything, delete the item's data")
+            throw RecoveryChainError(
+                .chainIntegrity,
+                "point \(id) is the latest point of \(item) and cannot expire until a newer point exists; to remove everything, delete the item's data"
+            )
         }
         try ItemJobLock.checkCurrentHeld()
         do {

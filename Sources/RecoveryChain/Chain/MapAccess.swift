@@ -27,7 +27,8 @@ struct MapAccess: Sendable {
         guard map.diskSizeBytes == sizeBytes, map.blockSizeBytes == UInt64(blockSizeBytes) else {
             throw RecoveryChainError(
                 .corruptMetadata,
-                "block map \(root.shortHex) describes \(map.diskSizeBytes) bytes in \(map.blockSizeBytes)-byte blocks, but its point says \(sizeBytes) bytes in \(blockSizeBytes)-byte blocks")
+                "block map \(root.shortHex) describes \(map.diskSizeBytes) bytes in \(map.blockSizeBytes)-byte blocks, but its point says \(sizeBytes) bytes in \(blockSizeBytes)-byte blocks"
+            )
         }
         return map
     }
@@ -58,19 +59,26 @@ struct MapAccess: Sendable {
     }
 
     /// A builder for a map of `sizeBytes`, starting from the map `base` (of `base.sizeBytes`).
-    func builder(base: (root: ChunkID, sizeBytes: UInt64)?, sizeBytes: UInt64, blockSizeBytes: Int) async throws -> Builder {
-        let baseMap = try await base.asyncMap { try await open($0.root, sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) } ?? nil
+    func builder(base: (root: ChunkID, sizeBytes: UInt64)?, sizeBytes: UInt64, blockSizeBytes: Int) async throws
+        -> Builder
+    {
+        let baseMap =
+            try await base.asyncMap { try await open($0.root, sizeBytes: $0.sizeBytes, blockSizeBytes: blockSizeBytes) }
+            ?? nil
         return try await Builder(base: baseMap, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, reader: reader)
     }
 
     /// The chunk IDs of blocks `range` of a map (``ChunkID/zero`` for zero blocks and blocks
     /// past the map's end).
-    func chunkIDs(root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, blocks range: Range<UInt64>) async throws -> [ChunkID] {
+    func chunkIDs(root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, blocks range: Range<UInt64>) async throws
+        -> [ChunkID]
+    {
         var out = [ChunkID](repeating: .zero, count: range.count)
         guard let map = try await open(root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes) else { return out }
         for try await entry in reader.entries(of: map, blocks: range) {
             guard range.contains(entry.blockIndex) else {
-                throw RecoveryChainError(.corruptMetadata, "block map \(root.shortHex) lists block \(entry.blockIndex) outside \(range)")
+                throw RecoveryChainError(
+                    .corruptMetadata, "block map \(root.shortHex) lists block \(entry.blockIndex) outside \(range)")
             }
             out[Int(entry.blockIndex - range.lowerBound)] = entry.id
         }
@@ -79,8 +87,12 @@ struct MapAccess: Sendable {
 
     /// Blocks that differ between two maps (ascending), including grown and cut parts that hold
     /// data or used to. `from.root == .zero` compares against nothing.
-    func changedBlocks(from: (root: ChunkID, sizeBytes: UInt64), to: (root: ChunkID, sizeBytes: UInt64), blockSizeBytes: Int) async throws -> [UInt64] {
-        guard let target = try await open(to.root, sizeBytes: to.sizeBytes, blockSizeBytes: blockSizeBytes) else { return [] }
+    func changedBlocks(
+        from: (root: ChunkID, sizeBytes: UInt64), to: (root: ChunkID, sizeBytes: UInt64), blockSizeBytes: Int
+    ) async throws -> [UInt64] {
+        guard let target = try await open(to.root, sizeBytes: to.sizeBytes, blockSizeBytes: blockSizeBytes) else {
+            return []
+        }
         let base = try await open(from.root, sizeBytes: from.sizeBytes, blockSizeBytes: blockSizeBytes)
         var out: [UInt64] = []
         let b = UInt64(blockSizeBytes)
@@ -116,7 +128,10 @@ struct StoreContents: ChunkContentSource {
             let n = try await store.readChunk(id, into: buffer)
             guard n == buffer.count else {
                 // A shorter chunk would leave the rest of the buffer as it was: wrong contents.
-                throw RecoveryChainError(.corruptMetadata, "a block maps to chunk \(id.shortHex) of \(n) bytes, shorter than the \(buffer.count) bytes the block holds")
+                throw RecoveryChainError(
+                    .corruptMetadata,
+                    "a block maps to chunk \(id.shortHex) of \(n) bytes, shorter than the \(buffer.count) bytes the block holds"
+                )
             }
             return
         }

@@ -1,6 +1,7 @@
 import CBlockSnapLinux
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A disk read from a raw image file or a block device with `pread`.
@@ -43,7 +44,10 @@ public final class FileDiskSource: DiskSource {
         }
         guard size % 512 == 0 else {
             close(fd)
-            throw RecoveryChainError(.invalidArgument, "disk \(path) is \(size) bytes, not a multiple of 512; pad or truncate the image to whole 512-byte pages")
+            throw RecoveryChainError(
+                .invalidArgument,
+                "disk \(path) is \(size) bytes, not a multiple of 512; pad or truncate the image to whole 512-byte pages"
+            )
         }
         self.path = path
         self.fd = fd
@@ -59,7 +63,8 @@ public final class FileDiskSource: DiskSource {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offsetBytes) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw RecoveryChainError.errno(errno, "reading \(buffer.count) bytes at offset \(offsetBytes) of \(path) failed")
+                throw RecoveryChainError.errno(
+                    errno, "reading \(buffer.count) bytes at offset \(offsetBytes) of \(path) failed")
             }
             if n == 0 { break }
             done += n

@@ -259,7 +259,8 @@ extension ItemJobLock {
         case .takeoverInProgress:
             return RecoveryChainError(
                 .operationInProgress,
-                "another operation is in progress on item \(item): another process is taking over its stale job guard; try again")
+                "another operation is in progress on item \(item): another process is taking over its stale job guard; try again"
+            )
         case .failed(let error):
             return RecoveryChainError.wrap(error, "writing the job guard of item \(item)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where a backup, restore, expiry or verification job stands.
 public struct JobProgress: Sendable, Equatable {
@@ -18,7 +19,10 @@ public struct JobProgress: Sendable, Equatable {
     public var elapsedSeconds: Double
 
     /// Creates a progress value.
-    public init(phase: JobPhase, bytesRead: UInt64 = 0, bytesWritten: UInt64 = 0, blocksChanged: Int = 0, blocksDone: Int = 0, blocksTotal: Int = 0, elapsedSeconds: Double = 0) {
+    public init(
+        phase: JobPhase, bytesRead: UInt64 = 0, bytesWritten: UInt64 = 0, blocksChanged: Int = 0, blocksDone: Int = 0,
+        blocksTotal: Int = 0, elapsedSeconds: Double = 0
+    ) {
         self.phase = phase
         self.bytesRead = bytesRead
         self.bytesWritten = bytesWritten
@@ -87,14 +91,16 @@ final class ProgressMeter: Sendable {
 
     init(phase: JobPhase, blocksTotal: Int, handler: JobProgressHandler?) {
         self.handler = handler
-        state = Mutex(State(progress: JobProgress(phase: phase, blocksTotal: blocksTotal), lastReport: .now - .seconds(1)))
+        state = Mutex(
+            State(progress: JobProgress(phase: phase, blocksTotal: blocksTotal), lastReport: .now - .seconds(1)))
     }
 
     func update(force: Bool = false, _ change: (inout JobProgress) -> Void) {
         let report = state.withLock { s -> JobProgress? in
             change(&s.progress)
             let now = ContinuousClock.now
-            s.progress.elapsedSeconds = Double((now - start).components.attoseconds) / 1e18 + Double((now - start).components.seconds)
+            s.progress.elapsedSeconds =
+                Double((now - start).components.attoseconds) / 1e18 + Double((now - start).components.seconds)
             guard force || now - s.lastReport >= .milliseconds(200) else { return nil }
             s.lastReport = now
             return s.progress
@@ -104,5 +110,3 @@ final class ProgressMeter: Sendable {
 
     var current: JobProgress { state.withLock { $0.progress } }
 }
-
-import Synchronization

@@ -22,7 +22,9 @@ struct PointManifest: Sendable, Equatable {
     static let diskCountMax = DiskIndex.countMax
 
     var node: StoreNode {
-        var entries = mapRoots.sorted { $0.key < $1.key }.map { StoreNode.Entry(slot: UInt32($0.key.rawValue), id: $0.value) }
+        var entries = mapRoots.sorted { $0.key < $1.key }.map {
+            StoreNode.Entry(slot: UInt32($0.key.rawValue), id: $0.value)
+        }
         if let configuration { entries.append(.init(slot: PointManifest.configurationSlot, id: configuration)) }
         if let secrets { entries.append(.init(slot: PointManifest.secretsSlot, id: secrets)) }
         return StoreNode(header: PointManifest.header, entries: entries)
@@ -96,21 +98,32 @@ struct PointManifest: Sendable, Equatable {
             point.disks.allSatisfy({ $0.sizeBytes % 512 == 0 && $0.disk.isValid }),
             Set(point.disks.map(\.disk)).count == point.disks.count
         else {
-            throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) is inconsistent (names, tags, disks or block size out of bounds)")
+            throw RecoveryChainError(
+                .corruptMetadata,
+                "the metadata of \(rootName) is inconsistent (names, tags, disks or block size out of bounds)")
         }
         for disk in point.disks {
             guard disk.sizeBytes <= diskSizeBytesMax else {
-                throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) gives disk \(disk.disk) \(disk.sizeBytes) bytes, more than the 2^50 a block map holds")
+                throw RecoveryChainError(
+                    .corruptMetadata,
+                    "the metadata of \(rootName) gives disk \(disk.disk) \(disk.sizeBytes) bytes, more than the 2^50 a block map holds"
+                )
             }
             // Bounded sizes: the block count fits easily, and so does the product below.
             let blockCount = BlockGeometry.blockCount(sizeBytes: disk.sizeBytes, blockSizeBytes: point.blockSizeBytes)
             guard disk.changedBlocks >= 0, UInt64(disk.changedBlocks) <= blockCount else {
-                throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) says \(disk.changedBlocks) blocks of disk \(disk.disk) changed, but it has \(blockCount)")
+                throw RecoveryChainError(
+                    .corruptMetadata,
+                    "the metadata of \(rootName) says \(disk.changedBlocks) blocks of disk \(disk.disk) changed, but it has \(blockCount)"
+                )
             }
             let (storedMax, overflow) = UInt64(disk.changedBlocks).multipliedReportingOverflow(
                 by: storedBytesPerBlockMax(blockSizeBytes: point.blockSizeBytes))
             guard !overflow, disk.storedBytes <= storedMax else {
-                throw RecoveryChainError(.corruptMetadata, "the metadata of \(rootName) says disk \(disk.disk) stored \(disk.storedBytes) bytes for \(disk.changedBlocks) changed blocks")
+                throw RecoveryChainError(
+                    .corruptMetadata,
+                    "the metadata of \(rootName) says disk \(disk.disk) stored \(disk.storedBytes) bytes for \(disk.changedBlocks) changed blocks"
+                )
             }
         }
         return point
@@ -123,7 +136,10 @@ struct PointManifest: Sendable, Equatable {
             (manifest.configuration != nil) == point.hasConfiguration,
             (manifest.secrets != nil) == point.hasSecrets
         else {
-            throw RecoveryChainError(.corruptMetadata, "the manifest of \(rootName) does not match its metadata (disks \(manifest.mapRoots.keys.sorted()) against \(point.disks.map(\.disk)))")
+            throw RecoveryChainError(
+                .corruptMetadata,
+                "the manifest of \(rootName) does not match its metadata (disks \(manifest.mapRoots.keys.sorted()) against \(point.disks.map(\.disk)))"
+            )
         }
     }
 }
@@ -131,7 +147,9 @@ struct PointManifest: Sendable, Equatable {
 extension JSONEncoder.DateEncodingStrategy {
     static let iso8601withFractionalSeconds = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
         var c = encoder.singleValueContainer()
-        try c.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
+        try c.encode(
+            date.formatted(
+                .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)))
     }
 }
 
@@ -139,7 +157,10 @@ extension JSONDecoder.DateDecodingStrategy {
     static let iso8601withFractionalSeconds = JSONDecoder.DateDecodingStrategy.custom { decoder in
         let c = try decoder.singleValueContainer()
         let text = try c.decode(String.self)
-        if let date = try? Date(text, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)) {
+        if let date = try? Date(
+            text,
+            strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+        ) {
             return date
         }
         if let date = try? Date(text, strategy: .iso8601) { return date }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Runs participants through prepare → freeze → snapshot → thaw → post with timeouts, and works
 /// out the consistency the snapshot achieved.
 struct QuiesceCoordinator: Sendable {
@@ -59,7 +61,8 @@ struct QuiesceCoordinator: Sendable {
         }
         let levels = Set(participants.map(\.level))
         let consistency: Consistency
-        if levels.contains(.application) && !failedLevels.contains(.application) && !failedLevels.contains(.fileSystem) {
+        if levels.contains(.application) && !failedLevels.contains(.application) && !failedLevels.contains(.fileSystem)
+        {
             consistency = .application
         } else if levels.contains(.fileSystem) && !failedLevels.contains(.fileSystem) {
             consistency = .fileSystem
@@ -118,5 +121,3 @@ final class OnceGate: Sendable {
         c?.resume(with: result)
     }
 }
-
-import Synchronization

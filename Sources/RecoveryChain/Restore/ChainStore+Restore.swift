@@ -24,11 +24,14 @@ extension ChainStore {
     /// A regular file is created (or truncated) and sized first, so zero blocks are left as holes
     /// and never written (sparse). A block device gets zeros written where the point has zeros.
     /// Works after the source is gone: only the store is read.
-    public func restore(item: ItemName, point id: PointID, disk: DiskIndex, to path: String, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
+    public func restore(
+        item: ItemName, point id: PointID, disk: DiskIndex, to path: String, progress: JobProgressHandler? = nil
+    ) async throws -> RestoreResult {
         try await withItemLock(item, "restore") {
             let (point, manifest) = try await pointRecord(item: item, point: id)
             guard let meta = point.disks.first(where: { $0.disk == disk }), let root = manifest.mapRoots[disk] else {
-                throw RecoveryChainError(.notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
+                throw RecoveryChainError(
+                    .notFound, "point \(id) of \(item) has no disk \(disk) (it has \(point.disks.map(\.disk)))")
             }
             let target = try RestoreTarget(path: path, sizeBytes: meta.sizeBytes, inPlace: false)
             do {
@@ -44,25 +47,34 @@ extension ChainStore {
     }
 
     /// Restores every disk of a point, disk `n` to `pathForDisk(n)`.
-    public func restoreAll(item: ItemName, point id: PointID, to pathForDisk: @Sendable (DiskIndex) -> String, progress: JobProgressHandler? = nil) async throws -> [DiskIndex: RestoreResult] {
+    public func restoreAll(
+        item: ItemName, point id: PointID, to pathForDisk: @Sendable (DiskIndex) -> String,
+        progress: JobProgressHandler? = nil
+    ) async throws -> [DiskIndex: RestoreResult] {
         let point = try await point(item: item, point: id)
         var out: [DiskIndex: RestoreResult] = [:]
         for d in point.disks {
-            out[d.disk] = try await restore(item: item, point: id, disk: d.disk, to: pathForDisk(d.disk), progress: progress)
+            out[d.disk] = try await restore(
+                item: item, point: id, disk: d.disk, to: pathForDisk(d.disk), progress: progress)
         }
         return out
     }
 
     /// Brings a target that holds point `current` to point `wanted`, writing only the blocks that
     /// differ between them (found with the block-map diff), and zeroing blocks that became zero.
-    public func restoreInPlace(item: ItemName, point wanted: PointID, disk: DiskIndex, target path: String, holding current: PointID, progress: JobProgressHandler? = nil) async throws -> RestoreResult {
+    public func restoreInPlace(
+        item: ItemName, point wanted: PointID, disk: DiskIndex, target path: String, holding current: PointID,
+        progress: JobProgressHandler? = nil
+    ) async throws -> RestoreResult {
         try await withItemLock(item, "restore") {
             let (from, fromManifest) = try await pointRecord(item: item, point: current)
             let (to, toManifest) = try await pointRecord(item: item, point: wanted)
-            guard let fromRoot = fromManifest.mapRoots[disk], let fromDisk = from.disks.first(where: { $0.disk == disk }),
+            guard let fromRoot = fromManifest.mapRoots[disk],
+                let fromDisk = from.disks.first(where: { $0.disk == disk }),
                 let toRoot = toManifest.mapRoots[disk], let toDisk = to.disks.first(where: { $0.disk == disk })
             else {
-                throw RecoveryChainError(.notFound, "points \(current) and \(wanted) of \(item) do not both have disk \(disk)")
+                throw RecoveryChainError(
+                    .notFound, "points \(current) and \(wanted) of \(item) do not both have disk \(disk)")
             }
             let maps = self.maps
             let changed = try await maps.changedBlocks(
@@ -87,10 +99,12 @@ extension ChainStore {
     ) async throws -> RestoreResult {
         let maps = self.maps
         let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
-        let meter = ProgressMeter(phase: .restoring, blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
+        let meter = ProgressMeter(
+            phase: .restoring, blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
         var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)
         let window = ChainLimits.blocksPerWindow
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
         defer { scratch.deallocate() }
         var start: UInt64 = 0
         var cursorInOnly = 0
@@ -111,7 +125,8 @@ extension ChainStore {
             } else {
                 wanted = Array(start..<end)
             }
-            let ids = try await maps.chunkIDs(root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: start..<end)
+            let ids = try await maps.chunkIDs(
+                root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: start..<end)
             var jobs: [(UInt64, ChunkID)] = []
             for b in wanted {
                 let id = ids[Int(b - start)]
@@ -126,7 +141,8 @@ extension ChainStore {
                 }
             }
             meter.update { $0.blocksDone += wanted.count - jobs.count }
-            let written = try await restoreParallel(jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, target: target, meter: meter)
+            let written = try await restoreParallel(
+                jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, target: target, meter: meter)
             result.blocksWritten += jobs.count
             result.bytesWritten += written
             start = end
@@ -135,17 +151,23 @@ extension ChainStore {
         return result
     }
 
-    private func restoreParallel(_ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter) async throws -> UInt64 {
+    private func restoreParallel(
+        _ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter
+    ) async throws -> UInt64 {
         guard !jobs.isEmpty else { return 0 }
         // Every stored block is a chunk of the block size (the disk's last block may be cut to the
         // disk's end); a longer one would not fit the workers' buffers, a shorter one would leave
         // stale bytes. Blocks lie below the disk's end, so the subtraction cannot underflow.
         @Sendable func fits(_ length: Int, block: UInt64) -> Bool {
-            length == blockSizeBytes || UInt64(length) == min(UInt64(blockSizeBytes), sizeBytes - block * UInt64(blockSizeBytes))
+            length == blockSizeBytes
+                || UInt64(length) == min(UInt64(blockSizeBytes), sizeBytes - block * UInt64(blockSizeBytes))
         }
         for (block, id) in jobs {
             if let length = store.length(of: id), !fits(length, block: block) {
-                throw RecoveryChainError(.corruptMetadata, "block \(block) maps to chunk \(id.shortHex) of \(length) bytes, but the chain's blocks are \(blockSizeBytes) bytes")
+                throw RecoveryChainError(
+                    .corruptMetadata,
+                    "block \(block) maps to chunk \(id.shortHex) of \(length) bytes, but the chain's blocks are \(blockSizeBytes) bytes"
+                )
             }
         }
         // Workers take runs of neighbouring blocks, so the store can read each run's chunks from
@@ -155,7 +177,8 @@ extension ChainStore {
         return try await withThrowingTaskGroup(of: UInt64.self) { group in
             for _ in 0..<min(workerCount, jobs.count) {
                 group.addTask {
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(
+                        byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
                     defer { buffer.deallocate() }
                     var written: UInt64 = 0
                     while let run = cursor.next() {
@@ -164,7 +187,10 @@ extension ChainStore {
                         try await self.store.readChunks(slice.map(\.1), into: buffer) { k, bytes in
                             let block = slice[slice.startIndex + k].0
                             guard fits(bytes.count, block: block) else {
-                                throw RecoveryChainError(.corruptMetadata, "block \(block) maps to a \(bytes.count)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes")
+                                throw RecoveryChainError(
+                                    .corruptMetadata,
+                                    "block \(block) maps to a \(bytes.count)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes"
+                                )
                             }
                             let offset = block * UInt64(blockSizeBytes)
                             let length = Int(min(UInt64(blockSizeBytes), sizeBytes - offset))

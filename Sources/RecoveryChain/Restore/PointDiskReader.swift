@@ -52,7 +52,8 @@ public final class PointDiskReader: Sendable {
     /// every copy out of it stays inside it.
     private func blockBytes(_ block: UInt64) async throws -> [UInt8] {
         if let hit = cache.withLock({ $0 }), hit.block == block { return hit.bytes }
-        let id = try await maps.chunkIDs(root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: block..<(block + 1))[0]
+        let id = try await maps.chunkIDs(
+            root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: block..<(block + 1))[0]
         // `block` lies before the disk's end (callers read below sizeBytes), so no underflow.
         let blockStart = block * UInt64(blockSizeBytes)
         let blockLength = Int(min(UInt64(blockSizeBytes), sizeBytes - blockStart))
@@ -77,8 +78,12 @@ public final class PointDiskReader: Sendable {
         return bytes
     }
 
-    private static func lengthError(block: UInt64, id: ChunkID, length: Int, blockSizeBytes: Int) -> RecoveryChainError {
-        RecoveryChainError(.corruptMetadata, "block \(block) maps to chunk \(id.shortHex) of \(length) bytes, but the chain's blocks are \(blockSizeBytes) bytes")
+    private static func lengthError(block: UInt64, id: ChunkID, length: Int, blockSizeBytes: Int) -> RecoveryChainError
+    {
+        RecoveryChainError(
+            .corruptMetadata,
+            "block \(block) maps to chunk \(id.shortHex) of \(length) bytes, but the chain's blocks are \(blockSizeBytes) bytes"
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 import CBlockSnapLinux
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A file or block device being written by a restore; closes once.
@@ -29,7 +30,9 @@ final class RestoreTarget: @unchecked Sendable {
             }
             guard deviceSize >= sizeBytes else {
                 close(fd)
-                throw RecoveryChainError(.invalidArgument, "block device \(path) holds \(deviceSize) bytes, less than the disk's \(sizeBytes)")
+                throw RecoveryChainError(
+                    .invalidArgument,
+                    "block device \(path) holds \(deviceSize) bytes, less than the disk's \(sizeBytes)")
             }
             startsZeroed = false
         } else {
@@ -43,7 +46,8 @@ final class RestoreTarget: @unchecked Sendable {
             guard ftruncate(fd, off_t(sizeBytes)) == 0 else {
                 let e = errno
                 close(fd)
-                throw RecoveryChainError.errno(e, "cannot size restore target \(path) to \(sizeBytes) bytes (disk full?)")
+                throw RecoveryChainError.errno(
+                    e, "cannot size restore target \(path) to \(sizeBytes) bytes (disk full?)")
             }
             startsZeroed = !inPlace
         }
@@ -59,7 +63,8 @@ final class RestoreTarget: @unchecked Sendable {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw RecoveryChainError.errno(errno, "writing \(bytes.count) bytes at offset \(offset) of \(path) failed")
+                throw RecoveryChainError.errno(
+                    errno, "writing \(bytes.count) bytes at offset \(offset) of \(path) failed")
             }
             done += n
         }

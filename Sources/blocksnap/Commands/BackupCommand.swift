@@ -3,7 +3,8 @@ import BlockSnap
 import Foundation
 
 struct BackupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "backup", abstract: "Take a recovery point of an item's disks.")
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Take a recovery point of an item's disks.")
 
     @OptionGroup var options: StoreOptions
 
@@ -13,13 +14,25 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A disk image or block device; repeat for disk 0, 1, …")
     var disk: [String]
 
-    @Option(name: .long, help: "JSON file of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]} (needs --base)")
+    @Option(
+        name: .long,
+        help:
+            "JSON file of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]} (needs --base)"
+    )
     var changed: String?
 
-    @Option(name: .long, help: "The point the --changed ranges are relative to (the point whose snapshot reset the host's change tracking).")
+    @Option(
+        name: .long,
+        help:
+            "The point the --changed ranges are relative to (the point whose snapshot reset the host's change tracking)."
+    )
     var base: PointID?
 
-    @Option(name: .long, help: "When --base is not the item's latest point with a disk: fail (default), or read the whole disk and compare.")
+    @Option(
+        name: .long,
+        help:
+            "When --base is not the item's latest point with a disk: fail (default), or read the whole disk and compare."
+    )
     var onBaseMismatch: String = "fail"
 
     @Flag(name: .long, help: "An on-demand point with its own retention.")
@@ -43,7 +56,9 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (options, item, disks, changed, onDemand, retainDays, tags, time) = (options, item, disk, changed, onDemand, retainDays, tag, time)
+        let (options, item, disks, changed, onDemand, retainDays, tags, time) = (
+            options, item, disk, changed, onDemand, retainDays, tag, time
+        )
         let (base, onBaseMismatch) = (base, onBaseMismatch)
         await runCommand(json: options.json) {
             let mismatchPolicy: BaseMismatchPolicy
@@ -53,17 +68,25 @@ struct BackupCommand: AsyncParsableCommand {
             default: throw CLIError("invalidArgument", "--on-base-mismatch \(onBaseMismatch) is not fail or read")
             }
             if changed != nil && base == nil {
-                throw CLIError("invalidArgument", "--changed needs --base POINT: the point the changed ranges are relative to (the point whose snapshot reset the host's change tracking); without tracked changes, leave both out and the disks are read and compared")
+                throw CLIError(
+                    "invalidArgument",
+                    "--changed needs --base POINT: the point the changed ranges are relative to (the point whose snapshot reset the host's change tracking); without tracked changes, leave both out and the disks are read and compared"
+                )
             }
             if base != nil && changed == nil {
-                throw CLIError("invalidArgument", "--base names the point --changed ranges are relative to; give --changed FILE too")
+                throw CLIError(
+                    "invalidArgument",
+                    "--base names the point --changed ranges are relative to; give --changed FILE too")
             }
             var tracked: [Int: [Range<UInt64>]] = [:]
             if let changed {
                 let data = try Data(contentsOf: URL(fileURLWithPath: changed))
                 let file: ChangedFile
                 do { file = try JSONDecoder().decode(ChangedFile.self, from: data) } catch {
-                    throw CLIError("invalidArgument", "--changed \(changed) is not {\"disks\":[{\"disk\":N,\"ranges\":[[start,length],…]}]}: \(error)")
+                    throw CLIError(
+                        "invalidArgument",
+                        "--changed \(changed) is not {\"disks\":[{\"disk\":N,\"ranges\":[[start,length],…]}]}: \(error)"
+                    )
                 }
                 for d in file.disks {
                     tracked[d.disk] = try d.ranges.map { pair in
@@ -76,7 +99,8 @@ struct BackupCommand: AsyncParsableCommand {
             }
             let inputs = try disks.enumerated().map { i, path in
                 DiskInput(
-                    disk: DiskIndex(i), name: URL(fileURLWithPath: path).lastPathComponent, source: try FileDiskSource(path: path),
+                    disk: DiskIndex(i), name: URL(fileURLWithPath: path).lastPathComponent,
+                    source: try FileDiskSource(path: path),
                     changes: tracked[i].map { TrackedChanges(since: base, ranges: $0) })
             }
             var request = BackupRequest(item: item, disks: inputs)
@@ -91,7 +115,8 @@ struct BackupCommand: AsyncParsableCommand {
             request.tags = tags
             if let time {
                 guard let date = try? Date(time, strategy: .iso8601) else {
-                    throw CLIError("invalidArgument", "--time \(time) is not an ISO 8601 time such as 2026-01-31T02:00:00Z")
+                    throw CLIError(
+                        "invalidArgument", "--time \(time) is not an ISO 8601 time such as 2026-01-31T02:00:00Z")
                 }
                 request.time = date
             }
@@ -109,21 +134,39 @@ struct BackupCommand: AsyncParsableCommand {
                 throw error
             }
             if options.json {
-                struct Disk: Encodable { var disk: DiskIndex; var sizeBytes: UInt64; var changedBlocks: Int; var storedBytes: UInt64 }
+                struct Disk: Encodable {
+                    var disk: DiskIndex; var sizeBytes: UInt64; var changedBlocks: Int; var storedBytes: UInt64
+                }
                 struct Mismatch: Encodable { var disk: DiskIndex; var base: String; var latest: PointID? }
-                struct Out: Encodable { var point: PointID; var kind: String; var disks: [Disk]; var consistency: String; var baseMismatches: [Mismatch] }
-                try Output.json(Out(
-                    point: result.point.id, kind: result.kind.rawValue,
-                    disks: result.point.disks.map { Disk(disk: $0.disk, sizeBytes: $0.sizeBytes, changedBlocks: $0.changedBlocks, storedBytes: $0.storedBytes) },
-                    consistency: result.point.consistency.rawValue,
-                    baseMismatches: result.baseMismatches.map { Mismatch(disk: $0.disk, base: $0.named?.rawValue ?? "", latest: $0.latest) }))
+                struct Out: Encodable {
+                    var point: PointID; var kind: String; var disks: [Disk]; var consistency: String;
+                    var baseMismatches: [Mismatch]
+                }
+                try Output.json(
+                    Out(
+                        point: result.point.id, kind: result.kind.rawValue,
+                        disks: result.point.disks.map {
+                            Disk(
+                                disk: $0.disk, sizeBytes: $0.sizeBytes, changedBlocks: $0.changedBlocks,
+                                storedBytes: $0.storedBytes)
+                        },
+                        consistency: result.point.consistency.rawValue,
+                        baseMismatches: result.baseMismatches.map {
+                            Mismatch(disk: $0.disk, base: $0.named?.rawValue ?? "", latest: $0.latest)
+                        }))
             } else {
                 Output.line(result.point.id.rawValue)
                 for m in result.baseMismatches {
-                    FileHandle.standardError.write(Data("disk \(m.disk): --base \(m.named?.rawValue ?? "") is not the latest point with the disk (\(m.latest?.rawValue ?? "none")); read the whole disk instead of the changed ranges\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "disk \(m.disk): --base \(m.named?.rawValue ?? "") is not the latest point with the disk (\(m.latest?.rawValue ?? "none")); read the whole disk instead of the changed ranges\n"
+                                .utf8))
                 }
                 for d in result.point.disks {
-                    FileHandle.standardError.write(Data("disk \(d.disk): \(d.changedBlocks) changed blocks, \(ByteSize.format(d.storedBytes)) stored (\(result.kind.rawValue), \(result.point.consistency.rawValue)-consistent)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "disk \(d.disk): \(d.changedBlocks) changed blocks, \(ByteSize.format(d.storedBytes)) stored (\(result.kind.rawValue), \(result.point.consistency.rawValue)-consistent)\n"
+                                .utf8))
                 }
             }
         }

@@ -11,19 +11,25 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The older (or other) point; omit to list the ranges holding data.") var from: PointID?
     @Option(name: .long, help: "The point whose state is described.") var to: PointID
     @Option(name: .long, help: "The disk number (default 0).") var disk: DiskIndex = 0
-    @Option(name: .long, help: "START-END: only these bytes; END is inclusive, as Azure's x-ms-range (e.g. 0-1048575).") var range: String?
+    @Option(name: .long, help: "START-END: only these bytes; END is inclusive, as Azure's x-ms-range (e.g. 0-1048575).")
+    var range: String?
     @Flag(name: .long, help: "Refine changed blocks to the 512-byte pages that really differ.") var exact = false
     @Option(name: .long, help: "Ranges per page (default 10000).") var maxResults: Int = 10_000
     @Option(name: .long, help: "The nextMarker of the previous page.") var marker: String?
 
     func run() async throws {
-        let (options, item, from, to, disk, range, exact, maxResults, marker) = (options, item, from, to, disk, range, exact, maxResults, marker)
+        let (options, item, from, to, disk, range, exact, maxResults, marker) = (
+            options, item, from, to, disk, range, exact, maxResults, marker
+        )
         await runCommand(json: options.json) {
             var byteRange: Range<UInt64>? = nil
             if let range {
                 let parts = range.split(separator: "-")
-                guard parts.count == 2, let start = UInt64(parts[0]), let end = UInt64(parts[1]), end >= start, end < UInt64.max else {
-                    throw CLIError("invalidArgument", "--range \(range) is not START-END with END inclusive, e.g. 0-1048575")
+                guard parts.count == 2, let start = UInt64(parts[0]), let end = UInt64(parts[1]), end >= start,
+                    end < UInt64.max
+                else {
+                    throw CLIError(
+                        "invalidArgument", "--range \(range) is not START-END with END inclusive, e.g. 0-1048575")
                 }
                 byteRange = start..<(end + 1)
             }
@@ -33,7 +39,9 @@ struct DiffCommand: AsyncParsableCommand {
             }
             let store = try await options.open(lock: .none)
             let chains = ChainStore(store: store)
-            let page = try await chains.diff(item: item, from: from, to: to, disk: disk, in: byteRange, maxResults: maxResults, marker: parsedMarker, exact: exact)
+            let page = try await chains.diff(
+                item: item, from: from, to: to, disk: disk, in: byteRange, maxResults: maxResults, marker: parsedMarker,
+                exact: exact)
             let blockSize = try await chains.point(item: item, point: to).blockSizeBytes
             if options.json {
                 struct R: Encodable { var start: UInt64; var end: UInt64; var kind: String }
@@ -49,13 +57,18 @@ struct DiffCommand: AsyncParsableCommand {
                         try c.encode(nextMarker, forKey: .nextMarker)
                     }
                 }
-                try Output.json(Out(
-                    blockSize: blockSize,
-                    ranges: page.ranges.map { R(start: $0.start, end: $0.end, kind: $0.kind == .changed ? "changed" : "cleared") },
-                    nextMarker: page.nextMarker.map { String(describing: $0) }))
+                try Output.json(
+                    Out(
+                        blockSize: blockSize,
+                        ranges: page.ranges.map {
+                            R(start: $0.start, end: $0.end, kind: $0.kind == .changed ? "changed" : "cleared")
+                        },
+                        nextMarker: page.nextMarker.map { String(describing: $0) }))
             } else {
                 for r in page.ranges {
-                    Output.line("\(r.kind == .changed ? "changed" : "cleared") \(r.start)-\(r.end) (\(ByteSize.format(r.byteCount)))")
+                    Output.line(
+                        "\(r.kind == .changed ? "changed" : "cleared") \(r.start)-\(r.end) (\(ByteSize.format(r.byteCount)))"
+                    )
                 }
                 if let next = page.nextMarker { Output.line("more: --marker \(next)") }
             }

@@ -3,12 +3,15 @@ import BlockSnap
 import Foundation
 
 struct ExpireCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "expire", abstract: "Expire one point (merge-on-expire).")
+    static let configuration = CommandConfiguration(
+        commandName: "expire", abstract: "Expire one point (merge-on-expire).")
 
     @OptionGroup var options: StoreOptions
     @Option(name: .long, help: "The item.") var item: ItemName
     @Option(name: .long, help: "The point to expire.") var point: PointID
-    @Flag(name: .long, help: "Remove a point that `list` reports as damaged (it cannot be read, so it cannot expire normally).")
+    @Flag(
+        name: .long,
+        help: "Remove a point that `list` reports as damaged (it cannot be read, so it cannot expire normally).")
     var damaged = false
 
     func run() async throws {

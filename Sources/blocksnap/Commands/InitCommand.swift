@@ -26,19 +26,23 @@ struct InitCommand: AsyncParsableCommand {
                 encryption = .none
             } else {
                 guard let passphrase = options.passphrase, !passphrase.isEmpty else {
-                    throw CLIError("invalidArgument", "set BLOCKSNAP_PASSPHRASE to encrypt the store, or pass --no-encryption")
+                    throw CLIError(
+                        "invalidArgument", "set BLOCKSNAP_PASSPHRASE to encrypt the store, or pass --no-encryption")
                 }
                 encryption = .passphrase(passphrase)
             }
             var storeOptions = ChunkStoreOptions()
             storeOptions.defaultBlockSizeBytes = size
-            let store = try await ChunkStore.create(on: try options.backend(create: true), encryption: encryption, options: storeOptions)
+            let store = try await ChunkStore.create(
+                on: try options.backend(create: true), encryption: encryption, options: storeOptions)
             try await store.close()
             if options.json {
                 struct Out: Encodable { var store: String; var encrypted: Bool; var blockSize: Int }
                 try Output.json(Out(store: options.store, encrypted: store.isEncrypted, blockSize: size))
             } else {
-                Output.line("created \(store.isEncrypted ? "an encrypted" : "an unencrypted") store in \(options.store) (block size \(ByteSize.format(UInt64(size))))")
+                Output.line(
+                    "created \(store.isEncrypted ? "an encrypted" : "an unencrypted") store in \(options.store) (block size \(ByteSize.format(UInt64(size))))"
+                )
             }
         }
     }

@@ -3,7 +3,8 @@ import BlockSnap
 import Foundation
 
 struct ListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List items and their recovery points.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List items and their recovery points.")
 
     @OptionGroup var options: StoreOptions
 
@@ -25,7 +26,9 @@ struct ListCommand: AsyncParsableCommand {
                 var introducedBlocks: Int
                 var introducedBytes: UInt64
                 var expires: String?
-                enum CodingKeys: String, CodingKey { case point, time, kind, consistency, introducedBlocks, introducedBytes, expires }
+                enum CodingKeys: String, CodingKey {
+                    case point, time, kind, consistency, introducedBlocks, introducedBytes, expires
+                }
                 func encode(to encoder: any Encoder) throws {
                     var c = encoder.container(keyedBy: CodingKeys.self)
                     try c.encode(point, forKey: .point)
@@ -44,15 +47,16 @@ struct ListCommand: AsyncParsableCommand {
             for item in items {
                 let listing = try await chains.pointListing(item: item)
                 let summaries = try await chains.summaries(in: listing)
-                out.append(ItemOut(
-                    item: item,
-                    points: summaries.map {
-                        PointOut(
-                            point: $0.point.id, time: Output.iso($0.point.time), kind: $0.kind.rawValue,
-                            consistency: $0.point.consistency.rawValue, introducedBlocks: $0.introducedBlocks,
-                            introducedBytes: $0.introducedBytes, expires: $0.point.retainUntil.map(Output.iso))
-                    },
-                    damaged: listing.damaged.map { DamagedOut(point: $0.point, reason: $0.reason) }))
+                out.append(
+                    ItemOut(
+                        item: item,
+                        points: summaries.map {
+                            PointOut(
+                                point: $0.point.id, time: Output.iso($0.point.time), kind: $0.kind.rawValue,
+                                consistency: $0.point.consistency.rawValue, introducedBlocks: $0.introducedBlocks,
+                                introducedBytes: $0.introducedBytes, expires: $0.point.retainUntil.map(Output.iso))
+                        },
+                        damaged: listing.damaged.map { DamagedOut(point: $0.point, reason: $0.reason) }))
             }
             if options.json {
                 struct Out: Encodable { var items: [ItemOut] }
@@ -61,18 +65,23 @@ struct ListCommand: AsyncParsableCommand {
             }
             for item in out {
                 Output.line("\(item.item)")
-                Output.line("  point                        time                  kind         consistency  blocks     stored")
+                Output.line(
+                    "  point                        time                  kind         consistency  blocks     stored")
                 var total: UInt64 = 0
                 for p in item.points {
                     total += p.introducedBytes
-                    Output.line("  \(p.point.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.time.prefix(20).padding(toLength: 21, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.consistency.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(p.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(ByteSize.format(p.introducedBytes))")
+                    Output.line(
+                        "  \(p.point.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0)) \(p.time.prefix(20).padding(toLength: 21, withPad: " ", startingAt: 0)) \(p.kind.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.consistency.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(p.introducedBlocks).padding(toLength: 10, withPad: " ", startingAt: 0)) \(ByteSize.format(p.introducedBytes))"
+                    )
                 }
                 Output.line("  total stored: \(ByteSize.format(total))")
                 for d in item.damaged {
                     Output.line("  DAMAGED \(d.point): \(d.reason)")
                 }
                 if !item.damaged.isEmpty {
-                    Output.line("  backup, expire and prune of \(item.item) refuse until the damaged points are repaired or removed; run `blocksnap verify`")
+                    Output.line(
+                        "  backup, expire and prune of \(item.item) refuse until the damaged points are repaired or removed; run `blocksnap verify`"
+                    )
                 }
             }
         }

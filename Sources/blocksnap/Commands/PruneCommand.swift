@@ -50,12 +50,14 @@ struct PruneCommand: AsyncParsableCommand {
             var now = Date()
             if let nowText {
                 guard let date = try? Date(nowText, strategy: .iso8601) else {
-                    throw CLIError("invalidArgument", "--now \(nowText) is not an ISO 8601 time such as 2026-01-31T02:00:00Z")
+                    throw CLIError(
+                        "invalidArgument", "--now \(nowText) is not an ISO 8601 time such as 2026-01-31T02:00:00Z")
                 }
                 now = date
             }
             let store = try await options.open(lock: .none)
-            let result = try await ChainStore(store: store).forget(item: item, policy: policy, now: now, timeZone: TimeZone(identifier: "UTC")!, dryRun: dryRun)
+            let result = try await ChainStore(store: store).forget(
+                item: item, policy: policy, now: now, timeZone: TimeZone(identifier: "UTC")!, dryRun: dryRun)
             var gcNote: String? = nil
             if !dryRun && !result.expired.isEmpty {
                 do {
@@ -71,15 +73,20 @@ struct PruneCommand: AsyncParsableCommand {
                 struct Expire: Encodable { var point: PointID }
                 struct Out: Encodable { var keep: [Keep]; var expire: [Expire]; var freedBytes: Int64 }
                 let expired = Set(result.expired.map(\.rawValue))
-                try Output.json(Out(
-                    keep: result.decisions.filter { !expired.contains($0.pointID) }.map { Keep(point: $0.pointID, reasons: $0.reasons) },
-                    expire: result.expired.map { Expire(point: $0) },
-                    freedBytes: result.freedBytes))
+                try Output.json(
+                    Out(
+                        keep: result.decisions.filter { !expired.contains($0.pointID) }.map {
+                            Keep(point: $0.pointID, reasons: $0.reasons)
+                        },
+                        expire: result.expired.map { Expire(point: $0) },
+                        freedBytes: result.freedBytes))
             } else {
                 let expired = Set(result.expired.map(\.rawValue))
                 for d in result.decisions {
                     let verb = expired.contains(d.pointID) ? (dryRun ? "would expire" : "expired") : "keep"
-                    Output.line("\(verb.padding(toLength: 12, withPad: " ", startingAt: 0)) \(d.pointID)  \(d.reasons.joined(separator: "; "))")
+                    Output.line(
+                        "\(verb.padding(toLength: 12, withPad: " ", startingAt: 0)) \(d.pointID)  \(d.reasons.joined(separator: "; "))"
+                    )
                 }
                 Output.line("\(dryRun ? "would free" : "freed") \(ByteSize.format(UInt64(max(0, result.freedBytes))))")
             }

@@ -5,7 +5,8 @@ import Foundation
 struct RepairCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repair",
-        abstract: "Rebuild the index from pack headers; set damaged packs aside; name the points that cannot be restored whole.",
+        abstract:
+            "Rebuild the index from pack headers; set damaged packs aside; name the points that cannot be restored whole.",
         discussion: """
             Never deletes a point or a readable pack. Packs whose header is damaged are moved under
             quarantine/ in the store. Exits 0 when nothing is left damaged, 2 when some points
@@ -48,7 +49,9 @@ struct RepairCommand: AsyncParsableCommand {
             } else {
                 let verb = dryRun ? "would rebuild" : "rebuilt"
                 if report.store.rebuiltIndex {
-                    Output.line("\(verb) the index: \(report.store.indexObjects) index objects written, \(report.store.removedIndexObjects) removed")
+                    Output.line(
+                        "\(verb) the index: \(report.store.indexObjects) index objects written, \(report.store.removedIndexObjects) removed"
+                    )
                 } else {
                     Output.line("the index agrees with the pack headers; nothing to rebuild")
                 }

@@ -22,10 +22,19 @@ struct StatsCommand: AsyncParsableCommand {
             }
             let s = store.statistics
             if options.json {
-                struct Out: Encodable { var items: Int; var points: Int; var damagedPoints: Int; var chunks: Int; var packs: Int; var storedBytes: UInt64; var rawBytes: UInt64; var encrypted: Bool }
-                try Output.json(Out(items: items.count, points: points, damagedPoints: damagedPoints, chunks: s.chunkCount, packs: s.packCount, storedBytes: s.storedBytes, rawBytes: s.rawBytes, encrypted: store.isEncrypted))
+                struct Out: Encodable {
+                    var items: Int; var points: Int; var damagedPoints: Int; var chunks: Int; var packs: Int;
+                    var storedBytes: UInt64; var rawBytes: UInt64; var encrypted: Bool
+                }
+                try Output.json(
+                    Out(
+                        items: items.count, points: points, damagedPoints: damagedPoints, chunks: s.chunkCount,
+                        packs: s.packCount, storedBytes: s.storedBytes, rawBytes: s.rawBytes,
+                        encrypted: store.isEncrypted))
             } else {
-                Output.line("\(items.count) items, \(points) points\(damagedPoints > 0 ? " (\(damagedPoints) damaged)" : ""); \(s.chunkCount) chunks in \(s.packCount) packs; \(ByteSize.format(s.storedBytes)) stored for \(ByteSize.format(s.rawBytes)) of blocks\(store.isEncrypted ? "; encrypted" : "")")
+                Output.line(
+                    "\(items.count) items, \(points) points\(damagedPoints > 0 ? " (\(damagedPoints) damaged)" : ""); \(s.chunkCount) chunks in \(s.packCount) packs; \(ByteSize.format(s.storedBytes)) stored for \(ByteSize.format(s.rawBytes)) of blocks\(store.isEncrypted ? "; encrypted" : "")"
+                )
             }
         }
     }

@@ -23,7 +23,8 @@ final class ProgressBar: Sendable {
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let rate = ByteSize.format(UInt64(p.bytesPerSecond)) + "/s"
         let eta = p.estimatedSecondsRemaining.map { "ETA \(Int($0.rounded()))s" } ?? ""
-        let line = "\r\(p.phase.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(bar) \(Int(p.fractionDone * 100))%  \(rate)  \(eta)   "
+        let line =
+            "\r\(p.phase.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(bar) \(Int(p.fractionDone * 100))%  \(rate)  \(eta)   "
         FileHandle.standardError.write(Data(line.utf8))
         drawn.withLock { $0 = true }
     }
@@ -36,7 +37,10 @@ final class ProgressBar: Sendable {
 /// Parses and prints sizes like `64KiB`, `4MiB`, `1GiB`, `512`.
 enum ByteSize {
     static func parse(_ text: String) -> Int? {
-        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1), ("", 1)]
+        let units: [(String, Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30),
+            ("B", 1), ("", 1),
+        ]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             if let n = Int(text.dropLast(suffix.count)) { return n * factor }
         }

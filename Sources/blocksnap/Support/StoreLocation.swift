@@ -39,7 +39,9 @@ final class OpenBackends: Sendable {
     func register(_ backend: S3Backend) { backends.withLock { $0.append(backend) } }
 
     func shutdownAll() async {
-        for backend in backends.withLock({ b -> [S3Backend] in defer { b = [] }; return b }) {
+        for backend in backends.withLock({ b -> [S3Backend] in
+            defer { b = [] }; return b
+        }) {
             try? await backend.shutdown()
         }
     }

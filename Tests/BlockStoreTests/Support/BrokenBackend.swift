@@ -92,8 +92,7 @@ struct BrokenBackend: StorageBackend {
             return page
         case .listAfterInclusive:
             var page = try await memory.list(prefix: prefix, after: after, limit: limit)
-            if let after, after.rawValue.hasPrefix(prefix), let size = try await memory.size(after)
-            {
+            if let after, after.rawValue.hasPrefix(prefix), let size = try await memory.size(after) {
                 page.entries.insert(.init(key: after, sizeBytes: size), at: 0)
                 if page.entries.count > limit { page.entries.removeLast() }
             }
