@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 // BlockSnap: block-level incremental snapshots of disks.
 //
 // Layers (lower never imports higher):
@@ -8,9 +8,14 @@ import PackageDescription
 
 import class Foundation.ProcessInfo
 
-let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
-]
+let environment = ProcessInfo.processInfo.environment
+
+/// Settings of every target of this package. CI sets BLOCKSNAP_STRICT=1, which turns warnings
+/// into errors here (never for hosts that depend on the package: a newer compiler's new warnings
+/// must not break their builds).
+let strict: [SwiftSetting] =
+    [.enableUpcomingFeature("ExistentialAny")]
+    + (environment["BLOCKSNAP_STRICT"] != nil ? [.treatAllWarnings(as: .error)] : [])
 
 let package = Package(
     name: "BlockSnap",
@@ -162,7 +167,7 @@ let package = Package(
 
 // Benchmarks are added only when asked for, so `swift build` / `swift test` and CI stay fast:
 //   BLOCKSNAP_BENCHMARKS=1 swift package --allow-writing-to-package-directory benchmark
-if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
+if environment["BLOCKSNAP_BENCHMARKS"] != nil {
     package.dependencies.append(
         .package(
             url: "https://github.com/ordo-one/benchmark.git",
@@ -194,4 +199,9 @@ if ProcessInfo.processInfo.environment["BLOCKSNAP_BENCHMARKS"] != nil {
             )
         )
     }
+}
+
+// The DocC plugin, for `scripts/docs` (BLOCKSNAP_DOCS=1 swift package generate-documentation …).
+if environment["BLOCKSNAP_DOCS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
 }

@@ -11,7 +11,7 @@ struct DiskImage {
         self.path = path
         self.sizeBytes = sizeBytes
         rng = SplitMix64(seed: seed)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try h.truncate(atOffset: sizeBytes)
         try h.close()
@@ -96,7 +96,7 @@ struct DiskImage {
     /// (the region left unwritten) and the copy renamed over it.
     func zeroRegion(startMiB: Int, lengthMiB: Int) throws {
         let copy = path + ".trim"
-        FileManager.default.createFile(atPath: copy, contents: nil)
+        _ = FileManager.default.createFile(atPath: copy, contents: nil)
         let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: copy))
         let mib = UInt64(1) << 20

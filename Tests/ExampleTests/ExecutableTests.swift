@@ -60,7 +60,7 @@ import Testing
         var disk = [UInt8](repeating: 0, count: 1 << 20)
         for i in stride(from: 0, to: disk.count, by: 7) { disk[i] = UInt8(truncatingIfNeeded: i &* 13) }
         let image = "\(dir)/disk.img"
-        FileManager.default.createFile(atPath: image, contents: Data(disk))
+        _ = FileManager.default.createFile(atPath: image, contents: Data(disk))
         #expect(
             try Self.run("blocksnap", ["init", "--store", store, "--block-size", "16KiB"], environment: env).status == 0
         )
@@ -121,7 +121,7 @@ import Testing
         var disk = [UInt8](repeating: 0, count: 2 << 20)
         for i in stride(from: 0, to: 1 << 20, by: 3) { disk[i] = UInt8(truncatingIfNeeded: i &* 31) }
         let image = "\(dir)/disk.img"
-        FileManager.default.createFile(atPath: image, contents: Data(disk))
+        _ = FileManager.default.createFile(atPath: image, contents: Data(disk))
 
         let initRun = try Self.run(
             "blocksnap", ["init", "--store", store, "--block-size", "16KiB", "--json"], environment: env)
@@ -142,7 +142,7 @@ import Testing
 
         // Change 5 bytes at 1,500,000 and tell the command through --changed, relative to the first point.
         for i in 0..<5 { disk[1_500_000 + i] = 0xEE }
-        FileManager.default.createFile(atPath: image, contents: Data(disk))
+        _ = FileManager.default.createFile(atPath: image, contents: Data(disk))
         let changed = "\(dir)/changed.json"
         try Data(#"{"disks":[{"disk":0,"ranges":[[1500000,5]]}]}"#.utf8).write(to: URL(fileURLWithPath: changed))
         let second = try Self.run(

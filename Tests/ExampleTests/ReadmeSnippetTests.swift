@@ -56,7 +56,7 @@ func protect(diskPath: String, storePath: String, restorePath: String) async thr
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var bytes = [UInt8](repeating: 0, count: 4 << 20)
         for i in stride(from: 0, to: bytes.count / 2, by: 7) { bytes[i] = UInt8(truncatingIfNeeded: i) }
-        FileManager.default.createFile(atPath: "\(dir)/disk.img", contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: "\(dir)/disk.img", contents: Data(bytes))
         let latest = try await protect(
             diskPath: "\(dir)/disk.img", storePath: "\(dir)/store", restorePath: "\(dir)/restored.img")
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/restored.img")) == Data(bytes))

@@ -11,7 +11,7 @@ import Testing
         let path = temporaryPath("sparse.img")
         defer { try? FileManager.default.removeItem(atPath: path) }
         // 8 MiB sparse file with data at 1 MiB and 6 MiB.
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: 8 << 20)
         try handle.seek(toOffset: 1 << 20)
@@ -39,7 +39,7 @@ import Testing
     @Test func unalignedAndMissingFilesAreTypedErrors() throws {
         let path = temporaryPath("odd.img")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: 1000))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: 1000))
         do {
             _ = try FileDiskSource(path: path)
             Issue.record("a 1000-byte disk must be refused")
