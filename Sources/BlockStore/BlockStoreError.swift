@@ -82,6 +82,7 @@ public struct BlockStoreError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The error as one line: code, message and cause.
     public var description: String {
         if let underlying {
             return "\(code): \(message) (cause: \(underlying))"

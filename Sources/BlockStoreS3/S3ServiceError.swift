@@ -68,6 +68,7 @@ public struct S3ServiceError: Error, Sendable, CustomStringConvertible {
         self.requestID = requestID
     }
 
+    /// The error as one line: code, message and cause.
     public var description: String {
         "\(operation): HTTP \(statusCode)"
             + (code.isEmpty ? "" : " \(code)")

@@ -56,6 +56,7 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The error as one line: code, message and cause.
     public var description: String {
         if let underlying {
             return "\(code): \(message) (cause: \(underlying))"

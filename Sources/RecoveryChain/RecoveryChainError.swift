@@ -63,6 +63,7 @@ public struct RecoveryChainError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
+    /// The error as one line: code, message and cause.
     public var description: String {
         if let underlying { return "\(code): \(message) (cause: \(underlying))" }
         return "\(code): \(message)"

@@ -14,13 +14,17 @@ public final class MemoryBackend: StorageBackend {
     /// Creates an empty in-memory backend.
     public init() {}
 
+    /// `"memory"`.
     public var location: String { "memory" }
+    /// Always true: one lock guards every object.
     public var createIsAtomic: Bool { true }
 
+    /// Stores or replaces an object.
     public func put(_ key: ObjectKey, data: [UInt8]) async throws {
         objects.withLock { $0[key] = data }
     }
 
+    /// Stores an object unless the key exists; returns whether it did.
     public func create(_ key: ObjectKey, data: [UInt8]) async throws -> Bool {
         objects.withLock { store in
             if store[key] != nil { return false }
@@ -29,6 +33,7 @@ public final class MemoryBackend: StorageBackend {
         }
     }
 
+    /// The object's bytes; `notFound` when absent.
     public func get(_ key: ObjectKey) async throws -> [UInt8] {
         guard let data = objects.withLock({ $0[key] }) else {
             throw BlockStoreError(.notFound, "object \(key) does not exist in \(location)")
@@ -36,6 +41,7 @@ public final class MemoryBackend: StorageBackend {
         return data
     }
 
+    /// The bytes of `range` (cut at the object's end); `notFound` when absent.
     public func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         let data = try await get(key)
         let end = min(range.upperBound, UInt64(data.count))
@@ -43,10 +49,12 @@ public final class MemoryBackend: StorageBackend {
         return Array(data[Int(start)..<Int(end)])
     }
 
+    /// The object's size, or nil when absent.
     public func size(_ key: ObjectKey) async throws -> UInt64? {
         objects.withLock { $0[key].map { UInt64($0.count) } }
     }
 
+    /// Up to `limit` keys under `prefix` after `after`, in key order.
     public func list(prefix: String, after: ObjectKey?, limit: Int) async throws -> ObjectListing {
         precondition(limit > 0, "limit must be positive")
         let sorted = objects.withLock { store in
@@ -58,6 +66,7 @@ public final class MemoryBackend: StorageBackend {
         return ObjectListing(entries: page, continuation: more ? page.last?.key : nil)
     }
 
+    /// Deletes an object (absent objects are not an error).
     public func delete(_ key: ObjectKey) async throws {
         _ = objects.withLock { $0.removeValue(forKey: key) }
     }

@@ -61,8 +61,10 @@ public struct ObjectKey: Hashable, Sendable, Comparable, CustomStringConvertible
         rawValue.split(separator: "/").last ?? Substring(rawValue)
     }
 
+    /// The error as one line: code, message and cause.
     public var description: String { rawValue }
 
+    /// Orders keys by their bytes, as object stores list them.
     public static func < (a: ObjectKey, b: ObjectKey) -> Bool {
         a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8)
     }

@@ -92,8 +92,10 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The first 64 bits, useful as a well-mixed hash seed.
     @inlinable public var prefix64: UInt64 { w0 }
 
+    /// The error as one line: code, message and cause.
     public var description: String { hex }
 
+    /// Orders IDs by their bytes.
     @inlinable public static func < (a: ChunkID, b: ChunkID) -> Bool {
         (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
     }
@@ -103,6 +105,7 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
         ((w0 ^ other.w0) | (w1 ^ other.w1) | (w2 ^ other.w2) | (w3 ^ other.w3)) == 0
     }
 
+    /// Hashes the ID's first two words (already uniformly distributed).
     @inlinable public func hash(into hasher: inout Hasher) {
         hasher.combine(w0)
         hasher.combine(w1)
@@ -110,6 +113,7 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 extension ChunkID: Codable {
+    /// Decodes the ID from its 64 hex digits.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
@@ -120,6 +124,7 @@ extension ChunkID: Codable {
         self = id
     }
 
+    /// Encodes the ID as its 64 hex digits.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(hex)

@@ -11,6 +11,7 @@ import CBlockSnapLinux
 public final class FileDiskSource: DiskSource {
     /// The path opened.
     public let path: String
+    /// The file's or device's size in bytes, read when it was opened.
     public let sizeBytes: UInt64
     private let fd: Int32
     private let isBlockDevice: Bool
@@ -57,6 +58,7 @@ public final class FileDiskSource: DiskSource {
 
     deinit { close(fd) }
 
+    /// Copies up to `buffer.count` bytes from `offsetBytes` (fewer only at the end of the disk).
     public func read(atOffset offsetBytes: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var done = 0
         while done < buffer.count {
@@ -72,6 +74,8 @@ public final class FileDiskSource: DiskSource {
         return done
     }
 
+    /// The file's data ranges from `SEEK_DATA`/`SEEK_HOLE` (nil where the file system cannot
+    /// say): the rest reads as zeros and is backed up without reading.
     public func allocatedRanges() throws -> [Range<UInt64>]? {
         guard !isBlockDevice, cbs_seek_data() >= 0, sizeBytes > 0 else { return nil }
         var ranges: [Range<UInt64>] = []

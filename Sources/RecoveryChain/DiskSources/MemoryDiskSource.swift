@@ -9,8 +9,10 @@ public struct MemoryDiskSource: DiskSource {
         self.bytes = bytes
     }
 
+    /// The disk's size: the byte array's length.
     public var sizeBytes: UInt64 { UInt64(bytes.count) }
 
+    /// Copies up to `buffer.count` bytes from `offsetBytes` (fewer only at the end of the disk).
     public func read(atOffset offsetBytes: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard offsetBytes < UInt64(bytes.count) else { return 0 }
         let n = min(buffer.count, bytes.count - Int(offsetBytes))

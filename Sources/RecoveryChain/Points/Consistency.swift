@@ -16,5 +16,6 @@ public enum Consistency: String, Codable, Sendable, Hashable, Comparable {
         }
     }
 
+    /// Orders by strength: crash < file system < application.
     public static func < (a: Consistency, b: Consistency) -> Bool { a.rank < b.rank }
 }

@@ -21,7 +21,9 @@ public protocol QuiesceParticipant: Sendable {
 }
 
 extension QuiesceParticipant {
+    /// Does nothing by default.
     public func prepare() async throws {}
+    /// Does nothing by default.
     public func postSnapshot() async throws {}
 }
 
