@@ -5,7 +5,7 @@
 /// node's entries as references: garbage collection and verification follow them, so anything
 /// a published root reaches through nodes is kept. The header is opaque to the store.
 ///
-/// Encoding (little-endian, see `docs/FORMAT.md`):
+/// Encoding (little-endian, see <doc:StoreFormat>):
 /// ```
 /// magic "BSND" | version u8 = 1 | reserved u8 = 0 | headerLength u16 | entryCount u32
 /// header bytes | entryCount × (slot u32, id 32 bytes)

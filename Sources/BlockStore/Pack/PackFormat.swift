@@ -1,4 +1,4 @@
-/// The byte layout of pack objects (see `docs/FORMAT.md`).
+/// The byte layout of pack objects (see <doc:StoreFormat>).
 ///
 /// ```
 /// pack    := sealed* header headerLength:u32 "BSPK" version:u8 0 0 0

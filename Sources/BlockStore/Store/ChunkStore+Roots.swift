@@ -27,7 +27,7 @@ extension ChunkStore {
     /// Publishes a root, the one atomic step that commits new data: it first flushes, so every
     /// chunk the root reaches is durable before the root exists. Roots are create-only.
     /// - Throws: `alreadyExists` when the name is taken; `invalidArgument` when `id` is not stored;
-    ///   `lockLost` once the store's lock is lost (docs/LOCKING.md).
+    ///   `lockLost` once the store's lock is lost (<doc:Locking>).
     public func publishRoot(_ name: String, id: ChunkID, payload: [UInt8] = []) async throws {
         guard payload.count <= ChunkStore.rootPayloadBytesMax else {
             throw BlockStoreError(

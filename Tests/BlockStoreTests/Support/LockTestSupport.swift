@@ -3,7 +3,7 @@ import BlockStoreTesting
 import Foundation
 import Synchronization
 
-/// A lock record as another process writes it (the JSON of `docs/FORMAT.md`, "Locks").
+/// A lock record as another process writes it (the JSON of StoreFormat.md, "Locks").
 struct LockRecordFixture: Codable, Equatable {
     var owner: ProcessIdentity
     var exclusive: Bool

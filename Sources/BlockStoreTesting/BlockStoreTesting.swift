@@ -1,2 +1,0 @@
-/// Test support for BlockStore: backends to test against and the backend conformance suite.
-public enum BlockStoreTesting {}
