@@ -1,8 +1,7 @@
 import BlockStore
-import CBlockSnapLinux
 
-/// The tree-walk diff of two maps: descends both trees together, skipping equal child IDs
-/// without reading them, and feeds per-block differences to a ``RangeCollector``.
+/// The tree-walk diff of two maps, written once: descends both trees together, skipping equal
+/// child IDs without reading them, and feeds per-block differences to a ``RangeCollector``.
 ///
 /// Zones of the address space (T = target size, B = base size):
 /// - common `[0, min(T, B))`: a block is reported when its IDs differ;
@@ -12,6 +11,15 @@ import CBlockSnapLinux
 ///
 /// Trees of different heights are aligned by treating a shorter root as child 0 of virtual
 /// nodes above it.
+///
+/// This is the rule core, and it never suspends: a *pass* (``run(_:)``) walks from the roots
+/// over the nodes its ``DiffNodeSource`` has at hand, and when it needs something it does not
+/// have — a node to load, or (exact mode) block contents to compare — it returns that need as a
+/// ``Pause``. Everything before the pause's first block is then reported, in order; the driver
+/// (``BlockMapReader``'s diff) supplies what is missing, raises ``firstBlock`` and starts
+/// another pass, which skips what is done by binary search on the way down. A store whose nodes
+/// are all in memory needs one pass; a store read through the cache needs one per batch of
+/// nodes loaded.
 struct DiffWalk {
     /// A subtree on one side: absent (all zeros), a stored non-root node, or the side's root
     /// (which sits below virtual levels when the other tree is taller).
@@ -21,60 +29,71 @@ struct DiffWalk {
         case root(ChunkID)
     }
 
-    let reader: BlockMapReader
+    /// Why a pass stopped before the end of its range. Not an error: the driver provides what
+    /// is needed and walks again.
+    enum Pause {
+        /// A node is not at hand: load it, then walk again from its first block.
+        case node(NodeNeed)
+        /// Exact mode: these blocks are compared page by page (both contents read), then the
+        /// walk goes on from ``ContentNeed/resumeBlock``.
+        case contents(ContentNeed)
+    }
+
+    /// A node a pass needs and its source does not have at hand.
+    struct NodeNeed {
+        var id: ChunkID
+        /// Where the node sits.
+        var level: Int
+        var firstBlock: UInt64
+        /// The end of the node's span: once the walk has passed it, the node is done with.
+        var endBlock: UInt64
+        /// The node pair whose children include this node, when they were looked up as one
+        /// batch (common zone, neither side a root): its level and first block.
+        var parent: (level: Int, firstBlock: UInt64)?
+        /// That pair's children still to visit that are not at hand, base side then target
+        /// side, each in slot order (this node first): what one batched read should bring.
+        var batchBase: [ChunkID] = []
+        var batchTarget: [ChunkID] = []
+    }
+
+    /// Blocks whose contents decide the ranges (exact mode).
+    struct ContentNeed {
+        var blocks: [(blockIndex: UInt64, base: ChunkID, target: ChunkID)]
+        /// Where the walk goes on once these blocks are compared (the end of their leaf).
+        var resumeBlock: UInt64
+    }
+
     let base: BlockMap?
     let target: BlockMap
     let geometry: BlockMapGeometry
     let granularity: DiffGranularity
-    let contents: (any ChunkContentSource)?
     var collector: RangeCollector
 
     let blockSize: UInt64
     let targetSize: UInt64
     let baseSize: UInt64
     let noBase: Bool
-    /// Whether nodes come straight from a memory store (no cache, no decode).
-    let inMemory: Bool
     /// First block touching the grown zone (`UInt64.max` when there is none: a node that only
     /// reaches past the disk's end holds no entries there, so it takes the common-zone path).
     let grownFirstBlock: UInt64
-    /// The first block still to report (raised when the synchronous walk restarts).
+    /// The first block still to report (raised by the driver between passes).
     var firstBlock: UInt64
     let endBlock: UInt64
     /// Blocks per node at each level, indexed by level.
     let spans: [UInt64]
 
-    /// Reused by ``memoryChildren(level:first:base:target:)``, one list per level (no
-    /// allocation per node).
-    private var pendingByLevel: [[PendingPair]] = []
-
-    /// Block buffers for exact mode, allocated on first use.
-    private let scratch = Scratch()
-
-    /// Two block-sized buffers that outlive copies of the walk and are freed with it.
-    private final class Scratch {
-        var target: UnsafeMutableRawBufferPointer?
-        var base: UnsafeMutableRawBufferPointer?
-        deinit {
-            target?.deallocate()
-            base?.deallocate()
-        }
-    }
-
-    init(reader: BlockMapReader, base: BlockMap?, target: BlockMap, clip: Range<UInt64>,
-        maxResults: Int, granularity: DiffGranularity, contents: (any ChunkContentSource)?) {
-        self.reader = reader
+    init(base: BlockMap?, target: BlockMap, clip: Range<UInt64>, maxResults: Int,
+        granularity: DiffGranularity)
+    {
         self.base = base
         self.target = target
         self.geometry = target.geometry
         self.granularity = granularity
-        self.contents = contents
         self.collector = RangeCollector(clip: clip, maxResults: maxResults)
         blockSize = target.blockSizeBytes
         targetSize = target.diskSizeBytes
         baseSize = base?.diskSizeBytes ?? 0
         noBase = base == nil
-        inMemory = reader.memoryStore != nil
         let count = target.blockCount
         grownFirstBlock = baseSize < targetSize ? baseSize / blockSize : .max
         firstBlock = clip.lowerBound / blockSize
@@ -83,292 +102,85 @@ struct DiffWalk {
         spans = (0..<height).map { target.geometry.blocksPerNode(atLevel: $0) }
     }
 
-    /// Walks the trees and returns the page's ranges.
-    mutating func run() async throws -> [PageRange] {
-        let height = spans.count
-        let baseRoot: Ref = base.map { .root($0.rootID) } ?? .absent
-        if firstBlock < endBlock {
-            var needsAsyncWalk = granularity == .exact
-            if granularity == .block {
-                // Synchronous walk over nodes at hand (cached, or in a memory store). A node that
-                // needs a suspending read stops it; the async walk then resumes at that node's
-                // first block, since everything before it is already reported, in order.
-                do {
-                    try walkSync(level: height - 1, first: 0, base: baseRoot,
-                        target: .root(target.rootID))
-                } catch let need as NeedNode {
-                    firstBlock = max(firstBlock, need.firstBlock)
-                    needsAsyncWalk = true
-                }
-            }
-            if needsAsyncWalk {
-                try await walk(level: height - 1, first: 0, base: baseRoot,
-                    target: .root(target.rootID))
-            }
-        }
+    /// Whether any block is still to visit (and the page has room).
+    var isDone: Bool { firstBlock >= endBlock || collector.isFull }
+
+    /// Closes the walk: the cut zone, then the page's ranges.
+    mutating func finish() -> [PageRange] {
         if !noBase && baseSize > targetSize {
             collector.add(targetSize, baseSize, .cleared)
         }
         return collector.finish()
     }
 
-    /// The children of a subtree: its entries, and whether they point at the side's root.
-    private func children(_ ref: Ref, map: BlockMap?, level: Int, first: UInt64)
-        async throws -> (entries: [StoreNode.Entry], childIsRoot: Bool)
+    /// Walks from the roots over the nodes at hand; nil when the range is done or the page is
+    /// full, else what the walk needs before it can go on.
+    /// - Throws: ``PageRangeDiffError`` for a damaged or misplaced node.
+    mutating func run<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>) throws -> Pause? {
+        let baseRoot: Ref = base.map { .root($0.rootID) } ?? .absent
+        return try visit(&pass, level: spans.count - 1, first: 0, base: baseRoot,
+            target: .root(target.rootID))
+    }
+
+    // MARK: - Node pairs
+
+    /// One side of a node pair as found at hand.
+    private enum Side<Node> {
+        case absent
+        /// The side's root, below virtual levels: one entry at slot 0 naming it.
+        case virtualRoot(ChunkID)
+        case stored(Node)
+        case root(MapNode)
+        case missing(ChunkID)
+
+        var isVirtualRoot: Bool {
+            if case .virtualRoot = self { return true }
+            return false
+        }
+    }
+
+    /// Finds and checks one side of a pair, without suspending.
+    private func side<Source: DiffNodeSource>(_ source: Source, _ ref: Ref, map: BlockMap?,
+        level: Int, first: UInt64) throws -> Side<Source.Node>
     {
         switch ref {
         case .absent:
-            return ([], false)
+            return .absent
         case .node(let id):
-            let node = try await reader.load(id)
-            try node.check(level: level, isRoot: false, geometry: map!.geometry,
-                firstBlock: first, id: id)
-            return (node.entries, false)
+            guard let node = source.node(id) else { return .missing(id) }
+            try Source.check(node, id: id, level: level, geometry: map!.geometry,
+                firstBlock: first, zeroIDsLeftToCaller: false)
+            return .stored(node)
         case .root(let id):
             let g = map!.geometry
             if level == g.height - 1 {
-                let node = try await reader.load(id)
+                guard let node = try source.root(id) else { return .missing(id) }
                 try node.check(level: level, isRoot: true, geometry: g, firstBlock: 0, id: id)
-                return (node.entries, false)
+                return .root(node)
             }
-            return ([StoreNode.Entry(slot: 0, id: id)], true)
+            return .virtualRoot(id)
         }
     }
 
-    /// Thrown by the synchronous walk for a node that needs a suspending read.
-    struct NeedNode: Error {
-        var id: ChunkID
-        var firstBlock: UInt64
-    }
-
-    /// The children of a subtree, without suspending; throws ``NeedNode`` otherwise.
-    private func childrenSync(_ ref: Ref, map: BlockMap?, level: Int, first: UInt64)
-        throws -> (entries: [StoreNode.Entry], childIsRoot: Bool)
-    {
-        switch ref {
-        case .absent:
-            return ([], false)
-        case .node(let id):
-            if inMemory {
-                return (Array(try reader.memoryEntries(id, level: level,
-                    geometry: map!.geometry, firstBlock: first)), false)
-            }
-            guard let node = try reader.nodeWithoutSuspending(id) else {
-                throw NeedNode(id: id, firstBlock: first)
-            }
-            try node.check(level: level, isRoot: false, geometry: map!.geometry,
-                firstBlock: first, id: id)
-            return (node.entries, false)
-        case .root(let id):
-            let g = map!.geometry
-            if level == g.height - 1 {
-                guard let node = try reader.nodeWithoutSuspending(id) else {
-                    throw NeedNode(id: id, firstBlock: first)
-                }
-                try node.check(level: level, isRoot: true, geometry: g, firstBlock: 0, id: id)
-                return (node.entries, false)
-            }
-            return ([StoreNode.Entry(slot: 0, id: id)], true)
-        }
-    }
-
-    /// The block-granularity walk, synchronous (same rules as ``walk(level:first:base:target:)``).
-    private mutating func walkSync(level: Int, first: UInt64, base a: Ref, target b: Ref) throws {
-        if collector.isFull { return }
-        let end = first &+ spans[level]
-        guard first < endBlock, end > firstBlock else { return }
-        let touchesGrown = end > grownFirstBlock
-        if !touchesGrown && a == b { return }
-        let (ea, aRoot) = try childrenSync(a, map: base, level: level, first: first)
-        let (eb, bRoot) = try childrenSync(b, map: target, level: level, first: first)
-        if level == 0 {
-            if !touchesGrown {
-                leafFast(first: first, base: ea, target: eb)
-            } else {
-                leafGeneralSync(first: first, base: ea, target: eb)
-            }
-            return
-        }
-        let childSpan = spans[level - 1]
-        if inMemory && !aRoot && !bRoot && !touchesGrown {
-            try ea.withUnsafeBufferPointer { pa in
-                try eb.withUnsafeBufferPointer { pb in
-                    try memoryChildren(level: level, first: first, base: pa, target: pb)
-                }
-            }
-            return
-        }
-        if !touchesGrown {
-            // Start at the first child that can still matter (cheap restarts).
-            let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
-            var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
-            var j = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(eb, atOrAfter: startSlot)
-            while i < ea.count || j < eb.count {
-                let sa = i < ea.count ? ea[i].slot : UInt32.max
-                let sb = j < eb.count ? eb[j].slot : UInt32.max
-                let slot = min(sa, sb)
-                var ra = Ref.absent
-                var rb = Ref.absent
-                var same = false
-                if sa == sb {
-                    same = ea[i].id == eb[j].id && aRoot == bRoot
-                    if !same {
-                        ra = aRoot ? .root(ea[i].id) : .node(ea[i].id)
-                        rb = bRoot ? .root(eb[j].id) : .node(eb[j].id)
-                    }
-                    i += 1
-                    j += 1
-                } else if sa < sb {
-                    ra = aRoot ? .root(ea[i].id) : .node(ea[i].id)
-                    i += 1
-                } else {
-                    rb = bRoot ? .root(eb[j].id) : .node(eb[j].id)
-                    j += 1
-                }
-                if same { continue }
-                let childFirst = first + UInt64(slot) * childSpan
-                if childFirst >= endBlock { return }
-                if childFirst + childSpan <= firstBlock { continue }
-                try walkSync(level: level - 1, first: childFirst, base: ra, target: rb)
-                if collector.isFull { return }
-            }
-            return
-        }
-        var i = 0
-        var j = 0
-        for slot in 0..<UInt32(geometry.interiorFanout) {
-            let childFirst = first + UInt64(slot) * childSpan
-            if childFirst >= endBlock { return }
-            while i < ea.count && ea[i].slot < slot { i += 1 }
-            while j < eb.count && eb[j].slot < slot { j += 1 }
-            let ra: Ref = i < ea.count && ea[i].slot == slot
-                ? (aRoot ? .root(ea[i].id) : .node(ea[i].id)) : .absent
-            let rb: Ref = j < eb.count && eb[j].slot == slot
-                ? (bRoot ? .root(eb[j].id) : .node(eb[j].id)) : .absent
-            if childFirst + childSpan <= firstBlock { continue }
-            if ra == .absent && rb == .absent {
-                zeroSpan(firstBlock: childFirst, endBlock: childFirst + childSpan)
-            } else {
-                try walkSync(level: level - 1, first: childFirst, base: ra, target: rb)
-            }
-            if collector.isFull { return }
-        }
-    }
-
-    /// A child pair still to compare in ``memoryChildren(level:first:base:target:)``.
-    struct PendingPair {
-        var first: UInt64
-        var baseID: ChunkID
-        var targetID: ChunkID
-        /// Found with a canonical header (entries still to check); nil: take the checked path.
-        /// The memory store's own entries, valid while the reader lives.
-        var base: UnsafeBufferPointer<StoreNode.Entry>?
-        var target: UnsafeBufferPointer<StoreNode.Entry>?
-    }
-
-    /// The children of one interior node pair (common zone, neither side a root), from a
-    /// memory store, in two passes: first every differing child pair is looked up (the table
-    /// slots requested together, so the cache misses of independent lookups overlap instead of
-    /// being paid one after the other), then each pair is checked and compared (leaves) or
-    /// descended into, with the entries of the pairs two ahead requested meanwhile. Gives
-    /// exactly what descending child by child gives: a lookup that fails is repeated on the
-    /// checked path when (and only if) the walk reaches it, for the same typed error.
-    private mutating func memoryChildren(level: Int, first: UInt64,
-        base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>)
-        throws
-    {
-        let store = reader.memoryStore!
-        let childLevel = level - 1
-        let childSpan = spans[childLevel]
-        if pendingByLevel.count <= level {
-            pendingByLevel += Array(repeating: [], count: level + 1 - pendingByLevel.count)
-        }
-        var pending = pendingByLevel[level]
-        pendingByLevel[level] = []
-        pending.removeAll(keepingCapacity: true)
-        defer { pendingByLevel[level] = pending }
-        let prefix = MapNode.nonRootHeaderPrefix(level: childLevel)
-        @inline(__always) func canonical(_ id: ChunkID) -> UnsafeBufferPointer<StoreNode.Entry>? {
-            guard let (entries, count, p) = store.entriesAndHeaderPrefix(id),
-                count == MapNode.nonRootHeaderBytes, p == prefix, !entries.isEmpty
-            else { return nil }
-            return entries
-        }
-        forEachDifferingChild(first: first, childSpan: childSpan, base: ea, target: eb) {
-            childFirst, idA, idB in
-            if !idA.isZero { store.prefetch(idA) }
-            if !idB.isZero { store.prefetch(idB) }
-            pending.append(PendingPair(first: childFirst, baseID: idA, targetID: idB,
-                base: nil, target: nil))
-        }
-        for k in pending.indices {
-            let idA = pending[k].baseID
-            let idB = pending[k].targetID
-            pending[k].base = idA.isZero ? DiffWalk.noEntries : canonical(idA)
-            pending[k].target = idB.isZero ? DiffWalk.noEntries : canonical(idB)
-        }
-        for p in pending.prefix(DiffWalk.prefetchDistance) { DiffWalk.prefetch(p) }
-        for (k, p) in pending.enumerated() {
-            if k + DiffWalk.prefetchDistance < pending.count {
-                DiffWalk.prefetch(pending[k + DiffWalk.prefetchDistance])
-            }
-            // Leaves are checked for zero IDs by the comparison itself (it reads every entry).
-            let fused = childLevel == 0
-            let a: UnsafeBufferPointer<StoreNode.Entry>
-            if let found = p.base {
-                if fused {
-                    try MapNode.checkLastSlot(found, id: p.baseID, level: 0,
-                        geometry: base?.geometry ?? target.geometry, firstBlock: p.first)
-                } else if !p.baseID.isZero {
-                    try MapNode.checkEntries(found, id: p.baseID, level: childLevel,
-                        geometry: base!.geometry, firstBlock: p.first)
-                }
-                a = found
-            } else {
-                a = try reader.memoryEntries(p.baseID, level: childLevel,
-                    geometry: base!.geometry, firstBlock: p.first)
-            }
-            let b: UnsafeBufferPointer<StoreNode.Entry>
-            if let found = p.target {
-                if fused {
-                    try MapNode.checkLastSlot(found, id: p.targetID, level: 0,
-                        geometry: target.geometry, firstBlock: p.first)
-                } else if !p.targetID.isZero {
-                    try MapNode.checkEntries(found, id: p.targetID, level: childLevel,
-                        geometry: target.geometry, firstBlock: p.first)
-                }
-                b = found
-            } else {
-                b = try reader.memoryEntries(p.targetID, level: childLevel,
-                    geometry: target.geometry, firstBlock: p.first)
-            }
-            if childLevel == 0 {
-                if !leafFast(first: p.first, base: a, target: b) {
-                    // A zero ID: the full checks name the node (the page is discarded).
-                    if !p.baseID.isZero {
-                        try MapNode.checkEntries(a, id: p.baseID, level: 0,
-                            geometry: base!.geometry, firstBlock: p.first)
-                    }
-                    try MapNode.checkEntries(b, id: p.targetID, level: 0,
-                        geometry: target.geometry, firstBlock: p.first)
-                    throw PageRangeDiffError(.corruptNode,
-                        "a block-map leaf at block \(p.first) stores the zero ID")
-                }
-            } else {
-                try memoryChildren(level: childLevel, first: p.first, base: a, target: b)
-            }
-            if collector.isFull { return }
-        }
-    }
-
-    /// How many child pairs ahead of the comparison their entries are requested.
-    static let prefetchDistance = 4
-
-    /// Starts loading both sides' entries of a pending pair into the cache.
+    /// Calls `body` with a side's entries.
     @inline(__always)
-    private static func prefetch(_ p: PendingPair) {
-        if let b = p.base { prefetch(UnsafeRawBufferPointer(b)) }
-        if let t = p.target { prefetch(UnsafeRawBufferPointer(t)) }
+    private static func withEntries<Source: DiffNodeSource, R>(of side: Side<Source.Node>,
+        in _: Source.Type, _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R) rethrows -> R
+    {
+        switch side {
+        case .absent:
+            return try body(DiffWalk.noEntries)
+        case .virtualRoot(let id):
+            return try withUnsafePointer(to: StoreNode.Entry(slot: 0, id: id)) {
+                try body(UnsafeBufferPointer(start: $0, count: 1))
+            }
+        case .stored(let node):
+            return try Source.withEntries(of: node, body)
+        case .root(let node):
+            return try node.entries.withUnsafeBufferPointer(body)
+        case .missing:
+            preconditionFailure("a missing node has no entries")
+        }
     }
 
     /// The entries of an absent (all-zero) subtree.
@@ -376,59 +188,59 @@ struct DiffWalk {
         UnsafeBufferPointer(start: nil, count: 0)
     }
 
-    @inline(__always)
-    private static func prefetch(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return }
-        var offset = 0
-        while offset < bytes.count {
-            cbs_prefetch(base + offset)
-            offset += 64
-        }
-    }
-
-    /// Any leaf pair at block granularity: every slot in range, grown-zone rules.
-    private mutating func leafGeneralSync(first: UInt64, base ea: [StoreNode.Entry],
-        target eb: [StoreNode.Entry])
+    /// Visits a pair of subtrees at `level` whose first block is `first`.
+    private mutating func visit<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+        level: Int, first: UInt64, base a: Ref, target b: Ref) throws -> Pause?
     {
-        var i = 0
-        var j = 0
-        for slot in 0..<UInt32(geometry.leafFanout) {
-            let block = first + UInt64(slot)
-            if block >= endBlock { return }
-            while i < ea.count && ea[i].slot < slot { i += 1 }
-            while j < eb.count && eb[j].slot < slot { j += 1 }
-            if block < firstBlock { continue }
-            let idA = i < ea.count && ea[i].slot == slot ? ea[i].id : .zero
-            let idB = j < eb.count && eb[j].slot == slot ? eb[j].id : .zero
-            emitWholeBlock(block, base: idA, target: idB)
-            if collector.isFull { return }
+        if collector.isFull { return nil }
+        let end = first &+ spans[level]
+        guard first < endBlock, end > firstBlock else { return nil }
+        let touchesGrown = end > grownFirstBlock
+        if !touchesGrown && a == b { return nil }
+        let sa = try side(pass.source, a, map: base, level: level, first: first)
+        if case .missing(let id) = sa { return .node(need(id, level: level, first: first)) }
+        let sb = try side(pass.source, b, map: target, level: level, first: first)
+        if case .missing(let id) = sb { return .node(need(id, level: level, first: first)) }
+        return try DiffWalk.withEntries(of: sa, in: Source.self) { ea in
+            try DiffWalk.withEntries(of: sb, in: Source.self) { eb in
+                try self.visitNodes(&pass, level: level, first: first, touchesGrown: touchesGrown,
+                    base: ea, baseIsRoot: sa.isVirtualRoot, target: eb,
+                    targetIsRoot: sb.isVirtualRoot)
+            }
         }
     }
 
-    private mutating func walk(level: Int, first: UInt64, base a: Ref, target b: Ref) async throws {
-        if collector.isFull { return }
-        let end = first &+ spans[level]
-        guard first < endBlock, end > firstBlock else { return }
-        let touchesGrown = end > grownFirstBlock
-        if !touchesGrown && a == b { return }
-        let (ea, aRoot) = try await children(a, map: base, level: level, first: first)
-        let (eb, bRoot) = try await children(b, map: target, level: level, first: first)
+    /// A need for a node found missing outside a batch.
+    private func need(_ id: ChunkID, level: Int, first: UInt64) -> NodeNeed {
+        NodeNeed(id: id, level: level, firstBlock: first, endBlock: first &+ spans[level],
+            parent: nil)
+    }
+
+    /// The rules for one node pair whose entries are at hand (`aRoot`/`bRoot`: the entries name
+    /// that side's root, below virtual levels).
+    private mutating func visitNodes<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+        level: Int, first: UInt64, touchesGrown: Bool,
+        base ea: UnsafeBufferPointer<StoreNode.Entry>, baseIsRoot aRoot: Bool,
+        target eb: UnsafeBufferPointer<StoreNode.Entry>, targetIsRoot bRoot: Bool) throws -> Pause?
+    {
         if level == 0 {
             if !touchesGrown && granularity == .block {
-                leafFast(first: first, base: ea, target: eb)
-            } else {
-                try await leafGeneral(first: first, base: ea, target: eb)
+                // Both sides were checked in full (zero IDs too) when they were found.
+                _ = compareLeaves(first: first, base: ea, target: eb)
+                return nil
             }
-            return
+            return compareLeavesByZone(first: first, base: ea, target: eb)
         }
         let childSpan = spans[level - 1]
-        var i = 0
-        var j = 0
         if !touchesGrown && !aRoot && !bRoot {
-            await preloadChildren(first: first, childSpan: childSpan, base: ea, target: eb)
+            return try visitChildPairs(&pass, level: level, first: first, base: ea, target: eb)
         }
         if !touchesGrown {
-            // Only slots present on at least one side can differ.
+            // A root below virtual levels on one side: only slots present on at least one side
+            // can differ. Start at the first child that can still matter (cheap restarts).
+            let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
+            var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
+            var j = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(eb, atOrAfter: startSlot)
             while i < ea.count || j < eb.count {
                 let sa = i < ea.count ? ea[i].slot : UInt32.max
                 let sb = j < eb.count ? eb[j].slot : UInt32.max
@@ -443,18 +255,25 @@ struct DiffWalk {
                     rb = bRoot ? .root(eb[j].id) : .node(eb[j].id)
                     j += 1
                 }
+                if ra == rb { continue }
                 let childFirst = first + UInt64(slot) * childSpan
-                if childFirst >= endBlock { return }
-                if ra == rb || childFirst + childSpan <= firstBlock { continue }
-                try await walk(level: level - 1, first: childFirst, base: ra, target: rb)
-                if collector.isFull { return }
+                if childFirst >= endBlock { return nil }
+                if childFirst + childSpan <= firstBlock { continue }
+                if let pause = try visit(&pass, level: level - 1, first: childFirst, base: ra,
+                    target: rb)
+                {
+                    return pause
+                }
+                if collector.isFull { return nil }
             }
-            return
+            return nil
         }
         // Touches the grown zone: every slot matters, even where both sides are zero.
+        var i = 0
+        var j = 0
         for slot in 0..<UInt32(geometry.interiorFanout) {
             let childFirst = first + UInt64(slot) * childSpan
-            if childFirst >= endBlock { return }
+            if childFirst >= endBlock { return nil }
             while i < ea.count && ea[i].slot < slot { i += 1 }
             while j < eb.count && eb[j].slot < slot { j += 1 }
             let ra: Ref = i < ea.count && ea[i].slot == slot
@@ -464,21 +283,139 @@ struct DiffWalk {
             if childFirst + childSpan <= firstBlock { continue }
             if ra == .absent && rb == .absent {
                 zeroSpan(firstBlock: childFirst, endBlock: childFirst + childSpan)
-            } else {
-                try await walk(level: level - 1, first: childFirst, base: ra, target: rb)
+            } else if let pause = try visit(&pass, level: level - 1, first: childFirst, base: ra,
+                target: rb)
+            {
+                return pause
             }
-            if collector.isFull { return }
+            if collector.isFull { return nil }
         }
+        return nil
+    }
+
+    /// How many child pairs ahead of the comparison their nodes are requested.
+    static let prefetchDistance = 4
+
+    /// The children of one interior node pair (common zone, neither side a root), in two
+    /// passes: first every differing child pair is looked up as one batch (a memory store
+    /// requests the lookups together, so the cache misses of independent lookups overlap
+    /// instead of being paid one after the other), then each pair is checked and compared
+    /// (leaves) or descended into, with the nodes of the pairs a few ahead requested meanwhile.
+    /// Gives exactly what descending child by child gives, in the same order, with the same
+    /// checks.
+    private mutating func visitChildPairs<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+        level: Int, first: UInt64, base ea: UnsafeBufferPointer<StoreNode.Entry>,
+        target eb: UnsafeBufferPointer<StoreNode.Entry>) throws -> Pause?
+    {
+        let childLevel = level - 1
+        let childSpan = spans[childLevel]
+        if pass.pending.count <= level {
+            pass.pending += Array(repeating: PendingPairs(), count: level + 1 - pass.pending.count)
+        }
+        var pending = pass.pending[level]
+        pass.pending[level] = PendingPairs()
+        defer { pass.pending[level] = pending }
+        pending.removeAll()
+        forEachDifferingChild(first: first, childSpan: childSpan, base: ea, target: eb) {
+            childFirst, idA, idB in
+            pending.append(childFirst, base: idA, target: idB)
+        }
+        pending.lookUp(in: pass.source)
+        let count = pending.count
+        let distance = DiffWalk.prefetchDistance
+        for k in 0..<min(distance, count) { pending.prefetch(k, Source.self) }
+        // Leaves at block granularity are checked for zero IDs by the comparison itself (it
+        // reads every entry).
+        let fused = childLevel == 0 && granularity == .block
+        for k in 0..<count {
+            if k + distance < count { pending.prefetch(k + distance, Source.self) }
+            let childFirst = pending.firstBlocks[k]
+            let idA = pending.ids[2 &* k]
+            let idB = pending.ids[2 &* k &+ 1]
+            let na = pending.nodes[2 &* k]
+            let nb = pending.nodes[2 &* k &+ 1]
+            if !idA.isZero {
+                guard let na else {
+                    return .node(batchNeed(idA, pending, from: k, level: level, first: first))
+                }
+                try Source.check(na, id: idA, level: childLevel, geometry: base!.geometry,
+                    firstBlock: childFirst, zeroIDsLeftToCaller: fused)
+            }
+            if !idB.isZero {
+                guard let nb else {
+                    return .node(batchNeed(idB, pending, from: k, level: level, first: first))
+                }
+                try Source.check(nb, id: idB, level: childLevel, geometry: target.geometry,
+                    firstBlock: childFirst, zeroIDsLeftToCaller: fused)
+            }
+            let pause = try Source.withEntries(orNone: na) { a in
+                try Source.withEntries(orNone: nb) { b in
+                    try self.visitChildPair(&pass, level: childLevel, first: childFirst,
+                        base: a, baseNode: na, baseID: idA, target: b, targetNode: nb,
+                        targetID: idB)
+                }
+            }
+            if let pause { return pause }
+            if collector.isFull { return nil }
+        }
+        return nil
+    }
+
+    /// One checked child pair of ``visitChildPairs(_:level:first:base:target:)``.
+    @inline(__always)
+    private mutating func visitChildPair<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+        level: Int, first: UInt64, base a: UnsafeBufferPointer<StoreNode.Entry>,
+        baseNode na: Source.Node?, baseID idA: ChunkID,
+        target b: UnsafeBufferPointer<StoreNode.Entry>, targetNode nb: Source.Node?,
+        targetID idB: ChunkID) throws -> Pause?
+    {
+        guard level == 0 else {
+            return try visitChildPairs(&pass, level: level, first: first, base: a, target: b)
+        }
+        guard granularity == .block else {
+            return compareLeavesByZone(first: first, base: a, target: b)
+        }
+        if !compareLeaves(first: first, base: a, target: b) {
+            // A zero ID: the full checks name the node (the page is discarded).
+            if let na {
+                try Source.check(na, id: idA, level: 0, geometry: base!.geometry,
+                    firstBlock: first, zeroIDsLeftToCaller: false)
+            }
+            if let nb {
+                try Source.check(nb, id: idB, level: 0, geometry: target.geometry,
+                    firstBlock: first, zeroIDsLeftToCaller: false)
+            }
+            throw PageRangeDiffError(.corruptNode,
+                "a block-map leaf at block \(first) stores the zero ID")
+        }
+        return nil
+    }
+
+    /// The need for a child of a batch: that child, and every child of the batch from pair
+    /// `k` on that is not at hand.
+    private func batchNeed<Node>(_ id: ChunkID, _ pending: PendingPairs<Node>, from k: Int,
+        level: Int, first: UInt64) -> NodeNeed
+    {
+        let childFirst = pending.firstBlocks[k]
+        var need = NodeNeed(id: id, level: level - 1, firstBlock: childFirst,
+            endBlock: childFirst &+ spans[level - 1], parent: (level, first))
+        for m in k..<pending.count {
+            let idA = pending.ids[2 * m]
+            let idB = pending.ids[2 * m + 1]
+            if !idA.isZero && pending.nodes[2 * m] == nil { need.batchBase.append(idA) }
+            if !idB.isZero && pending.nodes[2 * m + 1] == nil { need.batchTarget.append(idB) }
+        }
+        return need
     }
 
     /// Calls `body` for each child slot of a node pair (common zone, neither side a root) whose
     /// IDs differ and whose blocks reach into the range still to report, in slot order, with
     /// the child's first block and both IDs (``ChunkID/zero`` where a side has no child).
     @inline(__always)
-    private func forEachDifferingChild<C: RandomAccessCollection<StoreNode.Entry>>(
-        first: UInt64, childSpan: UInt64, base ea: C, target eb: C,
-        _ body: (UInt64, ChunkID, ChunkID) -> Void
-    ) where C.Index == Int {
+    private func forEachDifferingChild(first: UInt64, childSpan: UInt64,
+        base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>,
+        _ body: (UInt64, ChunkID, ChunkID) -> Void)
+    {
         // Start at the first child that can still matter (cheap restarts).
         let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
         var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
@@ -499,29 +436,7 @@ struct DiffWalk {
         }
     }
 
-    /// Asks the reader to batch-load the children the walk is about to visit under one node
-    /// pair (those that differ, within the range still to report): the base's in slot order,
-    /// then the target's, so nodes written together come back in few ranged reads.
-    private func preloadChildren(first: UInt64, childSpan: UInt64, base ea: [StoreNode.Entry],
-        target eb: [StoreNode.Entry]) async
-    {
-        var baseIDs: [ChunkID] = []
-        var targetIDs: [ChunkID] = []
-        forEachDifferingChild(first: first, childSpan: childSpan, base: ea, target: eb) {
-            _, idA, idB in
-            if !idA.isZero { baseIDs.append(idA) }
-            if !idB.isZero { targetIDs.append(idB) }
-        }
-        // Never more than a quarter of the cache: what is loaded must still be there when the
-        // walk gets to it.
-        let fanout = spans[0] == childSpan ? geometry.leafFanout : geometry.interiorFanout
-        let limit = reader.cache.capacityBytes / 4 / (fanout * 36 + 64)
-        var ids = baseIDs + targetIDs
-        if ids.count > limit {
-            ids = Array(baseIDs.prefix(limit / 2)) + Array(targetIDs.prefix(limit / 2))
-        }
-        await reader.preload(ids)
-    }
+    // MARK: - Blocks
 
     /// Both sides read zeros over these blocks: only the grown zone is reported (cleared).
     private mutating func zeroSpan(firstBlock first: UInt64, endBlock end: UInt64) {
@@ -531,20 +446,13 @@ struct DiffWalk {
         if s < e { collector.add(s, e, .cleared) }
     }
 
-    /// A leaf pair wholly inside the common zone, block granularity: merge the entries,
+    /// A leaf pair wholly inside the common zone, block granularity: merges the entries,
     /// gathering consecutive differing blocks of one kind into a run so the collector sees one
-    /// call per run, not per block (a fully rewritten leaf is one call).
-    private mutating func leafFast(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry]) {
-        ea.withUnsafeBufferPointer { pa in
-            eb.withUnsafeBufferPointer { pb in leafFast(first: first, base: pa, target: pb) }
-        }
-    }
-
-    /// ``leafFast(first:base:target:)`` over entries in place. Returns false when some entry
-    /// holds the zero ID (never stored: an absent slot means zeros), for callers that leave
-    /// that check to this pass over every entry.
-    @discardableResult
-    private mutating func leafFast(first: UInt64, base pa: UnsafeBufferPointer<StoreNode.Entry>,
+    /// call per run, not per block (a fully rewritten leaf is one call). Returns false when
+    /// some entry holds the zero ID (never stored: an absent slot means zeros), for callers
+    /// that leave that check to this pass over every entry.
+    @inline(__always)
+    private mutating func compareLeaves(first: UInt64, base pa: UnsafeBufferPointer<StoreNode.Entry>,
         target pb: UnsafeBufferPointer<StoreNode.Entry>) -> Bool
     {
         // Slots of this leaf inside [firstBlock, endBlock).
@@ -619,15 +527,18 @@ struct DiffWalk {
         return !zeroSeen
     }
 
-    /// Any leaf pair: every slot in range, grown-zone rules and exact refinement.
-    private mutating func leafGeneral(first: UInt64, base ea: [StoreNode.Entry], target eb: [StoreNode.Entry])
-        async throws
+    /// Any leaf pair, every slot in range by the zone rules: at block granularity reported
+    /// here; in exact mode the blocks to compare page by page are returned.
+    private mutating func compareLeavesByZone(first: UInt64,
+        base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>)
+        -> Pause?
     {
+        var blocks: [(blockIndex: UInt64, base: ChunkID, target: ChunkID)] = []
         var i = 0
         var j = 0
         for slot in 0..<UInt32(geometry.leafFanout) {
             let block = first + UInt64(slot)
-            if block >= endBlock { return }
+            if block >= endBlock { break }
             while i < ea.count && ea[i].slot < slot { i += 1 }
             while j < eb.count && eb[j].slot < slot { j += 1 }
             if block < firstBlock { continue }
@@ -635,29 +546,25 @@ struct DiffWalk {
             let idB = j < eb.count && eb[j].slot == slot ? eb[j].id : .zero
             if granularity == .block {
                 emitWholeBlock(block, base: idA, target: idB)
-            } else {
-                try await emitBlock(block, base: idA, target: idB)
+                if collector.isFull { return nil }
+            } else if needsComparison(block, base: idA, target: idB) {
+                blocks.append((block, idA, idB))
             }
-            if collector.isFull { return }
         }
+        if blocks.isEmpty { return nil }
+        return .contents(ContentNeed(blocks: blocks, resumeBlock: first + spans[0]))
     }
 
-    /// Reports one block by the zone rules.
-    private mutating func emitBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) async throws {
+    /// Whether a block is reported at all by the zone rules: its IDs differ in the common
+    /// zone, or it reaches into the grown zone.
+    private func needsComparison(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) -> Bool {
         let s = block * blockSize
         let e = min(s + blockSize, targetSize)
         let commonEnd = max(s, min(e, baseSize))
-        let commonDiffers = s < commonEnd && idA != idB
-        let hasGrown = commonEnd < e
-        if !commonDiffers && !hasGrown { return }
-        if granularity == .exact {
-            try await refine(start: s, end: e, commonEnd: commonEnd, base: idA, target: idB)
-            return
-        }
-        emitWholeBlock(block, base: idA, target: idB)
+        return (s < commonEnd && idA != idB) || commonEnd < e
     }
 
-    /// Reports one block by the zone rules at block granularity (no reads, no suspension).
+    /// Reports one block by the zone rules at block granularity.
     @inline(__always)
     private mutating func emitWholeBlock(_ block: UInt64, base idA: ChunkID, target idB: ChunkID) {
         let s = block * blockSize
@@ -668,20 +575,25 @@ struct DiffWalk {
         if commonEnd < e && !(noBase && kind == .cleared) { collector.add(commonEnd, e, kind) }
     }
 
-    /// Exact mode: compares both blocks page by page over `[start, end)`.
-    private mutating func refine(start s: UInt64, end e: UInt64, commonEnd: UInt64, base idA: ChunkID,
-        target idB: ChunkID) async throws
-    {
-        let bs = Int(blockSize)
-        if scratch.target == nil {
-            scratch.target = .allocate(byteCount: bs, alignment: 64)
-            scratch.base = .allocate(byteCount: bs, alignment: 64)
-        }
-        let tb = scratch.target!
-        let bb = scratch.base!
-        try await read(idB, into: tb, count: Int(e - s))
+    // MARK: - Pages (exact mode)
+
+    /// How many bytes of each side's chunk a block's comparison reads (the rest reads zeros):
+    /// the target's up to its disk's end, the base's up to its own.
+    func contentByteCounts(_ block: UInt64) -> (target: Int, base: Int) {
+        let s = block * blockSize
+        let e = min(s + blockSize, targetSize)
         let baseEnd = min(s + blockSize, baseSize)
-        try await read(idA, into: bb, count: baseEnd > s ? Int(baseEnd - s) : 0)
+        return (Int(e - s), baseEnd > s ? Int(baseEnd - s) : 0)
+    }
+
+    /// Exact mode: reports one block page by page from both sides' contents (each a block's
+    /// worth of bytes, zeros past what was read).
+    mutating func comparePages(_ block: UInt64, base bb: UnsafeRawBufferPointer,
+        target tb: UnsafeRawBufferPointer)
+    {
+        let s = block * blockSize
+        let e = min(s + blockSize, targetSize)
+        let commonEnd = max(s, min(e, baseSize))
         var p = s
         while p < e {
             let offset = Int(p - s)
@@ -698,21 +610,6 @@ struct DiffWalk {
                 collector.add(p, p + 512, .cleared)
             }
             p += 512
-        }
-    }
-
-    /// Fills `buffer[0..<blockSizeBytes]`: the chunk's `count` bytes, zeros after.
-    private func read(_ id: ChunkID, into buffer: UnsafeMutableRawBufferPointer, count: Int)
-        async throws
-    {
-        buffer.initializeMemory(as: UInt8.self, repeating: 0)
-        guard !id.isZero, count > 0, let contents else { return }
-        do {
-            try await contents.readChunk(id, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
-        } catch {
-            throw PageRangeDiffError(.chunkReadFailed,
-                "reading chunk \(id.shortHex) for an exact diff failed",
-                underlying: error)
         }
     }
 
