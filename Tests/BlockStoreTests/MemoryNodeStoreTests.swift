@@ -27,7 +27,8 @@ import Testing
         let missing = ChunkHasher.sha256.dataID(Array("absent".utf8))
         let error = #expect(throws: BlockStoreError.self) { try store.nodeSync(missing) }
         #expect(error?.code == .notFound)
-        #expect(store.entriesAndHeaderPrefix(missing) == nil)
+        #expect(store.residentNode(missing) == nil)
+        #expect(store.residentNode(.zero) == nil)
     }
 
     @Test func inPlaceViewMatchesTheNode() throws {
@@ -35,13 +36,32 @@ import Testing
         for n in [0, 1, 5, 8, 11, 68, 69, 139] {
             let node = Self.node(n)
             let id = store.putNodeSync(node)
-            let view = try #require(store.entriesAndHeaderPrefix(id))
+            let view = try #require(store.residentNode(id))
             #expect(Array(view.entries) == node.entries, "node \(n) entries")
-            #expect(view.headerCount == node.header.count, "node \(n) header length")
-            var prefix: UInt64 = 0
-            for (k, b) in node.header.prefix(8).enumerated() { prefix |= UInt64(b) << (8 * UInt64(k)) }
-            #expect(view.headerPrefix == prefix, "node \(n) header prefix")
+            #expect(view.header.count == node.header.count, "node \(n) header length")
+            #expect(Array(view.header) == node.header, "node \(n) header bytes")
         }
+    }
+
+    @Test func batchedLookupsAgreeWithSingleOnes() throws {
+        let store = MemoryNodeStore()
+        var ids = (0..<300).map { store.putNodeSync(Self.node($0)) }
+        ids.insert(.zero, at: 7)
+        ids.append(ChunkHasher.sha256.dataID(Array("absent".utf8)))
+        var found = [ResidentNode?](repeating: nil, count: ids.count)
+        ids.withUnsafeBufferPointer { i in
+            found.withUnsafeMutableBufferPointer { store.residentNodes(i, into: $0) }
+        }
+        for (k, id) in ids.enumerated() {
+            let single = store.residentNode(id)
+            #expect((found[k] == nil) == (single == nil), "lookup \(k)")
+            if let view = found[k], let single {
+                #expect(view.entries.baseAddress == single.entries.baseAddress, "lookup \(k)")
+                #expect(view.node == (try store.nodeSync(id)), "lookup \(k)")
+            }
+        }
+        #expect(found[7] == nil && found.last! == nil)
+        #expect(found.compactMap { $0 }.count == 300)
     }
 
     @Test func concurrentWritersAndReadersAgree() async throws {

@@ -98,3 +98,92 @@ final class RequestCountingStore: NodeStore {
         return try await inner.nodes(ids)
     }
 }
+
+/// The two drivers of the one diff walk agree: maps read in place from a memory store, and the
+/// same maps read through the cache of a store that suspends, whatever the cache's size (0
+/// holds nothing: the walk keeps the nodes it loaded until it has passed them), in block and
+/// exact mode, paged.
+@Suite struct DiffDriverTests {
+    @Test func inMemoryAndStoreBackedDiffsAgree() async throws {
+        for seed in UInt64(1)...40 {
+            var rng = SeededRNG(seed: 7000 + seed)
+            let bs: UInt64 = 4096
+            let contents = ContentStore()
+            func randomBlock() -> ChunkID {
+                var bytes = [UInt8](repeating: 0, count: Int(bs))
+                for p in 0..<Int(bs / 512) where Int.random(in: 0..<3, using: &rng) == 0 {
+                    bytes[p * 512 + Int.random(in: 0..<512, using: &rng)] = UInt8.random(in: 1...3, using: &rng)
+                }
+                return contents.add(bytes)
+            }
+            let maxBlocks = Int.random(in: 1...300, using: &rng)
+            var baseDisk = FlatDisk(
+                diskSizeBytes: UInt64.random(in: 0...UInt64(maxBlocks) * bs / 512, using: &rng) * 512,
+                blockSizeBytes: bs)
+            for i in 0..<baseDisk.blockCount where Bool.random(using: &rng) { baseDisk.ids[i] = randomBlock() }
+            var targetDisk = baseDisk
+            if Bool.random(using: &rng) {
+                targetDisk.resize(to: UInt64.random(in: 0...UInt64(maxBlocks) * bs / 512, using: &rng) * 512)
+            }
+            for i in 0..<targetDisk.blockCount where Int.random(in: 0..<4, using: &rng) == 0 {
+                targetDisk.ids[i] = Bool.random(using: &rng) ? randomBlock() : .zero
+            }
+            let store = MemoryNodeStore()
+            let leaf = [4, 8, 64].randomElement(using: &rng)!
+            let interior = [4, 16].randomElement(using: &rng)!
+            let g = try BlockMapGeometry(diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
+                leafFanout: leaf, interiorFanout: interior)
+            let reader = BlockMapReader(store: store)
+            var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: reader)
+            for c in baseDisk.nonZero { try await builder.set(blockIndex: c.blockIndex, to: c.id) }
+            let base = try await builder.finish()
+            let target = try await BlockMap.build(base: base, changes: baseDisk.changes(to: targetDisk),
+                newDiskSizeBytes: targetDisk.diskSizeBytes, in: store)
+            for (n, (bd, bm, td, tm)) in [(baseDisk, base, targetDisk, target),
+                (targetDisk, target, baseDisk, base)].enumerated()
+            {
+                for granularity in [DiffGranularity.block, .exact] {
+                    let expected = Oracle.diff(base: bd, target: td,
+                        contents: granularity == .exact ? contents : nil)
+                    let pageSize = Int.random(in: 1...6, using: &rng)
+                    let inMemory = try await allPages(reader, from: bm, to: tm, maxResults: pageSize,
+                        granularity: granularity, contents: contents)
+                    #expect(inMemory.ranges == expected, "seed \(seed) pair \(n) \(granularity): in memory")
+                    for capacity in [0, 1 << 12, 1 << 22] {
+                        let suspending = BlockMapReader(store: ForwardingStore(store),
+                            cache: NodeCache(capacityBytes: capacity))
+                        let got = try await allPages(suspending, from: bm, to: tm,
+                            maxResults: pageSize, granularity: granularity, contents: contents)
+                        #expect(got.ranges == expected,
+                            "seed \(seed) pair \(n) \(granularity) cache \(capacity): through the store")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The packed header prefix recognises exactly the canonical non-root header of a level.
+    @Test func canonicalHeadersAreRecognisedByTheirPackedPrefix() {
+        func canonical(_ header: [UInt8], level: Int) -> Bool {
+            header.withUnsafeBytes { MapNode.isCanonicalNonRootHeader($0, level: level) }
+        }
+        for level in 0..<6 {
+            #expect(canonical([66, 77, 1, UInt8(level), 0], level: level))
+            #expect(!canonical([66, 77, 1, UInt8(level), 0], level: level + 1))
+            #expect(!canonical([66, 77, 1, UInt8(level), 1], level: level))
+            #expect(!canonical([66, 77, 2, UInt8(level), 0], level: level))
+            #expect(!canonical([66, 78, 1, UInt8(level), 0], level: level))
+            #expect(!canonical([66, 77, 1, UInt8(level), 0, 0], level: level))
+            #expect(!canonical([66, 77, 1, UInt8(level)], level: level))
+        }
+        let header: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        for n in 0...9 {
+            var expected: UInt64 = 0
+            for (k, b) in header.prefix(min(n, 8)).enumerated() { expected |= UInt64(b) << (8 * UInt64(k)) }
+            let packed = Array(header.prefix(n)).withUnsafeBytes { MapNode.packedHeaderPrefix($0) }
+            #expect(packed == expected, "\(n)-byte header")
+        }
+        #expect(MapNode.nonRootHeaderPrefix(level: 3)
+            == ([66, 77, 1, 3, 0] as [UInt8]).withUnsafeBytes { MapNode.packedHeaderPrefix($0) })
+    }
+}

@@ -3,12 +3,14 @@ import Synchronization
 
 /// A ``NodeStore`` in memory, hashing nodes exactly as a store does.
 ///
-/// Useful for hosts that diff maps they hold in memory and for tests of node-based logic.
+/// Useful for hosts that diff maps they hold in memory and for tests of node-based logic. Its
+/// nodes are at hand (``ResidentNodeStore``): walks read them in place.
 ///
-/// Lookups are built for tree walks that visit many nodes at random: one open-addressing table
-/// whose slot holds the ID, the node and the first bytes of its header together, so finding a
-/// node costs about one cache miss. IDs are cryptographic hashes, so their first word, mixed
-/// with a random per-store seed, is the bucket (no general-purpose hashing per lookup).
+/// Lookups are built for walks that visit many nodes at random: one open-addressing table whose
+/// slot holds the ID and where the node lives, so finding a node costs about one cache miss.
+/// Each node lives in one allocation of its own (header bytes, then entries), allocated once
+/// and freed with the store. IDs are cryptographic hashes, so their first word, mixed with a
+/// random per-store seed, is the bucket (no general-purpose hashing per lookup).
 public final class MemoryNodeStore: NodeStore {
     private let table = Mutex(Table())
     private let hasher: ChunkHasher
@@ -36,74 +38,52 @@ public final class MemoryNodeStore: NodeStore {
 
     /// Returns a node synchronously.
     public func nodeSync(_ id: ChunkID) throws -> StoreNode {
-        guard let node = table.withLock({ $0.find(id) {
-            StoreNode(header: $0.header, entries: Array($0.entries))
-        } }) else {
+        guard let node = table.withLock({ $0.find(id)?.node }) else {
             throw BlockStoreError(.notFound, "node \(id.shortHex) is not in the memory node store")
         }
         return node
     }
 
-    /// A node's entries with its header's length and first (up to) 8 bytes packed
-    /// little-endian, without touching the header's own storage; nil when absent.
-    ///
-    /// For walks that check a node's header against an expected value on every visit. The
-    /// entries are the store's own copy, never moved or freed while the store lives: the
-    /// pointer is valid as long as the caller holds a reference to this store.
-    @inline(__always)
-    package func entriesAndHeaderPrefix(_ id: ChunkID)
-        -> (entries: UnsafeBufferPointer<StoreNode.Entry>, headerCount: Int, headerPrefix: UInt64)?
-    {
-        table.withLock { t in
-            t.find(id) { (UnsafeBufferPointer($0.entries), Int($0.headerCount), $0.headerPrefix) }
-        }
-    }
-
-    /// Starts loading the table slot where a lookup of `id` begins (a hint; no effect on
-    /// results), so a walk can overlap the cache misses of many lookups.
-    @inline(__always)
-    package func prefetch(_ id: ChunkID) {
-        table.withLock { t in
-            t.slots.withUnsafeBufferPointer { p in cbs_prefetch(p.baseAddress! + t.bucket(id)) }
-        }
-    }
-
-    /// The first (up to) 8 bytes of a header, little-endian, as ``entriesAndHeaderPrefix(_:)``
-    /// reports them.
-    package static func headerPrefix(_ header: [UInt8]) -> UInt64 {
-        var v: UInt64 = 0
-        for k in 0..<min(8, header.count) { v |= UInt64(header[k]) << (8 * UInt64(k)) }
-        return v
-    }
-
     /// How many distinct nodes are held.
     public var count: Int { table.withLock { $0.count } }
 
-    /// One slot; empty while `id` is ``ChunkID/zero`` (never a node's ID: IDs are hashes).
-    /// The entries live in memory of their own, allocated once and freed with the store, so
-    /// walks can read them in place without reference counting.
-    private struct Entry {
-        var id: ChunkID
-        var header: [UInt8]
-        var entries: UnsafeMutableBufferPointer<StoreNode.Entry>
-        var headerPrefix: UInt64
-        var headerCount: UInt16
-
-        static var empty: Entry {
-            Entry(id: .zero, header: [], entries: UnsafeMutableBufferPointer(start: nil, count: 0),
-                headerPrefix: 0, headerCount: 0)
+    deinit {
+        table.withLock { t in
+            for slot in t.slots where !slot.id.isZero { slot.storage?.deallocate() }
         }
     }
 
-    deinit {
-        table.withLock { t in
-            for e in t.slots where !e.id.isZero { e.entries.deallocate() }
+    /// One slot; empty while `id` is ``ChunkID/zero`` (never a node's ID: IDs are hashes).
+    private struct Slot {
+        var id: ChunkID
+        /// The node's header bytes, then (at ``entriesOffset(headerCount:)``) its entries.
+        var storage: UnsafeMutableRawPointer?
+        var entryCount: UInt32
+        var headerCount: UInt16
+
+        static var empty: Slot { Slot(id: .zero, storage: nil, entryCount: 0, headerCount: 0) }
+
+        /// Where the entries start in a node's storage: after the header, 8-byte aligned.
+        @inline(__always)
+        static func entriesOffset(headerCount: Int) -> Int { (headerCount + 7) & ~7 }
+
+        /// The node in place.
+        @inline(__always)
+        var view: ResidentNode {
+            let base = storage.unsafelyUnwrapped
+            let h = Int(headerCount)
+            return ResidentNode(
+                header: UnsafeRawBufferPointer(start: base, count: h),
+                entries: UnsafeBufferPointer(
+                    start: (base + Slot.entriesOffset(headerCount: h))
+                        .assumingMemoryBound(to: StoreNode.Entry.self),
+                    count: Int(entryCount)))
         }
     }
 
     /// Open addressing with linear probing, at most half full.
     private struct Table {
-        var slots: [Entry] = Array(repeating: .empty, count: 1024)
+        var slots: [Slot] = Array(repeating: .empty, count: 1024)
         var count = 0
         var shift = 64 - 10
         let seed = UInt64.random(in: .min ... .max)
@@ -113,14 +93,14 @@ public final class MemoryNodeStore: NodeStore {
             Int(truncatingIfNeeded: ((id.w0 ^ seed) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
         }
 
-        /// Calls `body` on the slot holding `id`, in place (no copy of the slot); nil if absent.
+        /// The node `id` in place; nil if absent.
         @inline(__always)
-        func find<R>(_ id: ChunkID, _ body: (borrowing Entry) -> R) -> R? {
+        func find(_ id: ChunkID) -> ResidentNode? {
             let mask = slots.count - 1
             var i = bucket(id)
             return slots.withUnsafeBufferPointer { p in
                 while !p[i].id.isZero {
-                    if p[i].id == id { return body(p[i]) }
+                    if p[i].id == id { return p[i].view }
                     i = (i + 1) & mask
                 }
                 return nil
@@ -136,11 +116,20 @@ public final class MemoryNodeStore: NodeStore {
                 if slots[i].id == id { return }
                 i = (i + 1) & mask
             }
-            let entries = UnsafeMutableBufferPointer<StoreNode.Entry>.allocate(
-                capacity: node.entries.count)
-            _ = entries.initialize(from: node.entries)
-            slots[i] = Entry(id: id, header: node.header, entries: entries,
-                headerPrefix: MemoryNodeStore.headerPrefix(node.header),
+            let offset = Slot.entriesOffset(headerCount: node.header.count)
+            let storage = UnsafeMutableRawPointer.allocate(
+                byteCount: max(1, offset + node.entries.count * MemoryLayout<StoreNode.Entry>.stride),
+                alignment: MemoryLayout<StoreNode.Entry>.alignment)
+            node.header.withUnsafeBytes { h in
+                if let source = h.baseAddress { storage.copyMemory(from: source, byteCount: h.count) }
+            }
+            node.entries.withUnsafeBufferPointer { e in
+                if let source = e.baseAddress {
+                    (storage + offset).initializeMemory(as: StoreNode.Entry.self, from: source,
+                        count: e.count)
+                }
+            }
+            slots[i] = Slot(id: id, storage: storage, entryCount: UInt32(node.entries.count),
                 headerCount: UInt16(node.header.count))
             count += 1
         }
@@ -150,11 +139,44 @@ public final class MemoryNodeStore: NodeStore {
             slots = Array(repeating: .empty, count: old.count * 2)
             shift -= 1
             let mask = slots.count - 1
-            for e in old where !e.id.isZero {
-                var i = bucket(e.id)
+            for slot in old where !slot.id.isZero {
+                var i = bucket(slot.id)
                 while !slots[i].id.isZero { i = (i + 1) & mask }
-                slots[i] = e
+                slots[i] = slot
             }
+        }
+    }
+}
+
+extension MemoryNodeStore: ResidentNodeStore {
+    /// The node with this ID in place; nil when absent. Valid while the store lives.
+    @inline(__always)
+    package func residentNode(_ id: ChunkID) -> ResidentNode? {
+        if id.isZero { return nil }
+        return table.withLock { $0.find(id) }
+    }
+
+    /// Looks up a batch under one lock: every lookup's table slot is requested first (so the
+    /// cache misses of independent lookups overlap), then each is resolved.
+    package func residentNodes(_ ids: UnsafeBufferPointer<ChunkID>,
+        into nodes: UnsafeMutableBufferPointer<ResidentNode?>)
+    {
+        precondition(nodes.count >= ids.count, "one result per ID")
+        // The caller's buffers are used only inside this call; passed by address, so the lock's
+        // closure captures nothing that region checking would tie to the caller's task.
+        let count = ids.count
+        let idsAddress = UInt(bitPattern: ids.baseAddress)
+        let nodesAddress = UInt(bitPattern: nodes.baseAddress)
+        guard count > 0 else { return }
+        table.withLock { t in
+            let ids = UnsafePointer<ChunkID>(bitPattern: idsAddress)!
+            let nodes = UnsafeMutablePointer<ResidentNode?>(bitPattern: nodesAddress)!
+            t.slots.withUnsafeBufferPointer { p in
+                for k in 0..<count where !ids[k].isZero {
+                    cbs_prefetch(p.baseAddress! + t.bucket(ids[k]))
+                }
+            }
+            for k in 0..<count { nodes[k] = ids[k].isZero ? nil : t.find(ids[k]) }
         }
     }
 }

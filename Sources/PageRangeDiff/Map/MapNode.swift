@@ -56,7 +56,7 @@ package final class MapNode: Sendable {
     /// ``MapNode`` (no allocation, no cache): what ``init(decoding:id:)`` followed by
     /// ``check(level:isRoot:geometry:firstBlock:id:)`` checks. Returns its entries.
     ///
-    /// For nodes already in memory (a ``MemoryNodeStore``), where decoding into the cache would
+    /// For nodes already in memory (a ``ResidentNodeStore``), where decoding into the cache would
     /// cost more than the comparison it serves.
     /// - Throws: ``PageRangeDiffError`` `corruptNode` or `unsupportedFormat`.
     package static func checkedEntries(of node: StoreNode, id: ChunkID, level expected: Int,
@@ -74,12 +74,36 @@ package final class MapNode: Sendable {
         return node.entries
     }
 
-    /// The packed first bytes (see ``MemoryNodeStore/headerPrefix(_:)``) of a well-formed
-    /// non-root header at `level`.
+    /// The first (up to) 8 bytes of a header, packed little-endian: byte `k` in bits
+    /// `8k..<8k+8`, zeros past the header's end.
+    @inline(__always)
+    package static func packedHeaderPrefix(_ header: UnsafeRawBufferPointer) -> UInt64 {
+        if header.count >= 8 { return UInt64(littleEndian: header.loadUnaligned(as: UInt64.self)) }
+        var v: UInt64 = 0
+        for k in 0..<header.count { v |= UInt64(header[k]) << (8 * UInt64(k)) }
+        return v
+    }
+
+    /// The packed prefix (``packedHeaderPrefix(_:)``) of a well-formed non-root header at
+    /// `level`: all 5 bytes of it.
     @inline(__always)
     package static func nonRootHeaderPrefix(level: Int) -> UInt64 {
         UInt64(magic0) | UInt64(magic1) << 8 | UInt64(version) << 16
             | UInt64(truncatingIfNeeded: level & 0xFF) << 24
+    }
+
+    /// Whether `header` is exactly the canonical header of a non-root node at `level`: one
+    /// length test and one comparison of the packed prefix, so a walk over nodes read in place
+    /// recognises well-formed ones without decoding them. Anything else deserves the full
+    /// decode (``checkedEntries(of:id:level:isRoot:geometry:firstBlock:)``) for its typed error.
+    @inline(__always)
+    package static func isCanonicalNonRootHeader(_ header: UnsafeRawBufferPointer, level: Int)
+        -> Bool
+    {
+        guard header.count == nonRootHeaderBytes else { return false }
+        let packed = UInt64(UInt32(littleEndian: header.loadUnaligned(as: UInt32.self)))
+            | UInt64(header[4]) << 32
+        return packed == nonRootHeaderPrefix(level: level)
     }
 
     /// The O(1) part of ``checkEntries(_:id:level:geometry:firstBlock:)``: the last slot lies
