@@ -94,9 +94,11 @@ final class Fixture: @unchecked Sendable {
         flat.reserveCapacity(count)
         for _ in 0..<count { flat.append(rng.id()) }
         baseFlat = flat
-        let geometry = try BlockMapGeometry(diskSizeBytes: Fixture.diskSizeBytes,
+        let geometry = try BlockMapGeometry(
+            diskSizeBytes: Fixture.diskSizeBytes,
             blockSizeBytes: Fixture.blockSizeBytes, leafFanout: leafFanout)
-        var builder = try await BlockMapBuilder(base: nil, geometry: geometry,
+        var builder = try await BlockMapBuilder(
+            base: nil, geometry: geometry,
             reader: BlockMapReader(store: store))
         for (i, id) in flat.enumerated() { try await builder.set(blockIndex: UInt64(i), to: id) }
         base = try await builder.finish()
@@ -122,7 +124,8 @@ final class Fixture: @unchecked Sendable {
         var flat = baseFlat
         for b in blocks { flat[b] = rng.id() }
         targetFlat = flat
-        target = try await BlockMap.build(base: base,
+        target = try await BlockMap.build(
+            base: base,
             changes: blocks.lazy.map { (blockIndex: UInt64($0), id: flat[$0]) }, in: store)
         note("fixture: target with \(blocks.count) changed blocks in \(clock.now - t0)")
         var times: [Int] = []
@@ -177,16 +180,20 @@ func flatDiff(_ a: [ChunkID], _ b: [ChunkID], blockSizeBytes: UInt64) -> [PageRa
                 if pa[i] != pb[i] {
                     if runStart < 0 { runStart = i }
                 } else if runStart >= 0 {
-                    out.append(PageRange(UInt64(runStart) * blockSizeBytes..<UInt64(i) * blockSizeBytes,
-                        kind: .changed))
+                    out.append(
+                        PageRange(
+                            UInt64(runStart) * blockSizeBytes..<UInt64(i) * blockSizeBytes,
+                            kind: .changed))
                     runStart = -1
                 }
             }
         }
     }
     if runStart >= 0 {
-        out.append(PageRange(UInt64(runStart) * blockSizeBytes..<UInt64(a.count) * blockSizeBytes,
-            kind: .changed))
+        out.append(
+            PageRange(
+                UInt64(runStart) * blockSizeBytes..<UInt64(a.count) * blockSizeBytes,
+                kind: .changed))
     }
     return out
 }
@@ -221,7 +228,8 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     for (churn, pattern) in cases {
-        treeDiffBenchmark("Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue)",
+        treeDiffBenchmark(
+            "Tree diff 1 TiB/64 KiB \(churn * 100)% \(pattern.rawValue)",
             leaf: BlockMapGeometry.defaultLeafFanout, churn: churn, pattern: pattern)
     }
 
@@ -234,8 +242,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Incremental build 1 TiB/64 KiB 1% scattered",
-        configuration: .init(metrics: [.wallClock, .peakMemoryResidentDelta, nodesWritten],
+    Benchmark(
+        "Incremental build 1 TiB/64 KiB 1% scattered",
+        configuration: .init(
+            metrics: [.wallClock, .peakMemoryResidentDelta, nodesWritten],
             timeUnits: .milliseconds, maxDuration: .seconds(5), maxIterations: 5)
     ) { benchmark in
         let f = try await Fixture.get()
@@ -245,7 +255,8 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             benchmark.startMeasurement()
             let store = f.store
-            var builder = try await BlockMapBuilder(base: f.base, geometry: f.base.geometry,
+            var builder = try await BlockMapBuilder(
+                base: f.base, geometry: f.base.geometry,
                 reader: BlockMapReader(store: store, cache: NodeCache()))
             for (k, b) in blocks.enumerated() { try await builder.set(blockIndex: UInt64(b), to: ids[k]) }
             let map = try await builder.finish()
@@ -263,8 +274,10 @@ let benchmarks: @Sendable () -> Void = {
         let mapBytes = BenchmarkMetric.custom("mapKiBPer16GiB", useScalingFactor: false)
         let perChange = BenchmarkMetric.custom("nodesWrittenPer100Changes", useScalingFactor: false)
         let bytesPerChange = BenchmarkMetric.custom("nodeBytesWrittenPerChange", useScalingFactor: false)
-        Benchmark("Block size trade-off \(kib) KiB (16 GiB disk, 1% churn)",
-            configuration: .init(metrics: [.wallClock, mapBytes, perChange, bytesPerChange],
+        Benchmark(
+            "Block size trade-off \(kib) KiB (16 GiB disk, 1% churn)",
+            configuration: .init(
+                metrics: [.wallClock, mapBytes, perChange, bytesPerChange],
                 timeUnits: .milliseconds, maxDuration: .seconds(1), maxIterations: 1)
         ) { benchmark in
             let size: UInt64 = 16 << 30
@@ -272,14 +285,16 @@ let benchmarks: @Sendable () -> Void = {
             let count = Int(size / bs)
             let store = SizedStore()
             var rng = Rng(state: 11)
-            let full = try await BlockMap.build(base: nil,
+            let full = try await BlockMap.build(
+                base: nil,
                 changes: (0..<count).lazy.map { (blockIndex: UInt64($0), id: rng.id()) },
                 newDiskSizeBytes: size, blockSizeBytes: bs, in: store)
             let fullBytes = store.totals.withLock { $0.bytes }
             benchmark.measurement(mapBytes, fullBytes / 1024)
             let blocks = changedBlocks(count: count, churn: 0.01, pattern: .scattered, seed: 2)
             let before = store.totals.withLock { $0 }
-            var builder = try await BlockMapBuilder(base: full, geometry: full.geometry,
+            var builder = try await BlockMapBuilder(
+                base: full, geometry: full.geometry,
                 reader: BlockMapReader(store: store))
             for b in blocks { try await builder.set(blockIndex: UInt64(b), to: rng.id()) }
             _ = try await builder.finish()

@@ -7,7 +7,8 @@ import Testing
     static func node(_ n: Int) -> StoreNode {
         let count = 1 + n % 70
         let entries = (0..<count).map {
-            StoreNode.Entry(slot: UInt32($0 * 3),
+            StoreNode.Entry(
+                slot: UInt32($0 * 3),
                 id: ChunkHasher.sha256.dataID(Array("node \(n) entry \($0)".utf8)))
         }
         return StoreNode(header: Array("header \(n)".utf8.prefix(n % 12)), entries: entries)

@@ -7,10 +7,15 @@ import Testing
     static func maps(_ store: some NodeStore) async throws -> (BlockMap, BlockMap) {
         var rng = SeededRNG(seed: 9)
         let changes = (0..<300).map { (blockIndex: UInt64($0 * 3), id: DiffPropertyTests.randomID(&rng, pool: 50)) }
-        let a = try await BlockMap.build(base: nil, changes: changes, newDiskSizeBytes: 1000 * 4096,
+        let a = try await BlockMap.build(
+            base: nil, changes: changes, newDiskSizeBytes: 1000 * 4096,
             blockSizeBytes: 4096, in: store)
-        let b = try await BlockMap.build(base: a,
-            changes: [(blockIndex: UInt64(1), id: DiffPropertyTests.randomID(&rng, pool: 50)), (blockIndex: UInt64(900), id: .zero)],
+        let b = try await BlockMap.build(
+            base: a,
+            changes: [
+                (blockIndex: UInt64(1), id: DiffPropertyTests.randomID(&rng, pool: 50)),
+                (blockIndex: UInt64(900), id: .zero),
+            ],
             in: store)
         return (a, b)
     }
@@ -37,8 +42,10 @@ import Testing
         #expect(await Self.code { _ = try await reader.chunkID(in: a, atBlock: 1000) } == .invalidArgument)
         #expect(await Self.code { _ = try await BlockMapGeometry(diskSizeBytes: 1000) } == .invalidArgument)
         #expect(await Self.code { _ = try await BlockMapGeometry(diskSizeBytes: 1 << 51) } == .limitExceeded)
-        #expect(await Self.code { _ = try BlockMapGeometry(diskSizeBytes: 4096, blockSizeBytes: 3000) } == .invalidArgument)
-        let other = try await BlockMap.build(base: nil, changes: [], newDiskSizeBytes: 8192,
+        #expect(
+            await Self.code { _ = try BlockMapGeometry(diskSizeBytes: 4096, blockSizeBytes: 3000) } == .invalidArgument)
+        let other = try await BlockMap.build(
+            base: nil, changes: [], newDiskSizeBytes: 8192,
             blockSizeBytes: 8192, in: store)
         #expect(await Self.code { _ = try await reader.diff(from: a, to: other) } == .geometryMismatch)
         var builder = try await BlockMapBuilder(base: a, geometry: a.geometry, reader: reader)
@@ -53,15 +60,20 @@ import Testing
         let first = try await reader.diff(from: nil, to: a, maxResults: 2)
         let marker = try #require(first.nextMarker)
         #expect(try DiffMarker(parsing: marker.description) == marker)
-        for text in ["", "prd1-", "prd1-00-00", "xyz1-0000000000000000-0000000000000000",
+        for text in [
+            "", "prd1-", "prd1-00-00", "xyz1-0000000000000000-0000000000000000",
             "prd1-000000000000000g-0000000000000000", marker.description + "0",
-            marker.description.uppercased()]
-        {
+            marker.description.uppercased(),
+        ] {
             #expect(await Self.code { _ = try DiffMarker(parsing: text) } == .invalidMarker, "\(text)")
         }
         // A marker of another request is refused.
-        #expect(await Self.code { _ = try await reader.diff(from: a, to: b, maxResults: 2, marker: marker) } == .invalidMarker)
-        #expect(await Self.code { _ = try await reader.diff(from: nil, to: a, in: 0..<4096, marker: marker) } == .invalidMarker)
+        #expect(
+            await Self.code { _ = try await reader.diff(from: a, to: b, maxResults: 2, marker: marker) }
+                == .invalidMarker)
+        #expect(
+            await Self.code { _ = try await reader.diff(from: nil, to: a, in: 0..<4096, marker: marker) }
+                == .invalidMarker)
         // A forged offset is refused.
         let forged = try DiffMarker(parsing: "prd1-0000000000000100-" + marker.description.suffix(16))
         #expect(await Self.code { _ = try await reader.diff(from: nil, to: a, marker: forged) } == .invalidMarker)
@@ -98,7 +110,8 @@ import Testing
                     #expect(page == reference, "node \(n) mode \(mode): wrong diff from a damaged store")
                 } catch let error as PageRangeDiffError {
                     failures += 1
-                    #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(error.code),
+                    #expect(
+                        [.corruptNode, .nodeNotFound, .unsupportedFormat].contains(error.code),
                         "node \(n) mode \(mode): \(error)")
                 }
                 store.restore(id, saved)
@@ -111,7 +124,8 @@ import Testing
         let store = MemoryNodeStore()
         let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 0))
         let id = DiffPropertyTests.randomID(&SeededRNG.one, pool: 3)
-        let g = try BlockMapGeometry(diskSizeBytes: 200 * 4096, blockSizeBytes: 4096,
+        let g = try BlockMapGeometry(
+            diskSizeBytes: 200 * 4096, blockSizeBytes: 4096,
             leafFanout: 8, interiorFanout: 8)
         #expect(g.height == 3)
         func rootHeader(level: Int, size: UInt64 = 200 * 4096) -> [UInt8] {
@@ -139,7 +153,9 @@ import Testing
                 _ = try await reader.chunkID(in: m, atBlock: 1)
             }
             #expect(code != nil, "\(name): accepted \(String(describing: map))")
-            #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code), "\(name): \(String(describing: code))")
+            #expect(
+                [.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code), "\(name): \(String(describing: code))"
+            )
         }
     }
     /// Hostile nodes below a valid root, in a memory store (read in place, without the cache):
@@ -148,7 +164,8 @@ import Testing
         let store = MemoryNodeStore()
         let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 0))
         var rng = SeededRNG(seed: 21)
-        let g = try BlockMapGeometry(diskSizeBytes: 200 * 4096, blockSizeBytes: 4096,
+        let g = try BlockMapGeometry(
+            diskSizeBytes: 200 * 4096, blockSizeBytes: 4096,
             leafFanout: 8, interiorFanout: 8)
         #expect(g.height == 3)
         var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: reader)
@@ -160,8 +177,10 @@ import Testing
         let leaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: data)]))
         let zeroLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 1, id: .zero)]))
         let wideLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0], entries: [.init(slot: 8, id: data)]))
-        let denseZeroLeaf = store.putNodeSync(StoreNode(header: [66, 77, 1, 0, 0],
-            entries: (0..<8).map { .init(slot: UInt32($0), id: $0 == 5 ? .zero : data) }))
+        let denseZeroLeaf = store.putNodeSync(
+            StoreNode(
+                header: [66, 77, 1, 0, 0],
+                entries: (0..<8).map { .init(slot: UInt32($0), id: $0 == 5 ? .zero : data) }))
         let absent = DiffPropertyTests.randomID(&rng, pool: 40)
         var rootHeader: [UInt8] = [66, 77, 1, 2, 1, 12, 3, 3]
         for k in 0..<8 { rootHeader.append(UInt8(truncatingIfNeeded: g.diskSizeBytes >> (8 * UInt64(k)))) }
@@ -175,8 +194,14 @@ import Testing
             ("long header", StoreNode(header: [66, 77, 1, 1, 0, 0], entries: [.init(slot: 0, id: leaf)])),
             ("missing leaf", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: absent)])),
             ("leaf with a zero ID", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: zeroLeaf)])),
-            ("full leaf with a zero ID", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: denseZeroLeaf)])),
-            ("leaf slot beyond fan-out", StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: wideLeaf)])),
+            (
+                "full leaf with a zero ID",
+                StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: denseZeroLeaf)])
+            ),
+            (
+                "leaf slot beyond fan-out",
+                StoreNode(header: [66, 77, 1, 1, 0], entries: [.init(slot: 0, id: wideLeaf)])
+            ),
         ]
         for (name, node) in level1 {
             let child = store.putNodeSync(node)
@@ -184,7 +209,8 @@ import Testing
             let hostile = try await reader.open(root: root)
             for (from, to) in [(base, hostile), (hostile, base)] {
                 let code = await DiffErrorTests.code { _ = try await reader.diff(from: from, to: to) }
-                #expect([.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code),
+                #expect(
+                    [.corruptNode, .nodeNotFound, .unsupportedFormat].contains(code),
                     "\(name): \(String(describing: code))")
             }
         }

@@ -5,8 +5,10 @@ import Testing
 /// Fixed scenarios from the issue: Azure's coalescing example, exact pages, cost bounds.
 @Suite struct DiffExampleTests {
     /// Writes bytes into a disk held as blocks, returning the changed blocks' new IDs.
-    static func write(_ blocks: inout [Int: [UInt8]], blockSize: Int, at offset: Int, count: Int,
-        contents: ContentStore) {
+    static func write(
+        _ blocks: inout [Int: [UInt8]], blockSize: Int, at offset: Int, count: Int,
+        contents: ContentStore
+    ) {
         for o in offset..<(offset + count) {
             let b = o / blockSize
             if blocks[b] == nil { blocks[b] = [UInt8](repeating: 0, count: blockSize) }
@@ -20,7 +22,8 @@ import Testing
         let reader = BlockMapReader(store: store)
         let bs = 4096
         let size: UInt64 = 64 * 1024
-        let empty = try await BlockMap.build(base: nil, changes: [], newDiskSizeBytes: size,
+        let empty = try await BlockMap.build(
+            base: nil, changes: [], newDiskSizeBytes: size,
             blockSizeBytes: UInt64(bs), in: store)
         var blocks: [Int: [UInt8]] = [:]
         for (start, end) in [(512, 2048), (4096, 5120), (2048, 2560), (0, 1024)] {
@@ -28,13 +31,17 @@ import Testing
         }
         let changes = blocks.keys.sorted().map { (blockIndex: UInt64($0), id: contents.add(blocks[$0]!)) }
         let written = try await BlockMap.build(base: empty, changes: changes, in: store)
-        let expected = [PageRange(start: 0, end: 2559, kind: .changed),
-            PageRange(start: 4096, end: 5119, kind: .changed)]
-        let page = try await reader.diff(from: empty, to: written, granularity: .exact,
+        let expected = [
+            PageRange(start: 0, end: 2559, kind: .changed),
+            PageRange(start: 4096, end: 5119, kind: .changed),
+        ]
+        let page = try await reader.diff(
+            from: empty, to: written, granularity: .exact,
             contents: contents)
         #expect(page.ranges == expected)
         #expect(page.ranges.map { "\($0.start)…\($0.end)" } == ["0…2559", "4096…5119"])
-        let noBase = try await reader.diff(from: nil, to: written, granularity: .exact,
+        let noBase = try await reader.diff(
+            from: nil, to: written, granularity: .exact,
             contents: contents)
         #expect(noBase.ranges == expected)
         // Block granularity reports whole 4 KiB blocks.
@@ -50,7 +57,8 @@ import Testing
         let before = contents.add(bytes)
         bytes[40_000] ^= 1
         let after = contents.add(bytes)
-        let a = try await BlockMap.build(base: nil, changes: [(blockIndex: UInt64(3), id: before)],
+        let a = try await BlockMap.build(
+            base: nil, changes: [(blockIndex: UInt64(3), id: before)],
             newDiskSizeBytes: 1 << 20, blockSizeBytes: 65536, in: store)
         let b = try await BlockMap.build(base: a, changes: [(blockIndex: UInt64(3), id: after)], in: store)
         let page = try await reader.diff(from: a, to: b, granularity: .exact, contents: contents)
@@ -73,7 +81,8 @@ import Testing
             base.append((i, DiffPropertyTests.randomID(&rng, pool: 1000)))
             i += UInt64.random(in: 1...200, using: &rng)
         }
-        let map = try await BlockMap.build(base: nil, changes: base, newDiskSizeBytes: g.diskSizeBytes,
+        let map = try await BlockMap.build(
+            base: nil, changes: base, newDiskSizeBytes: g.diskSizeBytes,
             in: store)
         let writesBefore = store.writes
         let changed = (0..<10).map { _ in UInt64.random(in: 0..<g.blockCount, using: &rng) }
@@ -101,7 +110,8 @@ import Testing
 
     @Test func identicalMapsDiffWithoutReadingAnything() async throws {
         let store = CountingStore()
-        let map = try await BlockMap.build(base: nil,
+        let map = try await BlockMap.build(
+            base: nil,
             changes: [(blockIndex: UInt64(5), id: DiffPropertyTests.randomID(&SeededRNG.one, pool: 9))],
             newDiskSizeBytes: 1 << 40, in: store)
         store.setFailReads(true)
@@ -114,18 +124,24 @@ import Testing
         let store = MemoryNodeStore()
         let reader = BlockMapReader(store: store)
         let id = DiffPropertyTests.randomID(&SeededRNG.one, pool: 9)
-        let small = try await BlockMap.build(base: nil, changes: [(blockIndex: UInt64(0), id: id)],
+        let small = try await BlockMap.build(
+            base: nil, changes: [(blockIndex: UInt64(0), id: id)],
             newDiskSizeBytes: 65536, in: store)
-        let grown = try await BlockMap.build(base: small, changes: [(blockIndex: UInt64(3), id: id)],
+        let grown = try await BlockMap.build(
+            base: small, changes: [(blockIndex: UInt64(3), id: id)],
             newDiskSizeBytes: 5 * 65536, in: store)
         let up = try await reader.diff(from: small, to: grown)
-        #expect(up.ranges == [PageRange(65536..<3 * 65536, kind: .cleared),
-            PageRange(3 * 65536..<4 * 65536, kind: .changed),
-            PageRange(4 * 65536..<5 * 65536, kind: .cleared)])
+        #expect(
+            up.ranges == [
+                PageRange(65536..<3 * 65536, kind: .cleared),
+                PageRange(3 * 65536..<4 * 65536, kind: .changed),
+                PageRange(4 * 65536..<5 * 65536, kind: .cleared),
+            ])
         let down = try await reader.diff(from: grown, to: small)
         #expect(down.ranges == [PageRange(65536..<5 * 65536, kind: .cleared)])
         // Shrinking back gives the original map: equal content, equal root.
-        let shrunk = try await BlockMap.build(base: grown, changes: [], newDiskSizeBytes: 65536,
+        let shrunk = try await BlockMap.build(
+            base: grown, changes: [], newDiskSizeBytes: 65536,
             in: store)
         #expect(shrunk == small)
     }

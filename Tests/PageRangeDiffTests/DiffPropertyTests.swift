@@ -46,7 +46,8 @@ import Testing
                 let e = min(d.blockCount, s + Int.random(in: 1...60, using: &rng))
                 for i in s..<e { d.ids[i] = .zero }
             case 3:  // resize
-                let pages = UInt64.random(in: 0...(UInt64(maxBlocks) * d.blockSizeBytes / 512),
+                let pages = UInt64.random(
+                    in: 0...(UInt64(maxBlocks) * d.blockSizeBytes / 512),
                     using: &rng)
                 d.resize(to: pages * 512)
             default:  // a single block
@@ -83,14 +84,16 @@ import Testing
             let store = MemoryNodeStore()
             let reader = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 1 << 16))
             let baseDisk = Self.randomDisk(&rng, blockSize: bs, maxBlocks: maxBlocks)
-            let g = try BlockMapGeometry(diskSizeBytes: baseDisk.diskSizeBytes,
+            let g = try BlockMapGeometry(
+                diskSizeBytes: baseDisk.diskSizeBytes,
                 blockSizeBytes: bs, leafFanout: leaf, interiorFanout: interior)
             var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: reader)
             for c in baseDisk.nonZero { try await builder.set(blockIndex: c.blockIndex, to: c.id) }
             let base = try await builder.finish()
 
             let targetDisk = Self.mutate(baseDisk, &rng, maxBlocks: maxBlocks)
-            var incremental = try await BlockMapBuilder(base: base,
+            var incremental = try await BlockMapBuilder(
+                base: base,
                 geometry: g.resized(to: targetDisk.diskSizeBytes), reader: reader)
             for c in baseDisk.changes(to: targetDisk) {
                 try await incremental.set(blockIndex: c.blockIndex, to: c.id)
@@ -98,7 +101,8 @@ import Testing
             let target = try await incremental.finish()
 
             // Canonical: the incremental map equals a fresh full build of the same content.
-            var fresh = try await BlockMapBuilder(base: nil,
+            var fresh = try await BlockMapBuilder(
+                base: nil,
                 geometry: g.resized(to: targetDisk.diskSizeBytes), reader: reader)
             for c in targetDisk.nonZero { try await fresh.set(blockIndex: c.blockIndex, to: c.id) }
             let freshMap = try await fresh.finish()
@@ -107,8 +111,9 @@ import Testing
             // Lookup and iteration agree with the flat model.
             var listed: [(blockIndex: UInt64, id: ChunkID)] = []
             for try await e in reader.entries(of: target) { listed.append(e) }
-            #expect(listed.map(\.blockIndex) == targetDisk.nonZero.map(\.blockIndex)
-                && listed.map(\.id) == targetDisk.nonZero.map(\.id), "seed \(seed): entries")
+            #expect(
+                listed.map(\.blockIndex) == targetDisk.nonZero.map(\.blockIndex)
+                    && listed.map(\.id) == targetDisk.nonZero.map(\.id), "seed \(seed): entries")
             if targetDisk.blockCount > 0 {
                 for _ in 0..<5 {
                     let i = Int.random(in: 0..<targetDisk.blockCount, using: &rng)
@@ -120,7 +125,8 @@ import Testing
                 for try await e in reader.entries(of: target, blocks: s..<(s + 17)) {
                     part.append(e.blockIndex)
                 }
-                #expect(part == targetDisk.nonZero.map(\.blockIndex).filter { $0 >= s && $0 < s + 17 },
+                #expect(
+                    part == targetDisk.nonZero.map(\.blockIndex).filter { $0 >= s && $0 < s + 17 },
                     "seed \(seed): entries in a block range")
             }
 
@@ -141,19 +147,23 @@ import Testing
                 let extent = max(td.diskSizeBytes, bd?.diskSizeBytes ?? 0)
                 let sub = Self.randomRange(&rng, extent: extent)
                 let pageSize = Int.random(in: 1...5, using: &rng)
-                let paged = try await allPages(reader, from: bm, to: tm, in: sub,
+                let paged = try await allPages(
+                    reader, from: bm, to: tm, in: sub,
                     maxResults: pageSize)
                 let expectedSub = Oracle.diff(base: bd, target: td, range: sub)
-                #expect(paged.ranges == expectedSub,
+                #expect(
+                    paged.ranges == expectedSub,
                     "seed \(seed) pair \(n): sub-range \(sub) paged by \(pageSize)")
                 #expect(Oracle.invariantsHold(paged.ranges), "seed \(seed) pair \(n): invariants")
 
                 // A store that suspends, with a partly warm cache: the synchronous walk stops
                 // at the first missing node and the async walk finishes the job.
-                let partial = BlockMapReader(store: ForwardingStore(store),
+                let partial = BlockMapReader(
+                    store: ForwardingStore(store),
                     cache: NodeCache(capacityBytes: 1 << 20))
                 if td.blockCount > 0 {
-                    _ = try await partial.chunkID(in: tm,
+                    _ = try await partial.chunkID(
+                        in: tm,
                         atBlock: UInt64.random(in: 0..<UInt64(td.blockCount), using: &rng))
                 }
                 let hybrid = try await partial.diff(from: bm, to: tm, maxResults: 100_000)
@@ -197,24 +207,31 @@ import Testing
             }
             let store = MemoryNodeStore()
             let reader = BlockMapReader(store: store)
-            let g = try BlockMapGeometry(diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
+            let g = try BlockMapGeometry(
+                diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
                 leafFanout: 4, interiorFanout: 4)
-            let base = try await BlockMap.build(base: nil, changes: baseDisk.nonZero,
+            let base = try await BlockMap.build(
+                base: nil, changes: baseDisk.nonZero,
                 newDiskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs, in: store)
             _ = g
-            let target = try await BlockMap.build(base: base, changes: baseDisk.changes(to: targetDisk),
+            let target = try await BlockMap.build(
+                base: base, changes: baseDisk.changes(to: targetDisk),
                 newDiskSizeBytes: targetDisk.diskSizeBytes, in: store)
-            for (n, (bd, bm, td, tm)) in [(baseDisk, base, targetDisk, target),
-                (targetDisk, target, baseDisk, base)].enumerated()
-            {
+            for (n, (bd, bm, td, tm)) in [
+                (baseDisk, base, targetDisk, target),
+                (targetDisk, target, baseDisk, base),
+            ].enumerated() {
                 let expected = Oracle.diff(base: bd, target: td, contents: contents)
-                let got = try await allPages(reader, from: bm, to: tm,
+                let got = try await allPages(
+                    reader, from: bm, to: tm,
                     maxResults: Int.random(in: 1...4, using: &rng), granularity: .exact,
                     contents: contents)
                 #expect(got.ranges == expected, "seed \(seed) pair \(n): exact diff")
-                let none = try await reader.diff(from: nil, to: tm, granularity: .exact,
+                let none = try await reader.diff(
+                    from: nil, to: tm, granularity: .exact,
                     contents: contents)
-                #expect(none.ranges == Oracle.diff(base: nil, target: td, contents: contents),
+                #expect(
+                    none.ranges == Oracle.diff(base: nil, target: td, contents: contents),
                     "seed \(seed) pair \(n): exact diff without base")
                 _ = bd
             }

@@ -1,7 +1,7 @@
 import BlockStore
 import BlockStoreTesting
-import Synchronization
 import PageRangeDiff
+import Synchronization
 import Testing
 
 /// Diffs of maps kept in a real chunk store (the asynchronous walk, which batch-loads the
@@ -19,18 +19,21 @@ import Testing
             var options = ChunkStoreOptions()
             options.keyDerivation = .fastForTesting
             options.packTargetBytes = 64 << 10
-            let store = try await ChunkStore.create(on: backend, encryption: .passphrase("d"),
+            let store = try await ChunkStore.create(
+                on: backend, encryption: .passphrase("d"),
                 options: options)
             let writer = BlockMapReader(store: store, cache: NodeCache(capacityBytes: 1 << 20))
             let baseDisk = DiffPropertyTests.randomDisk(&rng, blockSize: bs, maxBlocks: maxBlocks)
-            let g = try BlockMapGeometry(diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
+            let g = try BlockMapGeometry(
+                diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
                 leafFanout: leaf, interiorFanout: interior)
             var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: writer)
             for c in baseDisk.nonZero { try await builder.set(blockIndex: c.blockIndex, to: c.id) }
             let base = try await builder.finish()
             try await store.flush()
             let targetDisk = DiffPropertyTests.mutate(baseDisk, &rng, maxBlocks: maxBlocks)
-            var incremental = try await BlockMapBuilder(base: base,
+            var incremental = try await BlockMapBuilder(
+                base: base,
                 geometry: g.resized(to: targetDisk.diskSizeBytes), reader: writer)
             for c in baseDisk.changes(to: targetDisk) {
                 try await incremental.set(blockIndex: c.blockIndex, to: c.id)
@@ -44,7 +47,8 @@ import Testing
                 let page = try await reader.diff(from: base, to: target, maxResults: 100_000)
                 #expect(page.ranges == expected, "seed \(seed) cache \(capacity): diff")
                 let paged = try await allPages(reader, from: target, to: base, maxResults: 3)
-                #expect(paged.ranges == Oracle.diff(base: targetDisk, target: baseDisk),
+                #expect(
+                    paged.ranges == Oracle.diff(base: targetDisk, target: baseDisk),
                     "seed \(seed) cache \(capacity): reverse, paged")
             }
         }
@@ -57,15 +61,19 @@ import Testing
         let backend = FaultInjectingBackend(wrapping: MemoryBackend())
         var options = ChunkStoreOptions()
         options.keyDerivation = .fastForTesting
-        let store = try await ChunkStore.create(on: backend, encryption: .passphrase("d"),
+        let store = try await ChunkStore.create(
+            on: backend, encryption: .passphrase("d"),
             options: options)
         let changes = (0..<20_000).map { (blockIndex: UInt64($0), id: DiffPropertyTests.randomID(&rng, pool: 1 << 30)) }
-        let base = try await BlockMap.build(base: nil, changes: changes,
+        let base = try await BlockMap.build(
+            base: nil, changes: changes,
             newDiskSizeBytes: 20_000 * 65536, in: store)
         try await store.flush()
         let scattered = (0..<200).map { k in
-            (blockIndex: UInt64(k * 100 + Int.random(in: 0..<100, using: &rng)),
-                id: DiffPropertyTests.randomID(&rng, pool: 1 << 30))
+            (
+                blockIndex: UInt64(k * 100 + Int.random(in: 0..<100, using: &rng)),
+                id: DiffPropertyTests.randomID(&rng, pool: 1 << 30)
+            )
         }
         let target = try await BlockMap.build(base: base, changes: scattered, in: store)
         try await store.flush()
@@ -77,7 +85,8 @@ import Testing
         let reads = backend.callCount(.rangedGet) + backend.callCount(.get) - before
         #expect(page.ranges.count == 200 && page.ranges.allSatisfy { $0.kind == .changed })
         #expect(counting.nodesRequested > 250, "\(counting.nodesRequested) nodes")
-        #expect(reads * 5 < counting.nodesRequested,
+        #expect(
+            reads * 5 < counting.nodesRequested,
             "\(reads) store reads for \(counting.nodesRequested) nodes")
     }
 }
@@ -131,30 +140,38 @@ final class RequestCountingStore: NodeStore {
             let store = MemoryNodeStore()
             let leaf = [4, 8, 64].randomElement(using: &rng)!
             let interior = [4, 16].randomElement(using: &rng)!
-            let g = try BlockMapGeometry(diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
+            let g = try BlockMapGeometry(
+                diskSizeBytes: baseDisk.diskSizeBytes, blockSizeBytes: bs,
                 leafFanout: leaf, interiorFanout: interior)
             let reader = BlockMapReader(store: store)
             var builder = try await BlockMapBuilder(base: nil, geometry: g, reader: reader)
             for c in baseDisk.nonZero { try await builder.set(blockIndex: c.blockIndex, to: c.id) }
             let base = try await builder.finish()
-            let target = try await BlockMap.build(base: base, changes: baseDisk.changes(to: targetDisk),
+            let target = try await BlockMap.build(
+                base: base, changes: baseDisk.changes(to: targetDisk),
                 newDiskSizeBytes: targetDisk.diskSizeBytes, in: store)
-            for (n, (bd, bm, td, tm)) in [(baseDisk, base, targetDisk, target),
-                (targetDisk, target, baseDisk, base)].enumerated()
-            {
+            for (n, (bd, bm, td, tm)) in [
+                (baseDisk, base, targetDisk, target),
+                (targetDisk, target, baseDisk, base),
+            ].enumerated() {
                 for granularity in [DiffGranularity.block, .exact] {
-                    let expected = Oracle.diff(base: bd, target: td,
+                    let expected = Oracle.diff(
+                        base: bd, target: td,
                         contents: granularity == .exact ? contents : nil)
                     let pageSize = Int.random(in: 1...6, using: &rng)
-                    let inMemory = try await allPages(reader, from: bm, to: tm, maxResults: pageSize,
+                    let inMemory = try await allPages(
+                        reader, from: bm, to: tm, maxResults: pageSize,
                         granularity: granularity, contents: contents)
                     #expect(inMemory.ranges == expected, "seed \(seed) pair \(n) \(granularity): in memory")
                     for capacity in [0, 1 << 12, 1 << 22] {
-                        let suspending = BlockMapReader(store: ForwardingStore(store),
+                        let suspending = BlockMapReader(
+                            store: ForwardingStore(store),
                             cache: NodeCache(capacityBytes: capacity))
-                        let got = try await allPages(suspending, from: bm, to: tm,
+                        let got = try await allPages(
+                            suspending, from: bm, to: tm,
                             maxResults: pageSize, granularity: granularity, contents: contents)
-                        #expect(got.ranges == expected,
+                        #expect(
+                            got.ranges == expected,
                             "seed \(seed) pair \(n) \(granularity) cache \(capacity): through the store")
                     }
                 }
@@ -183,7 +200,8 @@ final class RequestCountingStore: NodeStore {
             let packed = Array(header.prefix(n)).withUnsafeBytes { MapNode.packedHeaderPrefix($0) }
             #expect(packed == expected, "\(n)-byte header")
         }
-        #expect(MapNode.nonRootHeaderPrefix(level: 3)
-            == ([66, 77, 1, 3, 0] as [UInt8]).withUnsafeBytes { MapNode.packedHeaderPrefix($0) })
+        #expect(
+            MapNode.nonRootHeaderPrefix(level: 3)
+                == ([66, 77, 1, 3, 0] as [UInt8]).withUnsafeBytes { MapNode.packedHeaderPrefix($0) })
     }
 }

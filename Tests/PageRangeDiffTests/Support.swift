@@ -78,8 +78,10 @@ final class ContentStore: ChunkContentSource, @unchecked Sendable {
 
 /// The brute-force oracle: page by page over the union of both disks, then coalesced.
 enum Oracle {
-    static func diff(base: FlatDisk?, target: FlatDisk, range: Range<UInt64>? = nil,
-        contents: ContentStore? = nil) -> [PageRange] {
+    static func diff(
+        base: FlatDisk?, target: FlatDisk, range: Range<UInt64>? = nil,
+        contents: ContentStore? = nil
+    ) -> [PageRange] {
         let T = target.diskSizeBytes
         let B = base?.diskSizeBytes ?? 0
         let extent = max(T, B)
@@ -203,14 +205,17 @@ final class ByteNodeStore: NodeStore {
 }
 
 /// Collects every page of a diff by following markers.
-func allPages(_ reader: BlockMapReader, from base: BlockMap?, to target: BlockMap,
+func allPages(
+    _ reader: BlockMapReader, from base: BlockMap?, to target: BlockMap,
     in range: Range<UInt64>? = nil, maxResults: Int, granularity: DiffGranularity = .block,
-    contents: (any ChunkContentSource)? = nil) async throws -> (ranges: [PageRange], pages: Int) {
+    contents: (any ChunkContentSource)? = nil
+) async throws -> (ranges: [PageRange], pages: Int) {
     var out: [PageRange] = []
     var marker: DiffMarker? = nil
     var pages = 0
     repeat {
-        let page = try await reader.diff(from: base, to: target, in: range, maxResults: maxResults,
+        let page = try await reader.diff(
+            from: base, to: target, in: range, maxResults: maxResults,
             marker: marker, granularity: granularity, contents: contents)
         precondition(page.ranges.count <= maxResults)
         // Markers survive a trip through their string form.

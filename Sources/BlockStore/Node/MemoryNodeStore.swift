@@ -125,11 +125,13 @@ public final class MemoryNodeStore: NodeStore {
             }
             node.entries.withUnsafeBufferPointer { e in
                 if let source = e.baseAddress {
-                    (storage + offset).initializeMemory(as: StoreNode.Entry.self, from: source,
+                    (storage + offset).initializeMemory(
+                        as: StoreNode.Entry.self, from: source,
                         count: e.count)
                 }
             }
-            slots[i] = Slot(id: id, storage: storage, entryCount: UInt32(node.entries.count),
+            slots[i] = Slot(
+                id: id, storage: storage, entryCount: UInt32(node.entries.count),
                 headerCount: UInt16(node.header.count))
             count += 1
         }
@@ -158,9 +160,10 @@ extension MemoryNodeStore: ResidentNodeStore {
 
     /// Looks up a batch under one lock: every lookup's table slot is requested first (so the
     /// cache misses of independent lookups overlap), then each is resolved.
-    package func residentNodes(_ ids: UnsafeBufferPointer<ChunkID>,
-        into nodes: UnsafeMutableBufferPointer<ResidentNode?>)
-    {
+    package func residentNodes(
+        _ ids: UnsafeBufferPointer<ChunkID>,
+        into nodes: UnsafeMutableBufferPointer<ResidentNode?>
+    ) {
         precondition(nodes.count >= ids.count, "one result per ID")
         // The caller's buffers are used only inside this call; passed by address, so the lock's
         // closure captures nothing that region checking would tie to the caller's task.

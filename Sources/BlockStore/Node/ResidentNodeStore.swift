@@ -40,15 +40,17 @@ package protocol ResidentNodeStore: NodeStore {
     /// Looks up `ids[k]` into `nodes[k]` for every `k`, as one batch: a store can start the
     /// lookups together, so that the memory latency of independent lookups overlaps.
     /// - Precondition: `nodes.count >= ids.count`.
-    func residentNodes(_ ids: UnsafeBufferPointer<ChunkID>,
+    func residentNodes(
+        _ ids: UnsafeBufferPointer<ChunkID>,
         into nodes: UnsafeMutableBufferPointer<ResidentNode?>)
 }
 
 extension ResidentNodeStore {
     /// Looks up `ids[k]` into `nodes[k]` one by one.
-    package func residentNodes(_ ids: UnsafeBufferPointer<ChunkID>,
-        into nodes: UnsafeMutableBufferPointer<ResidentNode?>)
-    {
+    package func residentNodes(
+        _ ids: UnsafeBufferPointer<ChunkID>,
+        into nodes: UnsafeMutableBufferPointer<ResidentNode?>
+    ) {
         precondition(nodes.count >= ids.count, "one result per ID")
         for k in ids.indices { nodes[k] = residentNode(ids[k]) }
     }

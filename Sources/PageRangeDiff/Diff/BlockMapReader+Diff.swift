@@ -35,41 +35,49 @@ extension BlockMapReader {
         contents: (any ChunkContentSource)? = nil
     ) async throws -> DiffPage {
         guard maxResults >= 1, maxResults <= BlockMapReader.maxResultsLimit else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "maxResults \(maxResults) is outside 1…\(BlockMapReader.maxResultsLimit)")
         }
         if let base, !base.geometry.isCompatible(with: target.geometry) {
-            throw PageRangeDiffError(.geometryMismatch,
+            throw PageRangeDiffError(
+                .geometryMismatch,
                 "cannot diff \(base.geometry) against \(target.geometry): block size and "
                     + "fan-outs must match")
         }
         if granularity == .exact && contents == nil {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "exact granularity needs a ChunkContentSource to compare block contents")
         }
         let extent = max(target.diskSizeBytes, base?.diskSizeBytes ?? 0)
         let request = byteRange ?? 0..<extent
         guard request.lowerBound % 512 == 0, request.upperBound % 512 == 0 else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "byte range \(request) is not 512-byte aligned")
         }
         guard request.upperBound <= extent else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "byte range \(request) reaches past the disks' end at \(extent)")
         }
-        let fingerprint = DiffMarker.fingerprint(base: base, target: target, byteRange: request,
+        let fingerprint = DiffMarker.fingerprint(
+            base: base, target: target, byteRange: request,
             granularity: granularity)
         var start = request.lowerBound
         if let marker {
             guard marker.requestFingerprint == fingerprint else {
-                throw PageRangeDiffError(.invalidMarker,
+                throw PageRangeDiffError(
+                    .invalidMarker,
                     "the marker belongs to a different diff request (other maps, range or "
                         + "granularity); start again without a marker")
             }
             guard marker.resumeOffsetBytes % 512 == 0,
                 request.contains(marker.resumeOffsetBytes)
             else {
-                throw PageRangeDiffError(.invalidMarker,
+                throw PageRangeDiffError(
+                    .invalidMarker,
                     "the marker's offset \(marker.resumeOffsetBytes) is outside the request")
             }
             start = marker.resumeOffsetBytes
@@ -77,7 +85,8 @@ extension BlockMapReader {
         if let base, base.rootID == target.rootID, base.geometry == target.geometry {
             return DiffPage(ranges: [], nextMarker: nil)
         }
-        var walk = DiffWalk(base: base, target: target, clip: start..<request.upperBound,
+        var walk = DiffWalk(
+            base: base, target: target, clip: start..<request.upperBound,
             maxResults: maxResults, granularity: granularity)
         try await drive(&walk, contents: contents)
         let ranges = walk.finish()
@@ -105,7 +114,8 @@ extension BlockMapReader {
         contents: (any ChunkContentSource)? = nil,
         pageSize: Int = 1024
     ) -> DiffRanges {
-        DiffRanges(reader: self, base: base, target: target, byteRange: byteRange,
+        DiffRanges(
+            reader: self, base: base, target: target, byteRange: byteRange,
             granularity: granularity, contents: contents, pageSize: pageSize)
     }
 
@@ -150,10 +160,11 @@ extension BlockMapReader {
 
     /// Walks pass after pass, comparing block contents when exact mode asks; returns the first
     /// node the source does not have at hand, or nil when the walk is done.
-    private func passes<Source: DiffNodeSource>(_ walk: inout DiffWalk,
+    private func passes<Source: DiffNodeSource>(
+        _ walk: inout DiffWalk,
         _ pass: inout DiffPass<Source>, contents: (any ChunkContentSource)?,
-        buffers: ContentBuffers) async throws -> DiffWalk.NodeNeed?
-    {
+        buffers: ContentBuffers
+    ) async throws -> DiffWalk.NodeNeed? {
         while !walk.isDone, let pause = try walk.run(&pass) {
             switch pause {
             case .node(let need):
@@ -161,11 +172,14 @@ extension BlockMapReader {
             case .contents(let need):
                 for b in need.blocks {
                     let (targetCount, baseCount) = walk.contentByteCounts(b.blockIndex)
-                    try await read(b.target, into: buffers.target, count: targetCount,
+                    try await read(
+                        b.target, into: buffers.target, count: targetCount,
                         contents: contents)
-                    try await read(b.base, into: buffers.base, count: baseCount,
+                    try await read(
+                        b.base, into: buffers.base, count: baseCount,
                         contents: contents)
-                    walk.comparePages(b.blockIndex, base: UnsafeRawBufferPointer(buffers.base),
+                    walk.comparePages(
+                        b.blockIndex, base: UnsafeRawBufferPointer(buffers.base),
                         target: UnsafeRawBufferPointer(buffers.target))
                     if walk.collector.isFull { return nil }
                 }
@@ -191,15 +205,17 @@ extension BlockMapReader {
     }
 
     /// Fills `buffer[0..<blockSizeBytes]`: the chunk's `count` bytes, zeros after.
-    private func read(_ id: ChunkID, into buffer: UnsafeMutableRawBufferPointer, count: Int,
-        contents: (any ChunkContentSource)?) async throws
-    {
+    private func read(
+        _ id: ChunkID, into buffer: UnsafeMutableRawBufferPointer, count: Int,
+        contents: (any ChunkContentSource)?
+    ) async throws {
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
         guard !id.isZero, count > 0, let contents else { return }
         do {
             try await contents.readChunk(id, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
         } catch {
-            throw PageRangeDiffError(.chunkReadFailed,
+            throw PageRangeDiffError(
+                .chunkReadFailed,
                 "reading chunk \(id.shortHex) for an exact diff failed",
                 underlying: error)
         }
@@ -217,8 +233,10 @@ final class ContentBuffers {
 
     private var both: (target: UnsafeMutableRawBufferPointer, base: UnsafeMutableRawBufferPointer) {
         if let storage { return storage }
-        let made = (UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 64),
-            UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 64))
+        let made = (
+            UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 64),
+            UnsafeMutableRawBufferPointer.allocate(byteCount: blockSizeBytes, alignment: 64)
+        )
         storage = made
         return made
     }

@@ -22,7 +22,8 @@ public struct DiffMarker: Sendable, Hashable, CustomStringConvertible, Codable {
     /// Parses a marker's string form.
     /// - Throws: ``PageRangeDiffError`` `invalidMarker` for anything that is not a marker.
     public init(parsing text: some StringProtocol) throws {
-        let bad = PageRangeDiffError(.invalidMarker,
+        let bad = PageRangeDiffError(
+            .invalidMarker,
             "\"\(text.prefix(60))\" is not a diff continuation marker; pass back the nextMarker "
                 + "of the previous page unchanged")
         guard text.hasPrefix(DiffMarker.prefix) else { throw bad }
@@ -51,7 +52,8 @@ public struct DiffMarker: Sendable, Hashable, CustomStringConvertible, Codable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         do { try self.init(parsing: text) } catch {
-            throw DecodingError.dataCorruptedError(in: container,
+            throw DecodingError.dataCorruptedError(
+                in: container,
                 debugDescription: "not a diff continuation marker")
         }
     }
@@ -63,8 +65,10 @@ public struct DiffMarker: Sendable, Hashable, CustomStringConvertible, Codable {
     }
 
     /// The digest binding a marker to its request.
-    static func fingerprint(base: BlockMap?, target: BlockMap, byteRange: Range<UInt64>,
-        granularity: DiffGranularity) -> UInt64 {
+    static func fingerprint(
+        base: BlockMap?, target: BlockMap, byteRange: Range<UInt64>,
+        granularity: DiffGranularity
+    ) -> UInt64 {
         var bytes: [UInt8] = Array("blocksnap.diffmarker.v1".utf8)
         func add(_ v: UInt64) { for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(k)))) } }
         bytes += (base?.rootID ?? .zero).bytes

@@ -26,12 +26,15 @@ protocol DiffNodeSource {
     /// With `zeroIDsLeftToCaller`, a check of every entry for the zero ID may be skipped: the
     /// caller reads every entry anyway and checks again in full if it meets one.
     /// - Throws: ``PageRangeDiffError`` `corruptNode` or `unsupportedFormat`.
-    static func check(_ node: Node, id: ChunkID, level: Int, geometry: BlockMapGeometry,
+    static func check(
+        _ node: Node, id: ChunkID, level: Int, geometry: BlockMapGeometry,
         firstBlock: UInt64, zeroIDsLeftToCaller: Bool) throws
 
     /// Calls `body` with a node's entries.
-    static func withEntries<R>(of node: Node,
-        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R) rethrows -> R
+    static func withEntries<R>(
+        of node: Node,
+        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R
+    ) rethrows -> R
 
     /// Starts loading a node's memory into the CPU cache (a hint; no effect on results).
     static func prefetch(_ node: Node)
@@ -40,9 +43,10 @@ protocol DiffNodeSource {
 extension DiffNodeSource {
     /// Calls `body` with a node's entries, or with none for an absent node.
     @inline(__always)
-    static func withEntries<R>(orNone node: Node?,
-        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R) rethrows -> R
-    {
+    static func withEntries<R>(
+        orNone node: Node?,
+        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R
+    ) rethrows -> R {
         guard let node else { return try body(DiffWalk.noEntries) }
         return try withEntries(of: node, body)
     }
@@ -125,9 +129,10 @@ struct ResidentNodes: DiffNodeSource {
     func node(_ id: ChunkID) -> ResidentNode? { store.residentNode(id) }
 
     @inline(__always)
-    func nodes(_ ids: UnsafeBufferPointer<ChunkID>,
-        into nodes: UnsafeMutableBufferPointer<ResidentNode?>)
-    {
+    func nodes(
+        _ ids: UnsafeBufferPointer<ChunkID>,
+        into nodes: UnsafeMutableBufferPointer<ResidentNode?>
+    ) {
         store.residentNodes(ids, into: nodes)
     }
 
@@ -140,31 +145,37 @@ struct ResidentNodes: DiffNodeSource {
     }
 
     @inline(__always)
-    static func check(_ node: ResidentNode, id: ChunkID, level: Int, geometry: BlockMapGeometry,
-        firstBlock: UInt64, zeroIDsLeftToCaller: Bool) throws
-    {
+    static func check(
+        _ node: ResidentNode, id: ChunkID, level: Int, geometry: BlockMapGeometry,
+        firstBlock: UInt64, zeroIDsLeftToCaller: Bool
+    ) throws {
         if MapNode.isCanonicalNonRootHeader(node.header, level: level), !node.entries.isEmpty {
             if zeroIDsLeftToCaller {
-                try MapNode.checkLastSlot(node.entries, id: id, level: level, geometry: geometry,
+                try MapNode.checkLastSlot(
+                    node.entries, id: id, level: level, geometry: geometry,
                     firstBlock: firstBlock)
             } else {
-                try MapNode.checkEntries(node.entries, id: id, level: level, geometry: geometry,
+                try MapNode.checkEntries(
+                    node.entries, id: id, level: level, geometry: geometry,
                     firstBlock: firstBlock)
             }
             return
         }
         // A non-root node at this level has exactly the header above; the full decode says
         // what is wrong instead.
-        _ = try MapNode.checkedEntries(of: node.node, id: id, level: level, isRoot: false,
+        _ = try MapNode.checkedEntries(
+            of: node.node, id: id, level: level, isRoot: false,
             geometry: geometry, firstBlock: firstBlock)
-        throw PageRangeDiffError(.corruptNode,
+        throw PageRangeDiffError(
+            .corruptNode,
             "block-map node \(id.shortHex) has a malformed header for level \(level)")
     }
 
     @inline(__always)
-    static func withEntries<R>(of node: ResidentNode,
-        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R) rethrows -> R
-    {
+    static func withEntries<R>(
+        of node: ResidentNode,
+        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R
+    ) rethrows -> R {
         try body(node.entries)
     }
 
@@ -209,18 +220,21 @@ struct CachedNodes: DiffNodeSource {
     func root(_ id: ChunkID) throws -> MapNode? { node(id) }
 
     @inline(__always)
-    static func check(_ node: MapNode, id: ChunkID, level: Int, geometry: BlockMapGeometry,
-        firstBlock: UInt64, zeroIDsLeftToCaller: Bool) throws
-    {
+    static func check(
+        _ node: MapNode, id: ChunkID, level: Int, geometry: BlockMapGeometry,
+        firstBlock: UInt64, zeroIDsLeftToCaller: Bool
+    ) throws {
         // Decoding checked the entries for zero IDs already.
-        try node.check(level: level, isRoot: false, geometry: geometry, firstBlock: firstBlock,
+        try node.check(
+            level: level, isRoot: false, geometry: geometry, firstBlock: firstBlock,
             id: id)
     }
 
     @inline(__always)
-    static func withEntries<R>(of node: MapNode,
-        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R) rethrows -> R
-    {
+    static func withEntries<R>(
+        of node: MapNode,
+        _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R
+    ) rethrows -> R {
         try node.entries.withUnsafeBufferPointer(body)
     }
 

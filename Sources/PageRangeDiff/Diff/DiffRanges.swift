@@ -43,7 +43,8 @@ public struct DiffRanges: AsyncSequence, Sendable {
         public mutating func next() async throws -> PageRange? {
             while position == buffer.count {
                 if exhausted { return nil }
-                let page = try await sequence.reader.diff(from: sequence.base, to: sequence.target,
+                let page = try await sequence.reader.diff(
+                    from: sequence.base, to: sequence.target,
                     in: sequence.byteRange, maxResults: sequence.pageSize, marker: marker,
                     granularity: sequence.granularity, contents: sequence.contents)
                 buffer = page.ranges

@@ -82,9 +82,10 @@ struct DiffWalk {
     /// Blocks per node at each level, indexed by level.
     let spans: [UInt64]
 
-    init(base: BlockMap?, target: BlockMap, clip: Range<UInt64>, maxResults: Int,
-        granularity: DiffGranularity)
-    {
+    init(
+        base: BlockMap?, target: BlockMap, clip: Range<UInt64>, maxResults: Int,
+        granularity: DiffGranularity
+    ) {
         self.base = base
         self.target = target
         self.geometry = target.geometry
@@ -118,7 +119,8 @@ struct DiffWalk {
     /// - Throws: ``PageRangeDiffError`` for a damaged or misplaced node.
     mutating func run<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>) throws -> Pause? {
         let baseRoot: Ref = base.map { .root($0.rootID) } ?? .absent
-        return try visit(&pass, level: spans.count - 1, first: 0, base: baseRoot,
+        return try visit(
+            &pass, level: spans.count - 1, first: 0, base: baseRoot,
             target: .root(target.rootID))
     }
 
@@ -140,15 +142,17 @@ struct DiffWalk {
     }
 
     /// Finds and checks one side of a pair, without suspending.
-    private func side<Source: DiffNodeSource>(_ source: Source, _ ref: Ref, map: BlockMap?,
-        level: Int, first: UInt64) throws -> Side<Source.Node>
-    {
+    private func side<Source: DiffNodeSource>(
+        _ source: Source, _ ref: Ref, map: BlockMap?,
+        level: Int, first: UInt64
+    ) throws -> Side<Source.Node> {
         switch ref {
         case .absent:
             return .absent
         case .node(let id):
             guard let node = source.node(id) else { return .missing(id) }
-            try Source.check(node, id: id, level: level, geometry: map!.geometry,
+            try Source.check(
+                node, id: id, level: level, geometry: map!.geometry,
                 firstBlock: first, zeroIDsLeftToCaller: false)
             return .stored(node)
         case .root(let id):
@@ -164,9 +168,10 @@ struct DiffWalk {
 
     /// Calls `body` with a side's entries.
     @inline(__always)
-    private static func withEntries<Source: DiffNodeSource, R>(of side: Side<Source.Node>,
-        in _: Source.Type, _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R) rethrows -> R
-    {
+    private static func withEntries<Source: DiffNodeSource, R>(
+        of side: Side<Source.Node>,
+        in _: Source.Type, _ body: (UnsafeBufferPointer<StoreNode.Entry>) throws -> R
+    ) rethrows -> R {
         switch side {
         case .absent:
             return try body(DiffWalk.noEntries)
@@ -189,9 +194,10 @@ struct DiffWalk {
     }
 
     /// Visits a pair of subtrees at `level` whose first block is `first`.
-    private mutating func visit<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
-        level: Int, first: UInt64, base a: Ref, target b: Ref) throws -> Pause?
-    {
+    private mutating func visit<Source: DiffNodeSource>(
+        _ pass: inout DiffPass<Source>,
+        level: Int, first: UInt64, base a: Ref, target b: Ref
+    ) throws -> Pause? {
         if collector.isFull { return nil }
         let end = first &+ spans[level]
         guard first < endBlock, end > firstBlock else { return nil }
@@ -203,7 +209,8 @@ struct DiffWalk {
         if case .missing(let id) = sb { return .node(need(id, level: level, first: first)) }
         return try DiffWalk.withEntries(of: sa, in: Source.self) { ea in
             try DiffWalk.withEntries(of: sb, in: Source.self) { eb in
-                try self.visitNodes(&pass, level: level, first: first, touchesGrown: touchesGrown,
+                try self.visitNodes(
+                    &pass, level: level, first: first, touchesGrown: touchesGrown,
                     base: ea, baseIsRoot: sa.isVirtualRoot, target: eb,
                     targetIsRoot: sb.isVirtualRoot)
             }
@@ -212,17 +219,19 @@ struct DiffWalk {
 
     /// A need for a node found missing outside a batch.
     private func need(_ id: ChunkID, level: Int, first: UInt64) -> NodeNeed {
-        NodeNeed(id: id, level: level, firstBlock: first, endBlock: first &+ spans[level],
+        NodeNeed(
+            id: id, level: level, firstBlock: first, endBlock: first &+ spans[level],
             parent: nil)
     }
 
     /// The rules for one node pair whose entries are at hand (`aRoot`/`bRoot`: the entries name
     /// that side's root, below virtual levels).
-    private mutating func visitNodes<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+    private mutating func visitNodes<Source: DiffNodeSource>(
+        _ pass: inout DiffPass<Source>,
         level: Int, first: UInt64, touchesGrown: Bool,
         base ea: UnsafeBufferPointer<StoreNode.Entry>, baseIsRoot aRoot: Bool,
-        target eb: UnsafeBufferPointer<StoreNode.Entry>, targetIsRoot bRoot: Bool) throws -> Pause?
-    {
+        target eb: UnsafeBufferPointer<StoreNode.Entry>, targetIsRoot bRoot: Bool
+    ) throws -> Pause? {
         if level == 0 {
             if !touchesGrown && granularity == .block {
                 // Both sides were checked in full (zero IDs too) when they were found.
@@ -259,7 +268,8 @@ struct DiffWalk {
                 let childFirst = first + UInt64(slot) * childSpan
                 if childFirst >= endBlock { return nil }
                 if childFirst + childSpan <= firstBlock { continue }
-                if let pause = try visit(&pass, level: level - 1, first: childFirst, base: ra,
+                if let pause = try visit(
+                    &pass, level: level - 1, first: childFirst, base: ra,
                     target: rb)
                 {
                     return pause
@@ -276,14 +286,17 @@ struct DiffWalk {
             if childFirst >= endBlock { return nil }
             while i < ea.count && ea[i].slot < slot { i += 1 }
             while j < eb.count && eb[j].slot < slot { j += 1 }
-            let ra: Ref = i < ea.count && ea[i].slot == slot
+            let ra: Ref =
+                i < ea.count && ea[i].slot == slot
                 ? (aRoot ? .root(ea[i].id) : .node(ea[i].id)) : .absent
-            let rb: Ref = j < eb.count && eb[j].slot == slot
+            let rb: Ref =
+                j < eb.count && eb[j].slot == slot
                 ? (bRoot ? .root(eb[j].id) : .node(eb[j].id)) : .absent
             if childFirst + childSpan <= firstBlock { continue }
             if ra == .absent && rb == .absent {
                 zeroSpan(firstBlock: childFirst, endBlock: childFirst + childSpan)
-            } else if let pause = try visit(&pass, level: level - 1, first: childFirst, base: ra,
+            } else if let pause = try visit(
+                &pass, level: level - 1, first: childFirst, base: ra,
                 target: rb)
             {
                 return pause
@@ -303,10 +316,11 @@ struct DiffWalk {
     /// (leaves) or descended into, with the nodes of the pairs a few ahead requested meanwhile.
     /// Gives exactly what descending child by child gives, in the same order, with the same
     /// checks.
-    private mutating func visitChildPairs<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+    private mutating func visitChildPairs<Source: DiffNodeSource>(
+        _ pass: inout DiffPass<Source>,
         level: Int, first: UInt64, base ea: UnsafeBufferPointer<StoreNode.Entry>,
-        target eb: UnsafeBufferPointer<StoreNode.Entry>) throws -> Pause?
-    {
+        target eb: UnsafeBufferPointer<StoreNode.Entry>
+    ) throws -> Pause? {
         let childLevel = level - 1
         let childSpan = spans[childLevel]
         if pass.pending.count <= level {
@@ -338,19 +352,22 @@ struct DiffWalk {
                 guard let na else {
                     return .node(batchNeed(idA, pending, from: k, level: level, first: first))
                 }
-                try Source.check(na, id: idA, level: childLevel, geometry: base!.geometry,
+                try Source.check(
+                    na, id: idA, level: childLevel, geometry: base!.geometry,
                     firstBlock: childFirst, zeroIDsLeftToCaller: fused)
             }
             if !idB.isZero {
                 guard let nb else {
                     return .node(batchNeed(idB, pending, from: k, level: level, first: first))
                 }
-                try Source.check(nb, id: idB, level: childLevel, geometry: target.geometry,
+                try Source.check(
+                    nb, id: idB, level: childLevel, geometry: target.geometry,
                     firstBlock: childFirst, zeroIDsLeftToCaller: fused)
             }
             let pause = try Source.withEntries(orNone: na) { a in
                 try Source.withEntries(orNone: nb) { b in
-                    try self.visitChildPair(&pass, level: childLevel, first: childFirst,
+                    try self.visitChildPair(
+                        &pass, level: childLevel, first: childFirst,
                         base: a, baseNode: na, baseID: idA, target: b, targetNode: nb,
                         targetID: idB)
                 }
@@ -363,12 +380,13 @@ struct DiffWalk {
 
     /// One checked child pair of ``visitChildPairs(_:level:first:base:target:)``.
     @inline(__always)
-    private mutating func visitChildPair<Source: DiffNodeSource>(_ pass: inout DiffPass<Source>,
+    private mutating func visitChildPair<Source: DiffNodeSource>(
+        _ pass: inout DiffPass<Source>,
         level: Int, first: UInt64, base a: UnsafeBufferPointer<StoreNode.Entry>,
         baseNode na: Source.Node?, baseID idA: ChunkID,
         target b: UnsafeBufferPointer<StoreNode.Entry>, targetNode nb: Source.Node?,
-        targetID idB: ChunkID) throws -> Pause?
-    {
+        targetID idB: ChunkID
+    ) throws -> Pause? {
         guard level == 0 else {
             return try visitChildPairs(&pass, level: level, first: first, base: a, target: b)
         }
@@ -378,14 +396,17 @@ struct DiffWalk {
         if !compareLeaves(first: first, base: a, target: b) {
             // A zero ID: the full checks name the node (the page is discarded).
             if let na {
-                try Source.check(na, id: idA, level: 0, geometry: base!.geometry,
+                try Source.check(
+                    na, id: idA, level: 0, geometry: base!.geometry,
                     firstBlock: first, zeroIDsLeftToCaller: false)
             }
             if let nb {
-                try Source.check(nb, id: idB, level: 0, geometry: target.geometry,
+                try Source.check(
+                    nb, id: idB, level: 0, geometry: target.geometry,
                     firstBlock: first, zeroIDsLeftToCaller: false)
             }
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "a block-map leaf at block \(first) stores the zero ID")
         }
         return nil
@@ -393,11 +414,13 @@ struct DiffWalk {
 
     /// The need for a child of a batch: that child, and every child of the batch from pair
     /// `k` on that is not at hand.
-    private func batchNeed<Node>(_ id: ChunkID, _ pending: PendingPairs<Node>, from k: Int,
-        level: Int, first: UInt64) -> NodeNeed
-    {
+    private func batchNeed<Node>(
+        _ id: ChunkID, _ pending: PendingPairs<Node>, from k: Int,
+        level: Int, first: UInt64
+    ) -> NodeNeed {
         let childFirst = pending.firstBlocks[k]
-        var need = NodeNeed(id: id, level: level - 1, firstBlock: childFirst,
+        var need = NodeNeed(
+            id: id, level: level - 1, firstBlock: childFirst,
             endBlock: childFirst &+ spans[level - 1], parent: (level, first))
         for m in k..<pending.count {
             let idA = pending.ids[2 * m]
@@ -412,10 +435,11 @@ struct DiffWalk {
     /// IDs differ and whose blocks reach into the range still to report, in slot order, with
     /// the child's first block and both IDs (``ChunkID/zero`` where a side has no child).
     @inline(__always)
-    private func forEachDifferingChild(first: UInt64, childSpan: UInt64,
+    private func forEachDifferingChild(
+        first: UInt64, childSpan: UInt64,
         base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>,
-        _ body: (UInt64, ChunkID, ChunkID) -> Void)
-    {
+        _ body: (UInt64, ChunkID, ChunkID) -> Void
+    ) {
         // Start at the first child that can still matter (cheap restarts).
         let startSlot = firstBlock > first ? UInt32((firstBlock - first) / childSpan) : 0
         var i = startSlot == 0 ? 0 : MapNodeSearch.firstIndex(ea, atOrAfter: startSlot)
@@ -452,9 +476,10 @@ struct DiffWalk {
     /// some entry holds the zero ID (never stored: an absent slot means zeros), for callers
     /// that leave that check to this pass over every entry.
     @inline(__always)
-    private mutating func compareLeaves(first: UInt64, base pa: UnsafeBufferPointer<StoreNode.Entry>,
-        target pb: UnsafeBufferPointer<StoreNode.Entry>) -> Bool
-    {
+    private mutating func compareLeaves(
+        first: UInt64, base pa: UnsafeBufferPointer<StoreNode.Entry>,
+        target pb: UnsafeBufferPointer<StoreNode.Entry>
+    ) -> Bool {
         // Slots of this leaf inside [firstBlock, endBlock).
         let lo = firstBlock > first ? firstBlock - first : 0
         let hi = endBlock - first
@@ -529,8 +554,10 @@ struct DiffWalk {
 
     /// Any leaf pair, every slot in range by the zone rules: at block granularity reported
     /// here; in exact mode the blocks to compare page by page are returned.
-    private mutating func compareLeavesByZone(first: UInt64,
-        base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>)
+    private mutating func compareLeavesByZone(
+        first: UInt64,
+        base ea: UnsafeBufferPointer<StoreNode.Entry>, target eb: UnsafeBufferPointer<StoreNode.Entry>
+    )
         -> Pause?
     {
         var blocks: [(blockIndex: UInt64, base: ChunkID, target: ChunkID)] = []
@@ -588,9 +615,10 @@ struct DiffWalk {
 
     /// Exact mode: reports one block page by page from both sides' contents (each a block's
     /// worth of bytes, zeros past what was read).
-    mutating func comparePages(_ block: UInt64, base bb: UnsafeRawBufferPointer,
-        target tb: UnsafeRawBufferPointer)
-    {
+    mutating func comparePages(
+        _ block: UInt64, base bb: UnsafeRawBufferPointer,
+        target tb: UnsafeRawBufferPointer
+    ) {
         let s = block * blockSize
         let e = min(s + blockSize, targetSize)
         let commonEnd = max(s, min(e, baseSize))

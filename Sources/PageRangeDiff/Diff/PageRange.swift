@@ -29,7 +29,8 @@ public struct PageRange: Sendable, Hashable, CustomStringConvertible {
     /// - Precondition: non-empty, both bounds multiples of 512.
     public init(_ range: Range<UInt64>, kind: Kind) {
         precondition(!range.isEmpty, "a page range is never empty")
-        precondition(range.lowerBound % 512 == 0 && range.upperBound % 512 == 0,
+        precondition(
+            range.lowerBound % 512 == 0 && range.upperBound % 512 == 0,
             "page ranges are 512-byte aligned")
         self.range = range
         self.kind = kind

@@ -70,10 +70,12 @@ public struct BlockMap: Sendable, Hashable, CustomStringConvertible {
             geometry = try base.geometry.resized(to: newDiskSizeBytes ?? base.diskSizeBytes)
         } else {
             guard let newDiskSizeBytes else {
-                throw PageRangeDiffError(.invalidArgument,
+                throw PageRangeDiffError(
+                    .invalidArgument,
                     "a map without a base needs newDiskSizeBytes")
             }
-            geometry = try BlockMapGeometry(diskSizeBytes: newDiskSizeBytes,
+            geometry = try BlockMapGeometry(
+                diskSizeBytes: newDiskSizeBytes,
                 blockSizeBytes: blockSizeBytes)
         }
         var builder = try await BlockMapBuilder(base: base, geometry: geometry, reader: reader)

@@ -47,7 +47,8 @@ public struct BlockMapBuilder {
     /// - Throws: ``PageRangeDiffError`` `geometryMismatch`, or a node error reading the base.
     public init(base: BlockMap?, geometry: BlockMapGeometry, reader: BlockMapReader) async throws {
         if let base, !base.geometry.isCompatible(with: geometry) {
-            throw PageRangeDiffError(.geometryMismatch,
+            throw PageRangeDiffError(
+                .geometryMismatch,
                 "cannot build \(geometry) from a base of \(base.geometry)")
         }
         self.reader = reader
@@ -60,10 +61,12 @@ public struct BlockMapBuilder {
         var root = OpenNode(first: 0, entries: [], baseID: nil, dirty: true)
         if let base {
             let baseRoot = try await reader.load(base.rootID)
-            try baseRoot.check(level: baseHeight - 1, isRoot: true, geometry: base.geometry,
+            try baseRoot.check(
+                level: baseHeight - 1, isRoot: true, geometry: base.geometry,
                 firstBlock: 0, id: base.rootID)
             if baseHeight == height {
-                root = OpenNode(first: 0, entries: baseRoot.entries, baseID: base.rootID,
+                root = OpenNode(
+                    first: 0, entries: baseRoot.entries, baseID: base.rootID,
                     dirty: false)
             } else if baseHeight < height {
                 // Lift: the base root becomes the slot-0 descendant at its own level.
@@ -78,7 +81,8 @@ public struct BlockMapBuilder {
                         break
                     }
                     let child = try await reader.load(first.id)
-                    try child.check(level: level - 1, isRoot: false, geometry: base.geometry,
+                    try child.check(
+                        level: level - 1, isRoot: false, geometry: base.geometry,
                         firstBlock: 0, id: first.id)
                     entries = child.entries
                     level -= 1
@@ -102,11 +106,13 @@ public struct BlockMapBuilder {
     public mutating func set(blockIndex: UInt64, to id: ChunkID) async throws {
         try checkUsable()
         guard blockIndex < geometry.blockCount else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "block \(blockIndex) is past the end of a \(geometry.blockCount)-block disk")
         }
         if let lastBlock, blockIndex <= lastBlock {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "changes must be strictly ascending by block index (\(blockIndex) after \(lastBlock))")
         }
         lastBlock = blockIndex
@@ -136,7 +142,8 @@ public struct BlockMapBuilder {
             if !root.dirty && !removed, let base, base.geometry == geometry {
                 return base
             }
-            let node = StoreNode(header: MapNode.header(level: height - 1, root: geometry),
+            let node = StoreNode(
+                header: MapNode.header(level: height - 1, root: geometry),
                 entries: root.entries)
             let id = try await put(node)
             return BlockMap(rootID: id, geometry: geometry)
@@ -148,8 +155,10 @@ public struct BlockMapBuilder {
 
     private func checkUsable() throws {
         guard !failed, !finished else {
-            throw PageRangeDiffError(.invalidArgument,
-                finished ? "the builder has finished; start a new one"
+            throw PageRangeDiffError(
+                .invalidArgument,
+                finished
+                    ? "the builder has finished; start a new one"
                     : "the builder failed earlier and accepts no more changes")
         }
     }
@@ -200,7 +209,8 @@ public struct BlockMapBuilder {
                     open.dirty = true
                 } else {
                     let node = try await reader.load(entry.id)
-                    try node.check(level: level, isRoot: false, geometry: base.geometry,
+                    try node.check(
+                        level: level, isRoot: false, geometry: base.geometry,
                         firstBlock: first, id: entry.id)
                     open.entries = node.entries
                     open.baseID = entry.id
@@ -225,8 +235,10 @@ public struct BlockMapBuilder {
                 if open.entries.isEmpty {
                     id = nil
                 } else {
-                    id = try await put(StoreNode(header: MapNode.header(level: level, root: nil),
-                        entries: open.entries))
+                    id = try await put(
+                        StoreNode(
+                            header: MapNode.header(level: level, root: nil),
+                            entries: open.entries))
                 }
             }
             let slot = UInt32((open.first - path[level + 1]!.first) / spans[level])

@@ -39,8 +39,10 @@ public struct BlockMapEntries: AsyncSequence, Sendable {
             while position == buffer.count {
                 guard cursor < sequence.blocks.upperBound else { return nil }
                 let g = sequence.map.geometry
-                guard let leaf = try await findLeaf(level: g.height - 1, id: sequence.map.rootID,
-                    isRoot: true, first: 0)
+                guard
+                    let leaf = try await findLeaf(
+                        level: g.height - 1, id: sequence.map.rootID,
+                        isRoot: true, first: 0)
                 else {
                     cursor = sequence.blocks.upperBound
                     return nil
@@ -77,7 +79,8 @@ public struct BlockMapEntries: AsyncSequence, Sendable {
                 let childFirst = first + UInt64(entry.slot) * span
                 if childFirst + span <= cursor { continue }
                 if childFirst >= sequence.blocks.upperBound { return nil }
-                if let leaf = try await findLeaf(level: level - 1, id: entry.id, isRoot: false,
+                if let leaf = try await findLeaf(
+                    level: level - 1, id: entry.id, isRoot: false,
                     first: childFirst)
                 {
                     return leaf

@@ -49,23 +49,27 @@ public struct BlockMapGeometry: Sendable, Hashable, CustomStringConvertible {
         interiorFanout: Int = BlockMapGeometry.defaultInteriorFanout
     ) throws {
         guard diskSizeBytes % 512 == 0 else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "disk size \(diskSizeBytes) is not a multiple of 512 bytes")
         }
         guard diskSizeBytes <= BlockMapGeometry.maxDiskSizeBytes else {
-            throw PageRangeDiffError(.limitExceeded,
+            throw PageRangeDiffError(
+                .limitExceeded,
                 "disk size \(diskSizeBytes) exceeds the limit of 2^50 bytes")
         }
         guard blockSizeBytes >= BlockMapGeometry.minBlockSizeBytes,
             blockSizeBytes <= BlockMapGeometry.maxBlockSizeBytes,
             blockSizeBytes.nonzeroBitCount == 1
         else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "block size \(blockSizeBytes) is not a power of two from 4 KiB to 4 MiB")
         }
         for (name, value) in [("leaf", leafFanout), ("interior", interiorFanout)] {
             guard value >= 4, value <= 4096, value.nonzeroBitCount == 1 else {
-                throw PageRangeDiffError(.invalidArgument,
+                throw PageRangeDiffError(
+                    .invalidArgument,
                     "\(name) fan-out \(value) is not a power of two from 4 to 4096")
             }
         }
@@ -78,7 +82,8 @@ public struct BlockMapGeometry: Sendable, Hashable, CustomStringConvertible {
     /// The same shape for a disk of another size.
     /// - Throws: ``PageRangeDiffError`` when the new size is not acceptable.
     public func resized(to diskSizeBytes: UInt64) throws -> BlockMapGeometry {
-        try BlockMapGeometry(diskSizeBytes: diskSizeBytes, blockSizeBytes: blockSizeBytes,
+        try BlockMapGeometry(
+            diskSizeBytes: diskSizeBytes, blockSizeBytes: blockSizeBytes,
             leafFanout: leafFanout, interiorFanout: interiorFanout)
     }
 
@@ -113,7 +118,11 @@ public struct BlockMapGeometry: Sendable, Hashable, CustomStringConvertible {
     /// Blocks covered by one node at `level` (leaves are level 0).
     func blocksPerNode(atLevel level: Int) -> UInt64 {
         var span = UInt64(leafFanout)
-        for _ in 0..<level { span = span.multipliedReportingOverflow(by: UInt64(interiorFanout)).overflow ? UInt64.max : span * UInt64(interiorFanout) }
+        for _ in 0..<level {
+            span =
+                span.multipliedReportingOverflow(by: UInt64(interiorFanout)).overflow
+                ? UInt64.max : span * UInt64(interiorFanout)
+        }
         return span
     }
 

@@ -47,7 +47,8 @@ public struct BlockMapReader: Sendable {
         guard node.isRoot, let geometry = node.rootGeometry else {
             throw PageRangeDiffError(.corruptNode, "node \(rootID.shortHex) is not a map root")
         }
-        try node.check(level: geometry.height - 1, isRoot: true, geometry: geometry,
+        try node.check(
+            level: geometry.height - 1, isRoot: true, geometry: geometry,
             firstBlock: 0, id: rootID)
         return BlockMap(rootID: rootID, geometry: geometry)
     }
@@ -58,7 +59,8 @@ public struct BlockMapReader: Sendable {
     public func chunkID(in map: BlockMap, atBlock blockIndex: UInt64) async throws -> ChunkID {
         let g = map.geometry
         guard blockIndex < g.blockCount else {
-            throw PageRangeDiffError(.invalidArgument,
+            throw PageRangeDiffError(
+                .invalidArgument,
                 "block \(blockIndex) is past the end of a \(g.blockCount)-block disk")
         }
         var level = g.height - 1
@@ -121,22 +123,27 @@ public struct BlockMapReader: Sendable {
         } catch let error as BlockStoreError {
             switch error.code {
             case .notFound:
-                throw PageRangeDiffError(.nodeNotFound,
+                throw PageRangeDiffError(
+                    .nodeNotFound,
                     "map node \(id.shortHex) is missing from the store", underlying: error)
             case .corruptObject, .truncatedObject, .authenticationFailed:
-                throw PageRangeDiffError(.corruptNode,
+                throw PageRangeDiffError(
+                    .corruptNode,
                     "map node \(id.shortHex) is damaged", underlying: error)
             case .unsupportedFormat:
-                throw PageRangeDiffError(.unsupportedFormat,
+                throw PageRangeDiffError(
+                    .unsupportedFormat,
                     "map node \(id.shortHex) has an unsupported format", underlying: error)
             default:
-                throw PageRangeDiffError(.storeError,
+                throw PageRangeDiffError(
+                    .storeError,
                     "reading map node \(id.shortHex) failed", underlying: error)
             }
         } catch let error as PageRangeDiffError {
             throw error
         } catch {
-            throw PageRangeDiffError(.storeError,
+            throw PageRangeDiffError(
+                .storeError,
                 "reading map node \(id.shortHex) failed: \(error)")
         }
         let node = try MapNode(decoding: stored, id: id)

@@ -34,8 +34,10 @@ package final class MapNode: Sendable {
     static let nonRootHeaderBytes = 5
     static let rootHeaderBytes = 16
 
-    package init(level: Int, isRoot: Bool, rootGeometry: BlockMapGeometry?,
-        entries: [StoreNode.Entry], byteCount: Int) {
+    package init(
+        level: Int, isRoot: Bool, rootGeometry: BlockMapGeometry?,
+        entries: [StoreNode.Entry], byteCount: Int
+    ) {
         self.level = level
         self.isRoot = isRoot
         self.rootGeometry = rootGeometry
@@ -48,7 +50,8 @@ package final class MapNode: Sendable {
     package convenience init(decoding node: StoreNode, id: ChunkID) throws {
         let (level, isRoot, geometry) = try MapNode.decodeHeader(node, id: id)
         try node.entries.withUnsafeBufferPointer { try MapNode.checkNoZeroIDs($0, id: id) }
-        self.init(level: level, isRoot: isRoot, rootGeometry: geometry, entries: node.entries,
+        self.init(
+            level: level, isRoot: isRoot, rootGeometry: geometry, entries: node.entries,
             byteCount: node.encodedByteCount)
     }
 
@@ -59,16 +62,20 @@ package final class MapNode: Sendable {
     /// For nodes already in memory (a ``ResidentNodeStore``), where decoding into the cache would
     /// cost more than the comparison it serves.
     /// - Throws: ``PageRangeDiffError`` `corruptNode` or `unsupportedFormat`.
-    package static func checkedEntries(of node: StoreNode, id: ChunkID, level expected: Int,
-        isRoot expectedRoot: Bool, geometry: BlockMapGeometry, firstBlock: UInt64) throws
+    package static func checkedEntries(
+        of node: StoreNode, id: ChunkID, level expected: Int,
+        isRoot expectedRoot: Bool, geometry: BlockMapGeometry, firstBlock: UInt64
+    ) throws
         -> [StoreNode.Entry]
     {
         let (level, isRoot, rootGeometry) = try decodeHeader(node, id: id)
-        try checkPlace(level: level, isRoot: isRoot, rootGeometry: rootGeometry,
+        try checkPlace(
+            level: level, isRoot: isRoot, rootGeometry: rootGeometry,
             lastSlot: nil, expected: expected, expectedRoot: expectedRoot, geometry: geometry,
             firstBlock: firstBlock, id: id)
         try node.entries.withUnsafeBufferPointer {
-            try checkEntries($0, id: id, level: expected, geometry: geometry,
+            try checkEntries(
+                $0, id: id, level: expected, geometry: geometry,
                 firstBlock: firstBlock)
         }
         return node.entries
@@ -101,7 +108,8 @@ package final class MapNode: Sendable {
         -> Bool
     {
         guard header.count == nonRootHeaderBytes else { return false }
-        let packed = UInt64(UInt32(littleEndian: header.loadUnaligned(as: UInt32.self)))
+        let packed =
+            UInt64(UInt32(littleEndian: header.loadUnaligned(as: UInt32.self)))
             | UInt64(header[4]) << 32
         return packed == nonRootHeaderPrefix(level: level)
     }
@@ -111,10 +119,12 @@ package final class MapNode: Sendable {
     /// for zero IDs as they go.
     /// - Throws: ``PageRangeDiffError`` `corruptNode`.
     @inline(__always)
-    package static func checkLastSlot(_ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID,
-        level: Int, geometry: BlockMapGeometry, firstBlock: UInt64) throws
-    {
-        try checkPlace(level: level, isRoot: false, rootGeometry: nil,
+    package static func checkLastSlot(
+        _ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID,
+        level: Int, geometry: BlockMapGeometry, firstBlock: UInt64
+    ) throws {
+        try checkPlace(
+            level: level, isRoot: false, rootGeometry: nil,
             lastSlot: entries.last?.slot, expected: level, expectedRoot: false,
             geometry: geometry, firstBlock: firstBlock, id: id)
     }
@@ -123,11 +133,13 @@ package final class MapNode: Sendable {
     /// slot within the fan-out and the disk. O(entries), no allocation.
     /// - Throws: ``PageRangeDiffError`` `corruptNode`.
     @inline(__always)
-    package static func checkEntries(_ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID,
-        level: Int, geometry: BlockMapGeometry, firstBlock: UInt64) throws
-    {
+    package static func checkEntries(
+        _ entries: UnsafeBufferPointer<StoreNode.Entry>, id: ChunkID,
+        level: Int, geometry: BlockMapGeometry, firstBlock: UInt64
+    ) throws {
         try checkNoZeroIDs(entries, id: id)
-        try checkPlace(level: level, isRoot: false, rootGeometry: nil,
+        try checkPlace(
+            level: level, isRoot: false, rootGeometry: nil,
             lastSlot: entries.last?.slot, expected: level, expectedRoot: false,
             geometry: geometry, firstBlock: firstBlock, id: id)
     }
@@ -138,53 +150,63 @@ package final class MapNode: Sendable {
     {
         let h = node.header
         guard h.count >= 3, h[0] == MapNode.magic0, h[1] == MapNode.magic1 else {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "node \(id.shortHex) is not a block-map node (bad header magic)")
         }
         guard h[2] == MapNode.version else {
-            throw PageRangeDiffError(.unsupportedFormat,
+            throw PageRangeDiffError(
+                .unsupportedFormat,
                 "block-map node \(id.shortHex) has format version \(h[2]); this build reads 1")
         }
         guard h.count == MapNode.nonRootHeaderBytes || h.count == MapNode.rootHeaderBytes else {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "block-map node \(id.shortHex) has a \(h.count)-byte header (expected 5 or 16)")
         }
         let level = Int(h[3])
         guard level < BlockMapGeometry.maxHeight else {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "block-map node \(id.shortHex) claims level \(level), beyond the depth limit")
         }
         switch (h[4], h.count) {
         case (0, MapNode.nonRootHeaderBytes):
             guard !node.entries.isEmpty else {
-                throw PageRangeDiffError(.corruptNode,
+                throw PageRangeDiffError(
+                    .corruptNode,
                     "non-root block-map node \(id.shortHex) is empty (never written canonically)")
             }
             return (level, false, nil)
         case (1, MapNode.rootHeaderBytes):
             guard h[5] < 64, h[6] < 64, h[7] < 64 else {
-                throw PageRangeDiffError(.corruptNode,
+                throw PageRangeDiffError(
+                    .corruptNode,
                     "root node \(id.shortHex) declares an impossible geometry")
             }
             var size: UInt64 = 0
             for k in 0..<8 { size |= UInt64(h[8 + k]) << (8 * UInt64(k)) }
             let geometry: BlockMapGeometry
             do {
-                geometry = try BlockMapGeometry(diskSizeBytes: size,
+                geometry = try BlockMapGeometry(
+                    diskSizeBytes: size,
                     blockSizeBytes: 1 << UInt64(h[5]), leafFanout: 1 << Int(h[6]),
                     interiorFanout: 1 << Int(h[7]))
             } catch let error as PageRangeDiffError {
-                throw PageRangeDiffError(.corruptNode,
+                throw PageRangeDiffError(
+                    .corruptNode,
                     "root node \(id.shortHex) declares an unacceptable geometry", underlying: error)
             }
             guard geometry.height - 1 == level else {
-                throw PageRangeDiffError(.corruptNode,
+                throw PageRangeDiffError(
+                    .corruptNode,
                     "root node \(id.shortHex) is at level \(level) but its disk needs "
                         + "\(geometry.height) levels")
             }
             return (level, true, geometry)
         default:
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "block-map node \(id.shortHex) has bad flags \(h[4]) for a \(h.count)-byte header")
         }
     }
@@ -198,43 +220,52 @@ package final class MapNode: Sendable {
         for e in entries where e.id.isZero { hasZero = true }
         guard hasZero else { return }
         let slot = entries.first(where: { $0.id.isZero })!.slot
-        throw PageRangeDiffError(.corruptNode,
+        throw PageRangeDiffError(
+            .corruptNode,
             "block-map node \(id.shortHex) stores the zero ID at slot \(slot)")
     }
 
     /// Checks that this node may sit where the walk found it. O(1).
     /// - Throws: ``PageRangeDiffError`` `corruptNode`.
-    package func check(level expected: Int, isRoot expectedRoot: Bool, geometry: BlockMapGeometry,
-        firstBlock: UInt64, id: ChunkID) throws {
-        try MapNode.checkPlace(level: level, isRoot: isRoot, rootGeometry: rootGeometry,
+    package func check(
+        level expected: Int, isRoot expectedRoot: Bool, geometry: BlockMapGeometry,
+        firstBlock: UInt64, id: ChunkID
+    ) throws {
+        try MapNode.checkPlace(
+            level: level, isRoot: isRoot, rootGeometry: rootGeometry,
             lastSlot: entries.last?.slot, expected: expected, expectedRoot: expectedRoot, geometry: geometry,
             firstBlock: firstBlock, id: id)
     }
 
     @inline(__always)
-    private static func checkPlace(level: Int, isRoot: Bool, rootGeometry: BlockMapGeometry?,
+    private static func checkPlace(
+        level: Int, isRoot: Bool, rootGeometry: BlockMapGeometry?,
         lastSlot: UInt32?, expected: Int, expectedRoot: Bool, geometry: BlockMapGeometry,
-        firstBlock: UInt64, id: ChunkID) throws
-    {
+        firstBlock: UInt64, id: ChunkID
+    ) throws {
         guard level == expected, isRoot == expectedRoot else {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "block-map node \(id.shortHex) is a \(isRoot ? "root" : "non-root") node at "
                     + "level \(level) where a \(expectedRoot ? "root" : "non-root") node at "
                     + "level \(expected) belongs")
         }
         if expectedRoot, let rootGeometry, rootGeometry != geometry {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "root node \(id.shortHex) declares \(rootGeometry), not the map's \(geometry)")
         }
         guard let lastSlot else { return }
         guard Int(lastSlot) < geometry.fanout(atLevel: level) else {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "block-map node \(id.shortHex) has slot \(lastSlot) beyond its fan-out "
                     + "\(geometry.fanout(atLevel: level))")
         }
         let childSpan = level == 0 ? 1 : geometry.blocksPerNode(atLevel: level - 1)
         guard firstBlock + UInt64(lastSlot) * childSpan < geometry.blockCount else {
-            throw PageRangeDiffError(.corruptNode,
+            throw PageRangeDiffError(
+                .corruptNode,
                 "block-map node \(id.shortHex) has an entry past the disk's last block")
         }
     }
@@ -244,9 +275,11 @@ package final class MapNode: Sendable {
         guard let g = geometry else {
             return [magic0, magic1, version, UInt8(level), 0]
         }
-        var h: [UInt8] = [magic0, magic1, version, UInt8(level), 1,
+        var h: [UInt8] = [
+            magic0, magic1, version, UInt8(level), 1,
             UInt8(g.blockSizeBytes.trailingZeroBitCount), UInt8(g.leafFanout.trailingZeroBitCount),
-            UInt8(g.interiorFanout.trailingZeroBitCount)]
+            UInt8(g.interiorFanout.trailingZeroBitCount),
+        ]
         for k in 0..<8 { h.append(UInt8(truncatingIfNeeded: g.diskSizeBytes >> (8 * UInt64(k)))) }
         return h
     }

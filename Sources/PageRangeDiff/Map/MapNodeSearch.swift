@@ -9,9 +9,10 @@ enum MapNodeSearch {
     }
 
     /// The index of the first entry whose slot is `>= slot`.
-    static func firstIndex<C: RandomAccessCollection<StoreNode.Entry>>(_ entries: C,
-        atOrAfter slot: UInt32) -> Int where C.Index == Int
-    {
+    static func firstIndex<C: RandomAccessCollection<StoreNode.Entry>>(
+        _ entries: C,
+        atOrAfter slot: UInt32
+    ) -> Int where C.Index == Int {
         var lo = entries.startIndex
         var hi = entries.endIndex
         while lo < hi {
