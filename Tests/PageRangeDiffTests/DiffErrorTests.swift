@@ -20,6 +20,17 @@ import Testing
         return (a, b)
     }
 
+    static func code(_ body: () throws -> Void) -> PageRangeDiffError.Code? {
+        do {
+            try body()
+            return nil
+        } catch let error as PageRangeDiffError {
+            return error.code
+        } catch {
+            return nil
+        }
+    }
+
     static func code(_ body: () async throws -> Void) async -> PageRangeDiffError.Code? {
         do {
             try await body()
@@ -40,10 +51,10 @@ import Testing
         #expect(await Self.code { _ = try await reader.diff(from: a, to: b, maxResults: 0) } == .invalidArgument)
         #expect(await Self.code { _ = try await reader.diff(from: a, to: b, granularity: .exact) } == .invalidArgument)
         #expect(await Self.code { _ = try await reader.chunkID(in: a, atBlock: 1000) } == .invalidArgument)
-        #expect(await Self.code { _ = try await BlockMapGeometry(diskSizeBytes: 1000) } == .invalidArgument)
-        #expect(await Self.code { _ = try await BlockMapGeometry(diskSizeBytes: 1 << 51) } == .limitExceeded)
+        #expect(Self.code { _ = try BlockMapGeometry(diskSizeBytes: 1000) } == .invalidArgument)
+        #expect(Self.code { _ = try BlockMapGeometry(diskSizeBytes: 1 << 51) } == .limitExceeded)
         #expect(
-            await Self.code { _ = try BlockMapGeometry(diskSizeBytes: 4096, blockSizeBytes: 3000) } == .invalidArgument)
+            Self.code { _ = try BlockMapGeometry(diskSizeBytes: 4096, blockSizeBytes: 3000) } == .invalidArgument)
         let other = try await BlockMap.build(
             base: nil, changes: [], newDiskSizeBytes: 8192,
             blockSizeBytes: 8192, in: store)
@@ -65,7 +76,7 @@ import Testing
             "prd1-000000000000000g-0000000000000000", marker.description + "0",
             marker.description.uppercased(),
         ] {
-            #expect(await Self.code { _ = try DiffMarker(parsing: text) } == .invalidMarker, "\(text)")
+            #expect(Self.code { _ = try DiffMarker(parsing: text) } == .invalidMarker, "\(text)")
         }
         // A marker of another request is refused.
         #expect(
