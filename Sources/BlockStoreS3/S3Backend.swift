@@ -8,7 +8,7 @@ import Synchronization
     import Foundation
 #endif
 
-/// A ``StorageBackend`` on S3-compatible object storage (AWS S3, MinIO, Ceph RGW, R2, …).
+/// A `StorageBackend` on S3-compatible object storage (AWS S3, MinIO, Ceph RGW, R2, …).
 ///
 /// Objects are stored under ``S3Configuration/keyPrefix`` in one bucket. Requests are signed
 /// with AWS Signature Version 4 and sent by one `HTTPClient` that the backend owns: call

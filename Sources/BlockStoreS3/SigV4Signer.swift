@@ -14,7 +14,7 @@ import Crypto
 /// values are encoded with `/` as `%2F` and sorted by name, header names are lowercased, sorted,
 /// their values trimmed with inner runs of spaces collapsed. The payload hash is the hex SHA-256
 /// of the body, or ``unsignedPayload`` to leave the body out of the signature; S3 requires it in
-/// the `x-amz-content-sha256` header, which ``sign(method:encodedPath:query:headers:payloadHash:date:)``
+/// the `x-amz-content-sha256` header, which ``sign(method:encodedPath:query:headers:payloadHash:date:sendsContentSHA256:)``
 /// adds and signs.
 ///
 /// ```swift

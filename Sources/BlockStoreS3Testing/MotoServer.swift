@@ -9,7 +9,7 @@ import Synchronization
 #endif
 
 /// A `moto_server` (PyPI `moto[server]`) on 127.0.0.1 and a free port: an S3 service in memory,
-/// for tests and benchmarks of ``S3Backend``.
+/// for tests and benchmarks of `S3Backend`.
 ///
 /// The server runs as a child process with the interpreter that has moto installed (see
 /// ``launcher``), or as `moto_server` from `PATH`. It exits by itself when the process that
@@ -219,7 +219,7 @@ public actor MotoServer {
     ///   - keyPrefix: The prefix of every key; empty for none.
     ///   - timeouts: The timeouts; short by default (``testTimeouts``).
     ///   - retryPolicy: The retry policy; quick by default (``testRetryPolicy``).
-    /// - Throws: What ``S3Configuration/init(endpoint:region:bucket:keyPrefix:credentials:addressingStyle:createIsAtomic:)``
+    /// - Throws: What `S3Configuration.init(endpoint:region:bucket:keyPrefix:credentials:addressingStyle:createIsAtomic:)`
     ///   throws for an invalid bucket or prefix.
     public nonisolated func configuration(
         bucket: String, keyPrefix: String = "", timeouts: S3Timeouts = MotoServer.testTimeouts,

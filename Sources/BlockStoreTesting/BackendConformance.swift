@@ -1,9 +1,9 @@
 import BlockStore
 
-/// The conformance suite every ``StorageBackend`` must pass (local directory, memory, S3, and
+/// The conformance suite every `StorageBackend` must pass (local directory, memory, S3, and
 /// third-party backends alike).
 ///
-/// It checks each guarantee documented on ``StorageBackend``: atomic, durable-looking round
+/// It checks each guarantee documented on `StorageBackend`: atomic, durable-looking round
 /// trips (empty, 1 byte, 20 MiB), overwrites, create-only writes and their atomicity under
 /// concurrent creators, concurrent writers, `notFound` for missing keys, ranged reads and their
 /// clamping, sizes, listings (plain string prefixes, byte order, `after`, paging) and idempotent
@@ -23,7 +23,7 @@ public enum BackendConformance {
     /// whether the checks passed or not.
     /// - Parameters:
     ///   - backend: The backend to check.
-    ///   - keyPrefix: A valid ``ObjectKey`` under which the suite may write, e.g. `"conformance"`.
+    ///   - keyPrefix: A valid `ObjectKey` under which the suite may write, e.g. `"conformance"`.
     /// - Throws: ``ConformanceFailure`` naming the first requirement that failed; an error thrown
     ///   by a call that must succeed is reported as a failure of the check that made the call.
     public static func run(_ backend: any StorageBackend, keyPrefix: String) async throws {
@@ -66,7 +66,7 @@ public enum BackendConformance {
     }
 }
 
-/// A requirement of ``StorageBackend`` that a backend did not meet.
+/// A requirement of `StorageBackend` that a backend did not meet.
 public struct ConformanceFailure: Error, Sendable, CustomStringConvertible {
     /// Which requirement failed and how.
     public var message: String

@@ -104,7 +104,7 @@ extension ConformanceRun {
         try await backend.delete(key)
     }
 
-    /// Concurrent `create`s of one key: exactly one wins when ``StorageBackend/createIsAtomic``
+    /// Concurrent `create`s of one key: exactly one wins when `StorageBackend.createIsAtomic`
     /// (at least one otherwise), and the object holds the bytes of a winner.
     func checkConcurrentCreates() async throws {
         let creatorCount = 16

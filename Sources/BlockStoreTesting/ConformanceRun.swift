@@ -44,7 +44,7 @@ struct ConformanceRun: Sendable {
                 + "\(expected.count); first difference at offset \(offset)")
     }
 
-    /// Requires `body` to throw ``BlockStoreError`` with code `notFound`.
+    /// Requires `body` to throw `BlockStoreError` with code `notFound`.
     func requireNotFound<T>(_ what: String, _ body: () async throws -> T) async throws {
         let value: T
         do {

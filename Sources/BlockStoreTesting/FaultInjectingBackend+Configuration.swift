@@ -1,21 +1,21 @@
 import BlockStore
 
 extension FaultInjectingBackend {
-    /// A kind of ``StorageBackend`` call.
+    /// A kind of `StorageBackend` call.
     public enum Operation: String, CaseIterable, Sendable, Hashable, CustomStringConvertible {
-        /// ``StorageBackend/put(_:data:)``.
+        /// `StorageBackend.put(_:data:)`.
         case put
-        /// ``StorageBackend/create(_:data:)``.
+        /// `StorageBackend.create(_:data:)`.
         case create
-        /// ``StorageBackend/get(_:)``.
+        /// `StorageBackend.get(_:)`.
         case get
-        /// ``StorageBackend/get(_:range:)``.
+        /// `StorageBackend.get(_:range:)`.
         case rangedGet
-        /// ``StorageBackend/size(_:)``.
+        /// `StorageBackend.size(_:)`.
         case size
-        /// ``StorageBackend/list(prefix:after:limit:)``.
+        /// `StorageBackend.list(prefix:after:limit:)`.
         case list
-        /// ``StorageBackend/delete(_:)``.
+        /// `StorageBackend.delete(_:)`.
         case delete
 
         /// Whether the call changes stored objects (put, create, delete).

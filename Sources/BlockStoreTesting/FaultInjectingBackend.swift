@@ -4,7 +4,7 @@ import Synchronization
 /// Wraps a backend and injects failures, a simulated crash and read corruption, by seed.
 ///
 /// Every call is counted per ``Operation``. Depending on ``configuration``:
-/// - a call fails with ``BlockStoreError`` `backendError` with a probability per operation,
+/// - a call fails with `BlockStoreError` `backendError` with a probability per operation,
 ///   before it reaches the wrapped backend or, for a fraction of mutating calls, after (the write
 ///   landed but the caller saw an error, as when a connection drops);
 /// - after ``Configuration/crashAfterMutatingOperations`` writes and deletes, the backend

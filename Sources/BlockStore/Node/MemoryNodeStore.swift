@@ -4,7 +4,7 @@ import Synchronization
 /// A ``NodeStore`` in memory, hashing nodes exactly as a store does.
 ///
 /// Useful for hosts that diff maps they hold in memory and for tests of node-based logic. Its
-/// nodes are at hand (``ResidentNodeStore``): walks read them in place.
+/// nodes are at hand (a resident node store): walks read them in place.
 ///
 /// Lookups are built for walks that visit many nodes at random: one open-addressing table whose
 /// slot holds the ID and where the node lives, so finding a node costs about one cache miss.

@@ -123,7 +123,7 @@ extension BlockMapReader {
 
     /// Runs the walk to the end of its range or page. Two thin drivers around one walk
     /// (``DiffWalk``, which holds every rule):
-    /// - in memory: a ``ResidentNodeStore``'s nodes are read in place, so one pass does it
+    /// - in memory: a `ResidentNodeStore`'s nodes are read in place, so one pass does it
     ///   all without suspending (exact mode pauses only to read block contents);
     /// - through the store: passes over the nodes at hand in the cache; each pause for a node
     ///   not at hand loads it, with its siblings in one batched read (``preload(_:)``), then

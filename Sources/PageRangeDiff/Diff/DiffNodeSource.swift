@@ -3,7 +3,7 @@ import CBlockSnapLinux
 
 /// Where a pass of the ``DiffWalk`` finds nodes without suspending.
 ///
-/// Two sources, one walk: ``ResidentNodes`` reads a ``ResidentNodeStore``'s nodes in place
+/// Two sources, one walk: ``ResidentNodes`` reads a `ResidentNodeStore`'s nodes in place
 /// (the in-memory diff), ``CachedNodes`` finds decoded nodes in the ``NodeCache`` (the
 /// store-backed diff, whose driver loads what is not there). A node a source does not return
 /// is not at hand: the walk pauses for it instead of failing.
@@ -79,7 +79,7 @@ struct DiffPass<Source: DiffNodeSource> {
 struct PendingPairs<Node> {
     /// Each pair's first block.
     var firstBlocks: [UInt64] = []
-    /// Base then target ID of each pair (``ChunkID/zero`` for an absent side).
+    /// Base then target ID of each pair (`ChunkID.zero` for an absent side).
     var ids: [ChunkID] = []
     /// What the lookup found, index for index with `ids` (nil: absent or not at hand).
     var nodes: [Node?] = []
@@ -116,7 +116,7 @@ struct PendingPairs<Node> {
     }
 }
 
-/// The nodes of a ``ResidentNodeStore``, read in place: no decode into the cache, no copy, no
+/// The nodes of a `ResidentNodeStore`, read in place: no decode into the cache, no copy, no
 /// reference counting (the store already holds the nodes in memory, so a cache would only add
 /// cost). A well-formed header is recognised by its packed prefix
 /// (``MapNode/isCanonicalNonRootHeader(_:level:)``); anything else takes the full decode for

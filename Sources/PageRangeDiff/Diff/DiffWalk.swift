@@ -433,7 +433,7 @@ struct DiffWalk {
 
     /// Calls `body` for each child slot of a node pair (common zone, neither side a root) whose
     /// IDs differ and whose blocks reach into the range still to report, in slot order, with
-    /// the child's first block and both IDs (``ChunkID/zero`` where a side has no child).
+    /// the child's first block and both IDs (`ChunkID.zero` where a side has no child).
     @inline(__always)
     private func forEachDifferingChild(
         first: UInt64, childSpan: UInt64,

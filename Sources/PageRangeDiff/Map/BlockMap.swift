@@ -3,7 +3,7 @@ import BlockStore
 /// One disk's state at one point: a persistent, content-addressed tree mapping each block to
 /// the ID of its chunk (or to "zero").
 ///
-/// The tree is made of ``StoreNode``s: leaves hold `(slot = block within leaf, chunk ID)` for
+/// The tree is made of `StoreNode`s: leaves hold `(slot = block within leaf, chunk ID)` for
 /// non-zero blocks, interior nodes hold `(slot = child index, child node ID)` for non-zero
 /// subtrees; the root's header carries the ``geometry``. Shape and encoding are canonical, so
 /// equal content with equal geometry gives the same ``rootID`` whatever the history, and equal
@@ -21,7 +21,10 @@ import BlockStore
 /// let page = try await BlockMapReader(store: store).diff(from: full, to: next)
 /// ```
 public struct BlockMap: Sendable, Hashable, CustomStringConvertible {
-    /// The ID of the root node (a ``StoreNode`` in the map's store).
+    /// The format version of block-map nodes this build writes and reads.
+    public static let formatVersion = Int(MapNode.version)
+
+    /// The ID of the root node (a `StoreNode` in the map's store).
     public let rootID: ChunkID
     /// Disk size, block size and fan-outs.
     public let geometry: BlockMapGeometry
@@ -45,7 +48,7 @@ public struct BlockMap: Sendable, Hashable, CustomStringConvertible {
     ///
     /// - Parameters:
     ///   - base: The parent point's map, or nil for a first (full) map of an all-zero disk.
-    ///   - changes: `(blockIndex, id)` pairs, strictly ascending by block index; ``ChunkID/zero``
+    ///   - changes: `(blockIndex, id)` pairs, strictly ascending by block index; `ChunkID.zero`
     ///     marks a block that now reads as zeros. Consumed in one pass (bounded memory).
     ///   - newDiskSizeBytes: The new disk size; nil keeps the base's size (required without a
     ///     base). Shrinking drops the blocks past the new end.

@@ -97,7 +97,7 @@ public struct BlockMapBuilder {
         }
     }
 
-    /// Sets one block's chunk ID (``ChunkID/zero`` for a block that now reads zeros).
+    /// Sets one block's chunk ID (`ChunkID.zero` for a block that now reads zeros).
     /// - Parameters:
     ///   - blockIndex: The block; strictly greater than the previous call's, below the new
     ///     block count.

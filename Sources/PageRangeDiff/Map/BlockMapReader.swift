@@ -36,7 +36,7 @@ public struct BlockMapReader: Sendable {
         resident = store as? any ResidentNodeStore
     }
 
-    /// Set when the store holds its nodes in memory (``ResidentNodeStore``): nodes are then read
+    /// Set when the store holds its nodes in memory (`ResidentNodeStore`): nodes are then read
     /// in place, without suspending.
     let resident: (any ResidentNodeStore)?
 
@@ -53,7 +53,7 @@ public struct BlockMapReader: Sendable {
         return BlockMap(rootID: rootID, geometry: geometry)
     }
 
-    /// The chunk ID of one block (``ChunkID/zero`` for a zero block).
+    /// The chunk ID of one block (`ChunkID.zero` for a zero block).
     /// - Throws: ``PageRangeDiffError`` `invalidArgument` past the disk's end, or a node error.
     /// - Complexity: O(height) node reads (usually cache hits).
     public func chunkID(in map: BlockMap, atBlock blockIndex: UInt64) async throws -> ChunkID {
@@ -93,7 +93,7 @@ public struct BlockMapReader: Sendable {
     }
 
     /// Reads the nodes among `ids` that the cache lacks with one batched store request
-    /// (``NodeStore/nodes(_:)``: neighbouring nodes in one ranged read), decodes them and puts
+    /// (`NodeStore.nodes(_:)`: neighbouring nodes in one ranged read), decodes them and puts
     /// them in the cache, so a walk about to visit them finds them there.
     ///
     /// Only a hint: if the batch cannot be read or a node is damaged, nothing is reported here;

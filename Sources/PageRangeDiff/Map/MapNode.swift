@@ -2,7 +2,7 @@ import BlockStore
 
 /// A decoded, self-consistent block-map node as held in the ``NodeCache``.
 ///
-/// Header layout (little-endian), inside the ``StoreNode`` header:
+/// Header layout (little-endian), inside the `StoreNode` header:
 /// ```
 /// non-root (5 bytes):  "BM" | version u8 = 1 | level u8 | flags u8 = 0
 /// root (16 bytes):     "BM" | version u8 = 1 | level u8 | flags u8 = 1
@@ -59,7 +59,7 @@ package final class MapNode: Sendable {
     /// ``MapNode`` (no allocation, no cache): what ``init(decoding:id:)`` followed by
     /// ``check(level:isRoot:geometry:firstBlock:id:)`` checks. Returns its entries.
     ///
-    /// For nodes already in memory (a ``ResidentNodeStore``), where decoding into the cache would
+    /// For nodes already in memory (a `ResidentNodeStore`), where decoding into the cache would
     /// cost more than the comparison it serves.
     /// - Throws: ``PageRangeDiffError`` `corruptNode` or `unsupportedFormat`.
     package static func checkedEntries(

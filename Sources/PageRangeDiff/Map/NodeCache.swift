@@ -7,7 +7,7 @@ import Synchronization
 /// round survives one more sweep. Every read of a map from a store (lookup, iteration, diff,
 /// incremental build) goes through a cache, so a 1 TiB map is never held in memory at once:
 /// memory is bounded by ``capacityBytes`` plus one tree path per walk. (A diff of maps in a
-/// store whose nodes are in memory, such as ``MemoryNodeStore``, reads their non-root nodes in
+/// store whose nodes are in memory, such as `MemoryNodeStore`, reads their non-root nodes in
 /// place instead.)
 ///
 /// Share one cache among the readers of one store; IDs are content hashes, so entries never go

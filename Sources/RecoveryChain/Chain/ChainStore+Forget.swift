@@ -18,7 +18,7 @@ extension ChainStore {
     /// Forgets the points a retention policy does not keep (restic's `forget`): evaluates the
     /// policy (pure, `now` given), then expires those points, oldest first, with merge-on-expire.
     /// The latest point is always kept. Space is freed by the next garbage collection (restic's
-    /// `prune`; ``BlockStore/ChunkStore/collectGarbage(repackThreshold:dryRun:excludingRoots:progress:)``);
+    /// `prune`; `BlockStore.ChunkStore.collectGarbage(repackThreshold:dryRun:excludingRoots:progress:)`);
     /// ``ForgetResult/freedBytes`` says how much it will free.
     ///
     /// - Parameters:

@@ -33,7 +33,7 @@ public struct ChainRepairReport: Sendable, Equatable {
 }
 
 extension ChainStore {
-    /// Repairs the store (see ``BlockStore/ChunkStore/repair(dryRun:progress:)``) and names the
+    /// Repairs the store (see `BlockStore.ChunkStore.repair(dryRun:progress:)`) and names the
     /// recovery points that cannot be restored whole.
     ///
     /// Never deletes a point or a readable pack. After a repair of a store whose only damage was

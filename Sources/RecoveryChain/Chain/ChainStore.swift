@@ -29,7 +29,9 @@ public final class ChainStore: Sendable {
     let jobGuardOptions: ItemJobLock.Options
 
     /// Creates a view of the chains in `store`.
-    /// - Parameter workerCount: Worker tasks per job (default: the number of cores).
+    /// - Parameters:
+    ///   - store: The chunk store that holds the chains.
+    ///   - workerCount: Worker tasks per job (default: the number of cores).
     public convenience init(store: ChunkStore, workerCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.init(store: store, workerCount: workerCount, jobGuardOptions: ItemJobLock.Options())
     }

@@ -68,7 +68,7 @@ struct MapAccess: Sendable {
         return try await Builder(base: baseMap, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, reader: reader)
     }
 
-    /// The chunk IDs of blocks `range` of a map (``ChunkID/zero`` for zero blocks and blocks
+    /// The chunk IDs of blocks `range` of a map (`ChunkID.zero` for zero blocks and blocks
     /// past the map's end).
     func chunkIDs(root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, blocks range: Range<UInt64>) async throws
         -> [ChunkID]

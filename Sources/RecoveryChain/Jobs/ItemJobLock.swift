@@ -6,7 +6,7 @@ import Foundation
 ///
 /// A job creates `jobs/<item>` with a create-only write; a second job finds it and fails with
 /// ``RecoveryChainError/Code/operationInProgress``. The holder keeps the guard alive with a
-/// refresh counter (``LockLease``): every `staleAfter / 4` it reads the guard back and, when it
+/// refresh counter (`LockLease`): every `staleAfter / 4` it reads the guard back and, when it
 /// still holds exactly what it last wrote, writes it again with the counter one higher.
 ///
 /// - Held: a guard that cannot be read (the read fails) or decoded counts as held, is never
@@ -14,10 +14,10 @@ import Foundation
 ///   `operationInProgress`).
 /// - Stale: only when this process has seen the guard's counter (or, undecodable, its bytes)
 ///   unchanged for `staleAfter` on its own monotonic clock, or its holder is provably gone on this
-///   host (``ProcessIdentity/isProvablyGone``). Wall-clock dates in the record are for messages.
+///   host (`ProcessIdentity.isProvablyGone`). Wall-clock dates in the record are for messages.
 ///   A job does not wait by default, so a guard left by a process that died on another host is
 ///   taken over by the first job this process starts at least `staleAfter` after it first met
-///   the guard (``LockObservations`` remembers).
+///   the guard (`LockObservations` remembers).
 /// - Takeover: see ``takeOver(_:item:observed:state:backend:options:)``: one create-only claim
 ///   per observed state decides who may remove the stale guard, and the final create-only write
 ///   of `jobs/<item>` decides who holds it, so two racing takers never both hold it.
