@@ -30,6 +30,10 @@ extension ItemJobLock {
         case removed
         /// Another process is taking it over, or it changed: it is not stale after all.
         case contended
+        /// Another process's takeover ended (its claim is gone), with or without removing the
+        /// guard: look again. What this process has seen of the guard still counts: if the guard
+        /// is unchanged its observation goes on; if it changed, the new state starts a new one.
+        case claimEnded
     }
 
     /// Takes the guard of `item` for `operation`, waiting up to `options.timeout`.
@@ -145,6 +149,8 @@ extension ItemJobLock {
         case .removed:
             options.observations.forget(location: location, key: key)
             return .again
+        case .claimEnded:
+            return .again
         case .contended:
             return .blocked(.takeoverInProgress)
         }
@@ -198,7 +204,7 @@ extension ItemJobLock {
                 do {
                     other = try await LockObject.read(claimKey, from: backend)
                 } catch let error as BlockStoreError where error.code == .notFound {
-                    return .removed  // that takeover ended: look again
+                    return .claimEnded  // that takeover ended: look again
                 } catch {
                     return .contended
                 }
