@@ -14,7 +14,8 @@ import Testing
         var rng = SplitMix64(seed: encrypted ? 11 : 12)
         var entries: [StoreNode.Entry] = []
         for i in 0..<4 {
-            entries.append(.init(slot: UInt32(i), id: try await store.putBlock(Blocks.make(4096, kind: i, rng: &rng)).id))
+            entries.append(
+                .init(slot: UInt32(i), id: try await store.putBlock(Blocks.make(4096, kind: i, rng: &rng)).id))
         }
         try await store.publishRoot("points/one", id: try await store.putNode(StoreNode(entries: entries)))
         try await store.close()
@@ -34,7 +35,8 @@ import Testing
         _ backend: MemoryBackend, passphrase: String?, _ code: BlockStoreError.Code, _ context: String
     ) async throws -> BlockStoreError? {
         do {
-            let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: fastOptions(lock: .none))
+            let store = try await ChunkStore.open(
+                on: backend, passphrase: passphrase, options: fastOptions(lock: .none))
             try await store.close()
             Issue.record("\(context): the store opened")
             return nil

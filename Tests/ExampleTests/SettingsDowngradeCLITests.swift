@@ -5,8 +5,10 @@ import Testing
 /// replaced by a plain store's `config` is refused with `tampered`, and nothing is written to it.
 @Suite struct SettingsDowngradeCLITests {
     static func scratch() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-downgrade-\(UUID().uuidString)")
-            .path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "blocksnap-downgrade-\(UUID().uuidString)"
+        )
+        .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }

@@ -85,7 +85,8 @@ public struct StoreConfiguration: Codable, Sendable, Equatable {
         do {
             body = try bytes.withUnsafeBytes {
                 try crypto.open(
-                    UnsafeRawBufferPointer(rebasing: $0[headerBytes...]), as: .config, what: "the config of \(location)")
+                    UnsafeRawBufferPointer(rebasing: $0[headerBytes...]), as: .config, what: "the config of \(location)"
+                )
             }
         } catch let error as BlockStoreError where error.code == .authenticationFailed {
             throw BlockStoreError(

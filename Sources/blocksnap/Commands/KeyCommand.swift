@@ -149,7 +149,8 @@ enum NewPassphrase {
         do {
             attributes = try FileManager.default.attributesOfItem(atPath: path)
         } catch {
-            throw CLIError("invalidArgument", "cannot read the new passphrase file \(path): \(error.localizedDescription)")
+            throw CLIError(
+                "invalidArgument", "cannot read the new passphrase file \(path): \(error.localizedDescription)")
         }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
             throw CLIError("invalidArgument", "the new passphrase file \(path) is not a regular file")
