@@ -24,7 +24,7 @@ extension ChunkStore {
     /// pack headers' own account of where chunks are (never the index alone). If any of them is
     /// damaged or unreadable, or a chunk a root reaches is in no pack, it throws
     /// ``BlockStoreError/Code/damaged`` with a ``DamageReport`` naming the objects, having
-    /// deleted nothing; a dry run reports the same. Run ``verify(roots:progress:)`` to see which
+    /// deleted nothing; a dry run reports the same. Run ``verify(roots:dataSubset:progress:)`` to see which
     /// points are affected, and ``repair(dryRun:progress:)`` to rebuild a damaged index.
     ///
     /// Needs the store opened with ``StoreLockMode/exclusive`` (no writer runs meanwhile).

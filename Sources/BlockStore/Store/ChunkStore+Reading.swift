@@ -76,7 +76,7 @@ extension ChunkStore {
     }
 
     /// Loads index objects written since the last refresh (by this or other processes).
-    /// Damaged index objects are skipped and reported by ``verify(roots:progress:)``.
+    /// Damaged index objects are skipped and reported by ``verify(roots:dataSubset:progress:)``.
     public func refreshIndex() async throws {
         let listed = try await backend.listAll(prefix: "index/")
         let known = state.withLock { $0.index.loadedIndexObjects }
