@@ -1,3 +1,4 @@
+import BlockSnap
 import Foundation
 import Testing
 
@@ -87,5 +88,37 @@ import Testing
             try ExecutableTests.run("blocksnap", ["key", "list", "--store", store, "--json"], environment: new))
         #expect(final.map { $0["id"] as? String } == [addedID])
         #expect(try Self.opens(store, with: "new passphrase").status == 0)
+    }
+}
+
+extension KeyCommandCLITests {
+    /// A key file that cannot be used is shown by `key list` (and warned about on standard error)
+    /// without stopping the good key from opening the store; `key remove` removes it.
+    @Test func aDamagedKeyFileIsListedWarnedAboutAndRemovable() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-keys-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = "\(dir)/store"
+        let env = ["BLOCKSNAP_PASSPHRASE": "the passphrase"]
+        #expect(try ExecutableTests.run("blocksnap", ["init", "--store", store], environment: env).status == 0)
+        // Not a key file, named as one must be (the SHA-256 of its bytes).
+        let junk = Data("{\"version\":2}".utf8)
+        let junkID = ChunkHasher.sha256.dataID(Array(junk)).hex
+        try junk.write(to: URL(fileURLWithPath: "\(store)/keys/\(junkID)"))
+
+        let list = try ExecutableTests.run("blocksnap", ["key", "list", "--store", store, "--json"], environment: env)
+        #expect(list.status == 0, "\(list.stdout) \(list.stderr)")
+        #expect(Self.keys(list).map { $0["label"] as? String } == ["initial"], "\(list.stdout)")
+        let damaged = list.json?["damaged"] as? [[String: Any]] ?? []
+        #expect(damaged.map { $0["id"] as? String } == [junkID], "\(list.stdout)")
+        #expect(list.stderr.contains("warning") && list.stderr.contains(junkID), "\(list.stderr)")
+
+        let removed = try ExecutableTests.run(
+            "blocksnap", ["key", "remove", "--store", store, junkID, "--json"], environment: env)
+        #expect(removed.status == 0, "\(removed.stdout) \(removed.stderr)")
+        let after = try ExecutableTests.run("blocksnap", ["key", "list", "--store", store, "--json"], environment: env)
+        #expect((after.json?["damaged"] as? [[String: Any]])?.isEmpty == true, "\(after.stdout)")
+        #expect(!after.stderr.contains("warning"), "\(after.stderr)")
     }
 }
