@@ -13,7 +13,7 @@ public struct BlockStoreError: Error, Sendable, CustomStringConvertible {
             case notFound, alreadyExists, corruptObject, truncatedObject, unsupportedFormat
             case wrongPassphrase, authenticationFailed, invalidArgument, ioError, backendError
             case compressionError, locked, cancelled, storeClosed, limitExceeded, notEncrypted
-            case damaged, lockLost
+            case damaged, lockLost, tampered
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -59,6 +59,13 @@ public struct BlockStoreError: Error, Sendable, CustomStringConvertible {
         /// This process lost its store lock (its refresh failed or another process removed it),
         /// so it stopped writing before a garbage collection could take the store over.
         public static let lockLost = Code(.lockLost)
+        /// The store's settings or keys were altered in a way that would weaken it, so it was not
+        /// opened: its config does not authenticate under the key the passphrase opens (altered,
+        /// or another store's), it says "unencrypted" while a passphrase was given or key files
+        /// are present, or it contradicts itself. A store never switches encryption off, or takes
+        /// another store's settings, because an object said so; restore the config (and key
+        /// files) from a trusted copy.
+        public static let tampered = Code(.tampered)
 
         /// The code's stable name, e.g. `"corruptObject"`.
         public var description: String { base.rawValue }

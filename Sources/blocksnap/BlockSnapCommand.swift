@@ -15,7 +15,7 @@ struct BlockSnapCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, BackupCommand.self, ListCommand.self, DiffCommand.self, RestoreCommand.self,
             ExpireCommand.self, PruneCommand.self, GCCommand.self, VerifyCommand.self, RepairCommand.self,
-            StatsCommand.self,
+            StatsCommand.self, KeyCommand.self,
         ]
     )
 }

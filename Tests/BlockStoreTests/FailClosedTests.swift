@@ -238,15 +238,15 @@ import Testing
         // An index object listing a pack that does not exist, and one that misplaces a chunk.
         let real = try #require(f.packs["points/one"]?.first)
         let bytes = try await f.backend.get(real)
-        let entries = try PackFormat.entries(ofPack: bytes, crypto: .plain, what: "test pack")
+        let realID = try #require(ChunkID(hex: real.lastSegment))
+        let entries = try PackFormat.entries(ofPack: bytes, packID: realID, crypto: .plain, what: "test pack")
         let ghost = ChunkID(bytes: [UInt8](repeating: 0xAB, count: 32))!
         var moved = entries[0]
         moved.offset += 1
-        let realID = try #require(ChunkID(hex: real.lastSegment))
-        let file = IndexFile(packs: [(ghost, [entries[1]]), (realID, [moved])])
+        let file = try IndexFile(packs: [(ghost, [entries[1]]), (realID, [moved])]).encoded(crypto: .plain)
+        // Index objects are named by their hash (a well-formed, misleading one).
         try await f.backend.put(
-            try ObjectKey(validating: "index/" + String(repeating: "ab", count: 32)),
-            data: try file.encoded(crypto: .plain))
+            try ObjectKey(validating: "index/" + ChunkHasher.sha256.dataID(file).hex), data: file)
         store = try await f.open()
         let report = try await store.verify()
         #expect(report.danglingIndexEntries == [entries[1].id], "\(report)")

@@ -13,8 +13,10 @@ import Testing
         try await ChunkStore.create(
             on: backend, encryption: seed % 2 == 0 ? .passphrase("pw") : .none, options: testOptions()
         ).close()
+        // An unencrypted store is opened without a passphrase (with one it would be `tampered`).
+        let passphrase = seed % 2 == 0 ? "pw" : nil
         func session<R>(_ body: (ChainStore) async throws -> R) async throws -> R {
-            let store = try await ChunkStore.open(on: backend, passphrase: "pw", options: testOptions())
+            let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: testOptions())
             let result = try await body(ChainStore(store: store, workerCount: 2))
             try await store.close()  // flushes: each session's chunks land in their own packs
             return result
@@ -58,7 +60,7 @@ import Testing
         bytes[bytes.count / 3] ^= 0xFF
         backend.overwriteForTesting(victim, with: bytes)
 
-        let store = try await ChunkStore.open(on: backend, passphrase: "pw", options: testOptions())
+        let store = try await ChunkStore.open(on: backend, passphrase: passphrase, options: testOptions())
         let report = try await store.verify()
         #expect(report.damagedRoots == ["points/vm/\(p2)"], "seed \(seed): \(report)")
         #expect(report.damagedObjects.contains(victim), "seed \(seed): \(report.damagedObjects)")

@@ -1,17 +1,17 @@
 /// An index object (`index/<id>`): which chunks live in which packs, at which offsets.
 ///
 /// ```
-/// index := "BSIX" version:u8 mode:u8 body      (mode 0 plain, 1 sealed)
-/// body  := maybe-seal(packCount:u32 (packID:32 count:u32 entry*)*)
+/// index := "BSIX" version:u8=2 mode:u8 body      (mode 0 plain, 1 sealed)
+/// body  := seal(packCount:u32 (packID:32 count:u32 entry*)*)   as ObjectRole.indexObject
 /// ```
-/// Index objects are named by the hash of their bytes and never rewritten; GC writes
-/// consolidated ones and deletes the old ones after.
+/// Index objects are named by the SHA-256 of their bytes (checked on every read, so an index
+/// object under another name is refused) and never rewritten; GC writes consolidated ones and
+/// deletes the old ones after.
 package struct IndexFile: Sendable {
     package var packs: [(packID: ChunkID, entries: [PackEntry])]
 
     package static let magic: [UInt8] = Array("BSIX".utf8)
-    package static let version: UInt8 = 1
-    package static let aad = Array("blocksnap.index.v1".utf8)
+    package static let version: UInt8 = 2
     /// The most entries one index object may hold (bounds memory when loading hostile input).
     package static let entryCountMax = 4 << 20
 
@@ -30,11 +30,20 @@ package struct IndexFile: Sendable {
         var out = IndexFile.magic
         out.append(IndexFile.version)
         out.append(crypto.isEncrypted ? 1 : 0)
-        out.append(contentsOf: try crypto.seal(w.bytes, aad: IndexFile.aad))
+        out.append(contentsOf: try crypto.seal(w.bytes, as: .indexObject))
         return out
     }
 
-    package static func decode(_ bytes: [UInt8], crypto: ObjectCrypto, what: String) throws -> IndexFile {
+    /// Decodes the index object read from `key`, checking that it hashes to its name and
+    /// authenticates as an index object of this store.
+    /// - Throws: `corruptObject` (wrong name, bad structure, a plain store's failed checksum),
+    ///   `authenticationFailed`, `truncatedObject`, `unsupportedFormat`.
+    package static func decode(_ bytes: [UInt8], key: ObjectKey, crypto: ObjectCrypto) throws -> IndexFile {
+        let what = "index object \(key)"
+        guard key.rawValue.hasPrefix("index/"), key.lastSegment == ChunkHasher.sha256.dataID(bytes).hex else {
+            throw BlockStoreError(
+                .corruptObject, "\(what) does not hash to its name: it was altered, truncated or renamed")
+        }
         var h = ByteReader(bytes, what: what)
         try h.expect(magic)
         let v = try h.u8()
@@ -50,7 +59,7 @@ package struct IndexFile: Sendable {
             )
         }
         let body = try bytes.withUnsafeBytes {
-            try crypto.open(UnsafeRawBufferPointer(rebasing: $0[6...]), aad: aad, what: what)
+            try crypto.open(UnsafeRawBufferPointer(rebasing: $0[6...]), as: .indexObject, what: what)
         }
         var r = ByteReader(body, what: what)
         let packCount = Int(try r.u32())

@@ -23,9 +23,9 @@ package struct PackBuilder: Sendable {
         bytes.append(contentsOf: sealed)
     }
 
-    /// Closes the pack: appends header and trailer, returns its bytes and a fresh random ID.
+    /// Closes the pack: picks a fresh random ID, appends the header (bound to that ID) and the
+    /// trailer, and returns the ID, the bytes and the entries.
     package consuming func finish(crypto: ObjectCrypto) throws -> (id: ChunkID, bytes: [UInt8], entries: [PackEntry]) {
-        bytes.append(contentsOf: try PackFormat.trailer(entries: entries, crypto: crypto))
         // A pack needs a name that is never reused, not a content hash: every chunk inside is
         // verified against its own ID on read, so hashing the whole pack again would only cost a
         // full extra pass over the stored bytes.
@@ -35,6 +35,7 @@ package struct PackBuilder: Sendable {
         ) {
             ChunkID(bytes: $0)
         }
+        bytes.append(contentsOf: try PackFormat.trailer(entries: entries, packID: id, crypto: crypto))
         return (id, bytes, entries)
     }
 }

@@ -1,19 +1,21 @@
 /// The byte layout of pack objects (see <doc:StoreFormat>).
 ///
 /// ```
-/// pack    := sealed* header headerLength:u32 "BSPK" version:u8 0 0 0
-/// sealed  := seal(flags:u8 ‖ payload)        (seal is the identity in unencrypted stores)
+/// pack    := sealed* header headerLength:u32 "BSPK" version:u8=2 0 0 0
+/// sealed  := sealChunk(flags:u8 ‖ payload)   as ObjectRole.chunk(id, kind); the identity in
+///                                              unencrypted stores
 /// flags   := bit 0: payload is zstd-compressed
-/// header  := seal("BSPH" version:u8 count:u32 entry*)
+/// header  := seal("BSPH" version:u8=2 count:u32 entry*)   as ObjectRole.packHeader(pack ID)
 /// entry   := id:32 kind:u8 0:u8 offset:u32 length:u32 rawLength:u32
 /// ```
+/// The header is bound to the pack's ID (its name), so a header copied under another pack's
+/// name does not open.
 package enum PackFormat {
     package static let trailerMagic: [UInt8] = Array("BSPK".utf8)
     package static let headerMagic: [UInt8] = Array("BSPH".utf8)
-    package static let version: UInt8 = 1
+    package static let version: UInt8 = 2
     /// headerLength + magic + version + padding.
     package static let trailerBytes = 12
-    package static let headerAAD = Array("blocksnap.pack-header.v1".utf8)
     package static let flagCompressed: UInt8 = 1
     /// Packs never exceed this size (offsets are 32-bit).
     package static let packBytesMax = 1 << 30
@@ -23,14 +25,14 @@ package enum PackFormat {
     /// The most entries one pack may list.
     package static let entryCountMax = 1 << 20
 
-    /// The header block and trailer that close a pack.
-    package static func trailer(entries: [PackEntry], crypto: ObjectCrypto) throws -> [UInt8] {
+    /// The header block and trailer that close the pack named `packID`.
+    package static func trailer(entries: [PackEntry], packID: ChunkID, crypto: ObjectCrypto) throws -> [UInt8] {
         var w = ByteWriter(capacity: 9 + entries.count * PackEntry.encodedBytes)
         w.raw(headerMagic)
         w.u8(version)
         w.u32(UInt32(entries.count))
         for e in entries { e.write(to: &w) }
-        var out = try crypto.seal(w.bytes, aad: headerAAD)
+        var out = try crypto.seal(w.bytes, as: .packHeader(packID: packID))
         var t = ByteWriter(capacity: trailerBytes)
         t.u32(UInt32(out.count))
         t.raw(trailerMagic)
@@ -41,11 +43,13 @@ package enum PackFormat {
     }
 
     /// Reads the entries of a whole pack from its header, checking they fit the pack.
-    /// - Parameter chunkAreaOffset: When `pack` holds only the pack's tail (header and trailer),
-    ///   the size of the chunk area before it; 0 when `pack` is the whole pack.
-    package static func entries(ofPack pack: [UInt8], crypto: ObjectCrypto, what: String, chunkAreaOffset: Int = 0)
-        throws -> [PackEntry]
-    {
+    /// - Parameters:
+    ///   - packID: The pack's ID, from its name: the header must have been sealed for it.
+    ///   - chunkAreaOffset: When `pack` holds only the pack's tail (header and trailer), the size
+    ///     of the chunk area before it; 0 when `pack` is the whole pack.
+    package static func entries(
+        ofPack pack: [UInt8], packID: ChunkID, crypto: ObjectCrypto, what: String, chunkAreaOffset: Int = 0
+    ) throws -> [PackEntry] {
         guard pack.count >= trailerBytes else {
             throw BlockStoreError(.truncatedObject, "\(what) is \(pack.count) bytes, shorter than a pack trailer")
         }
@@ -67,8 +71,8 @@ package enum PackFormat {
         let headerStart = pack.count - trailerBytes - headerLength
         let header = try pack.withUnsafeBytes {
             try crypto.open(
-                UnsafeRawBufferPointer(rebasing: $0[headerStart..<(headerStart + headerLength)]), aad: headerAAD,
-                what: "\(what) header")
+                UnsafeRawBufferPointer(rebasing: $0[headerStart..<(headerStart + headerLength)]),
+                as: .packHeader(packID: packID), what: "\(what) header")
         }
         var r = ByteReader(header, what: "\(what) header")
         try r.expect(headerMagic)

@@ -1,6 +1,10 @@
 extension ChunkStore {
     /// Reads the entries of one pack from its header (two ranged reads), without its chunks.
+    /// - Throws: `corruptObject` when `key` is not a pack's name; what reading the header throws.
     func packEntries(_ key: ObjectKey, sizeBytes: UInt64) async throws -> [PackEntry] {
+        guard let packID = ChunkID(hex: key.lastSegment), key == ChunkStore.dataKey(packID) else {
+            throw BlockStoreError(.corruptObject, "\(key) is not the name of a pack")
+        }
         let trailerBytes = UInt64(PackFormat.trailerBytes)
         guard sizeBytes <= PackFormat.packObjectBytesMax else {
             throw BlockStoreError(
@@ -20,7 +24,7 @@ extension ChunkStore {
         // Parse the tail as a pack whose chunks start before it; offsets are checked against that.
         let chunkArea = Int(sizeBytes - trailerBytes - headerLength)
         let entries = try PackFormat.entries(
-            ofPack: tail, crypto: crypto, what: "pack \(key)", chunkAreaOffset: chunkArea)
+            ofPack: tail, packID: packID, crypto: crypto, what: "pack \(key)", chunkAreaOffset: chunkArea)
         return entries
     }
 

@@ -85,7 +85,7 @@ extension ChunkStore {
             let bytes = try await backend.get(entry.key)
             let file: IndexFile
             do {
-                file = try IndexFile.decode(bytes, crypto: crypto, what: "index object \(entry.key)")
+                file = try IndexFile.decode(bytes, key: entry.key, crypto: crypto)
             } catch {
                 state.withLock { _ = $0.damagedIndexObjects.insert(entry.key) }
                 continue
@@ -151,12 +151,8 @@ extension ChunkStore {
     func decode(sealed: [UInt8], id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer)
         throws
     {
-        let plain: [UInt8]
-        if crypto.isEncrypted {
-            plain = try crypto.open(sealed, aad: [], what: "chunk \(id.shortHex)")
-        } else {
-            plain = sealed
-        }
+        // A sealed chunk opens only as the chunk it was sealed as (its ID and kind).
+        let plain = try crypto.openChunk(sealed, id: id, kind: location.kind, what: "chunk \(id.shortHex)")
         try plain.withUnsafeBytes { p in
             guard p.count >= 1 else {
                 throw BlockStoreError(.truncatedObject, "chunk \(id.shortHex) is empty in its pack")

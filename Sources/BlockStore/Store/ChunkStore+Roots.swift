@@ -17,6 +17,8 @@ public struct RootRecord: Sendable, Equatable {
 
 extension ChunkStore {
     static let rootMagic: [UInt8] = Array("BSRT".utf8)
+    /// The root format this build writes and reads.
+    static let rootVersion: UInt8 = 2
     /// The largest payload a root may carry.
     public static let rootPayloadBytesMax = 64 * 1024
 
@@ -44,9 +46,9 @@ extension ChunkStore {
         body.u32(UInt32(payload.count))
         body.raw(payload)
         var bytes = ChunkStore.rootMagic
-        bytes.append(1)
+        bytes.append(ChunkStore.rootVersion)
         bytes.append(crypto.isEncrypted ? 1 : 0)
-        bytes.append(contentsOf: try crypto.seal(body.bytes, aad: Array("blocksnap.root.v1:\(name)".utf8)))
+        bytes.append(contentsOf: try crypto.seal(body.bytes, as: .root(name: name)))
         try lockHandle?.checkHeld()
         guard try await backend.create(key, data: bytes) else {
             throw BlockStoreError(.alreadyExists, "a root named \(name) already exists; roots are never overwritten")
@@ -69,8 +71,10 @@ extension ChunkStore {
         var h = ByteReader(bytes, what: "root \(name)")
         try h.expect(ChunkStore.rootMagic)
         let version = try h.u8()
-        guard version == 1 else {
-            throw BlockStoreError(.unsupportedFormat, "root \(name) has format version \(version)")
+        guard version == ChunkStore.rootVersion else {
+            throw BlockStoreError(
+                .unsupportedFormat,
+                "root \(name) has format version \(version); this build reads version \(ChunkStore.rootVersion)")
         }
         let mode = try h.u8()
         guard mode == (crypto.isEncrypted ? 1 : 0) else {
@@ -80,9 +84,7 @@ extension ChunkStore {
             )
         }
         let body = try bytes.withUnsafeBytes {
-            try crypto.open(
-                UnsafeRawBufferPointer(rebasing: $0[6...]), aad: Array("blocksnap.root.v1:\(name)".utf8),
-                what: "root \(name)")
+            try crypto.open(UnsafeRawBufferPointer(rebasing: $0[6...]), as: .root(name: name), what: "root \(name)")
         }
         var r = ByteReader(body, what: "root \(name)")
         let id = try r.id()
@@ -140,7 +142,7 @@ extension ChunkStore {
     /// Whether an error reading a stored object means the object is damaged (rather than the
     /// backend being unreachable or the call being wrong).
     package static func isDamage(_ error: BlockStoreError) -> Bool {
-        [.corruptObject, .truncatedObject, .unsupportedFormat, .authenticationFailed, .limitExceeded]
+        [.corruptObject, .truncatedObject, .unsupportedFormat, .authenticationFailed, .limitExceeded, .tampered]
             .contains(error.code)
     }
 

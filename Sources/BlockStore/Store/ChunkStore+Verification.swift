@@ -129,7 +129,8 @@ extension ChunkStore {
                     let bytes = try await backend.get(pack.key)
                     report.checkedBytes += UInt64(bytes.count)
                     report.checkedPacks += 1
-                    entries = try PackFormat.entries(ofPack: bytes, crypto: crypto, what: "pack \(pack.key)")
+                    entries = try PackFormat.entries(
+                        ofPack: bytes, packID: pack.id, crypto: crypto, what: "pack \(pack.key)")
                     var scratch = [UInt8]()
                     for e in entries {
                         report.checkedChunks += 1
@@ -162,13 +163,10 @@ extension ChunkStore {
         survey.locate()
         try await surveyIndexAndRoots(&survey, progress: progress)
         damagedObjects.formUnion(survey.damagedObjectKeys)
-        // Key files are named by their hash: each must match and decode.
-        for entry in try await backend.listAll(prefix: "keys/") {
-            do {
-                _ = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
-            } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
-                damagedObjects.insert(entry.key)
-            }
+        // Key files are named by their hash: each must match, decode, stay within the KDF caps
+        // and belong to this store.
+        for key in try await keyListing().damaged {
+            damagedObjects.insert(try ObjectKey(validating: "keys/\(key.id)"))
         }
 
         let check = survey.checkIndex()

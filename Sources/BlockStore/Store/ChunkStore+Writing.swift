@@ -132,7 +132,7 @@ extension ChunkStore {
                     }
                 }
                 let plain = UnsafeRawBufferPointer(rebasing: scratch[0..<(1 + payloadLength)])
-                let sealed: [UInt8]? = crypto.isEncrypted ? try crypto.seal(plain, aad: []) : nil
+                let sealed = try crypto.sealChunk(plain, id: id, kind: kind)
                 func append(_ sealed: UnsafeRawBufferPointer) -> (StoredChunk, PackBuilder?) {
                     state.withLock { s in
                         s.builder.append(id: id, kind: kind, rawLength: bytes.count, sealed: sealed)

@@ -31,6 +31,13 @@ public final class ChunkStore: NodeStore, Sendable {
     let state: Mutex<WriterState>
     let lockHandle: StoreLockHandle?
     let masterSecret: SymmetricKey?
+    /// What opening found wrong without stopping: key files that were skipped because they are
+    /// damaged, of another format, beyond the key-derivation caps
+    /// (``KeyDerivation/memoryBytesMax``, ``KeyDerivation/workMax``), or bound to another store.
+    /// Each names its key file (`keys/<id>`); empty for a store just created and normally.
+    /// Opening still succeeds when another key opens the store: show these to whoever runs it,
+    /// and remove or restore the key files named (see ``keyListing()``).
+    public let openWarnings: [BlockStoreError]
 
     struct WriterState: Sendable {
         var index = ChunkIndex()
@@ -47,9 +54,11 @@ public final class ChunkStore: NodeStore, Sendable {
 
     private init(
         backend: any StorageBackend, configuration: StoreConfiguration, crypto: ObjectCrypto,
-        options: ChunkStoreOptions, lock: StoreLockHandle?, masterSecret: SymmetricKey?
+        options: ChunkStoreOptions, lock: StoreLockHandle?, masterSecret: SymmetricKey?,
+        openWarnings: [BlockStoreError] = []
     ) {
         self.masterSecret = masterSecret
+        self.openWarnings = openWarnings
         self.backend = backend
         self.configuration = configuration
         self.crypto = crypto
@@ -73,7 +82,8 @@ public final class ChunkStore: NodeStore, Sendable {
     ///   - backend: Where the objects go; it must not already hold a store.
     ///   - encryption: `.passphrase(…)` (recommended) or `.none`.
     ///   - options: Compression, pack size, KDF, locking.
-    /// - Throws: `alreadyExists` when the backend already holds a store.
+    /// - Throws: `alreadyExists` when the backend already holds a store (or key files of one);
+    ///   `invalidArgument` for settings out of range (KDF parameters beyond the caps included).
     public static func create(
         on backend: any StorageBackend, encryption: StoreEncryption, options: ChunkStoreOptions = ChunkStoreOptions()
     ) async throws -> ChunkStore {
@@ -89,23 +99,30 @@ public final class ChunkStore: NodeStore, Sendable {
             throw BlockStoreError(
                 .alreadyExists, "\(backend.location) already holds a BlockSnap store; open it instead")
         }
+        let storeID = Hex.random(byteCount: StoreConfiguration.storeIDByteCount)
         let crypto: ObjectCrypto
         var masterSecret: SymmetricKey? = nil
         switch encryption {
         case .none:
+            // Key files beside an unencrypted config make a store that never opens (`tampered`).
+            guard try await backend.listAll(prefix: "keys/").isEmpty else {
+                throw BlockStoreError(
+                    .alreadyExists,
+                    "\(backend.location) holds key files of an earlier encrypted store; use an empty location")
+            }
             crypto = .plain
         case .passphrase(let passphrase):
             let secret = SymmetricKey(size: .bits256)
             masterSecret = secret
             let file = try KeyFile.make(
-                masterSecret: secret, passphrase: passphrase, parameters: options.keyDerivation, label: "initial")
+                masterSecret: secret, storeID: storeID, passphrase: passphrase, parameters: options.keyDerivation,
+                label: "initial")
             let bytes = try file.encoded()
             _ = try await backend.create(try keyObjectKey(for: bytes), data: bytes)
             crypto = ObjectCrypto(masterSecret: secret)
         }
         let config = StoreConfiguration(
-            version: 1, storeID: Hex.random(byteCount: StoreConfiguration.storeIDByteCount),
-            encrypted: crypto.isEncrypted,
+            version: StoreConfiguration.formatVersion, storeID: storeID, encrypted: crypto.isEncrypted,
             compressionLevel: options.compressionLevel, packTargetBytes: options.packTargetBytes, created: Date(),
             defaultBlockSizeBytes: options.defaultBlockSizeBytes)
         guard try await backend.create(configKey, data: try config.encoded(crypto: crypto)) else {
@@ -119,11 +136,28 @@ public final class ChunkStore: NodeStore, Sendable {
     }
 
     /// Opens an existing store.
+    ///
+    /// The store's settings are authenticated before anything else is read, and never weakened
+    /// because an object says so:
+    /// - Given a passphrase, the store must be encrypted and its config must authenticate under
+    ///   the key that passphrase opens; a config that says "unencrypted", or that was sealed under
+    ///   another key (another store's config), is `tampered`.
+    /// - Without a passphrase, an encrypted store is `wrongPassphrase`; an unencrypted config must
+    ///   pass its checksum (`corruptObject`), and key files beside it are `tampered` (a config
+    ///   replaced by an unencrypted one).
+    /// - Key files that are damaged, of another format, beyond the key-derivation caps or bound
+    ///   to another store are skipped (scrypt never runs for them) and reported in
+    ///   ``openWarnings`` when another key opens the store.
+    ///
     /// - Parameters:
     ///   - backend: Where the store is.
-    ///   - passphrase: Any of the store's passphrases; ignored for unencrypted stores.
+    ///   - passphrase: Any of the store's passphrases; nil exactly for an unencrypted store.
     ///   - options: Locking and writer settings (compression and pack size come from the store).
-    /// - Throws: `notFound` when there is no store, `wrongPassphrase`, `locked`, `corruptObject`.
+    /// - Throws: `notFound` when there is no store; `wrongPassphrase` when no key opens with the
+    ///   passphrase (or none was given for an encrypted store); `tampered` as above;
+    ///   `unsupportedFormat` for a store of another format version (version 1 included);
+    ///   `corruptObject` for a damaged config, or when no key opens and some were skipped (the
+    ///   message names them); `locked`.
     public static func open(
         on backend: any StorageBackend, passphrase: String? = nil, options: ChunkStoreOptions = ChunkStoreOptions()
     ) async throws -> ChunkStore {
@@ -134,24 +168,38 @@ public final class ChunkStore: NodeStore, Sendable {
         } catch let error as BlockStoreError where error.code == .notFound {
             throw BlockStoreError(.notFound, "there is no BlockSnap store in \(backend.location); create one first")
         }
-        let crypto: ObjectCrypto
-        var masterSecret: SymmetricKey? = nil
-        if try StoreConfiguration.isSealed(raw, location: backend.location) {
+        let location = backend.location
+        let keyFiles = try await backend.listAll(prefix: "keys/").map(\.key).sorted()
+        let unlocked: UnlockedStore
+        if try StoreConfiguration.isSealed(raw, location: location) {
             guard let passphrase else {
-                throw BlockStoreError(
-                    .wrongPassphrase, "the store in \(backend.location) is encrypted: give its passphrase")
+                guard !keyFiles.isEmpty else {
+                    throw BlockStoreError(.corruptObject, "the store in \(location) is encrypted but has no key files")
+                }
+                throw BlockStoreError(.wrongPassphrase, "the store in \(location) is encrypted: give its passphrase")
             }
-            let secret = try await openMasterSecret(backend: backend, passphrase: passphrase)
-            masterSecret = secret
-            crypto = ObjectCrypto(masterSecret: secret)
+            unlocked = try await unlock(config: raw, keyFiles: keyFiles, passphrase: passphrase, backend: backend)
         } else {
-            crypto = .plain
+            guard passphrase == nil else {
+                throw BlockStoreError(
+                    .tampered,
+                    "the store in \(location) says it is unencrypted, but a passphrase was given: if it was created encrypted, its config was replaced and it must not be used (nothing was written); if it really is unencrypted, open it without a passphrase"
+                )
+            }
+            guard keyFiles.isEmpty else {
+                throw BlockStoreError(
+                    .tampered,
+                    "the store in \(location) says it is unencrypted, but it holds \(keyFiles.count) key file\(keyFiles.count == 1 ? "" : "s"): its config was probably replaced to switch encryption off; restore the config from a trusted copy"
+                )
+            }
+            unlocked = UnlockedStore(
+                configuration: try StoreConfiguration.decode(raw, crypto: .plain, location: location),
+                crypto: .plain, masterSecret: nil, warnings: [])
         }
-        let config = try StoreConfiguration.decode(raw, crypto: crypto, location: backend.location)
         let lock = try await options.acquireLock(on: backend)
         let store = ChunkStore(
-            backend: backend, configuration: config, crypto: crypto, options: options, lock: lock,
-            masterSecret: masterSecret)
+            backend: backend, configuration: unlocked.configuration, crypto: unlocked.crypto, options: options,
+            lock: lock, masterSecret: unlocked.masterSecret, openWarnings: unlocked.warnings)
         do {
             try await store.refreshIndex()
         } catch {

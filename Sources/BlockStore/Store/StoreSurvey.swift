@@ -158,7 +158,7 @@ extension ChunkStore {
             }
             do {
                 survey.indexFiles.append(
-                    (key, try IndexFile.decode(bytes, crypto: crypto, what: "index object \(key)")))
+                    (key, try IndexFile.decode(bytes, key: key, crypto: crypto)))
             } catch let error as BlockStoreError {
                 survey.damagedIndexObjects.append(StoreSurvey.Damaged(key: key, error: error))
             }
