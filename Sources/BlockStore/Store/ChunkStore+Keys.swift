@@ -21,7 +21,8 @@ extension ChunkStore {
         for entry in listed {
             // One damaged key file must not lock out the others: try them all.
             do {
-                let file = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
+                let file = try KeyFile.decode(
+                    try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.keyFile), key: entry.key)
                 if let secret = try file.open(passphrase: passphrase) { return secret }
             } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
                 damaged.append(error)
@@ -57,7 +58,8 @@ extension ChunkStore {
     public func keys() async throws -> [StoreKeyInfo] {
         var out: [StoreKeyInfo] = []
         for entry in try await backend.listAll(prefix: "keys/") {
-            let file = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
+            let file = try KeyFile.decode(
+                try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.keyFile), key: entry.key)
             out.append(StoreKeyInfo(id: String(entry.key.lastSegment), label: file.label, created: file.created))
         }
         return out

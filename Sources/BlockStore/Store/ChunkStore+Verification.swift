@@ -126,7 +126,7 @@ extension ChunkStore {
                             .limitExceeded,
                             "pack \(pack.key) is \(pack.sizeBytes) bytes, larger than any pack this format writes")
                     }
-                    let bytes = try await backend.get(pack.key)
+                    let bytes = try await backend.get(pack.key, byteCountMax: ObjectSizeLimits.pack)
                     report.checkedBytes += UInt64(bytes.count)
                     report.checkedPacks += 1
                     entries = try PackFormat.entries(ofPack: bytes, crypto: crypto, what: "pack \(pack.key)")
@@ -165,7 +165,8 @@ extension ChunkStore {
         // Key files are named by their hash: each must match and decode.
         for entry in try await backend.listAll(prefix: "keys/") {
             do {
-                _ = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
+                _ = try KeyFile.decode(
+                    try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.keyFile), key: entry.key)
             } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
                 damagedObjects.insert(entry.key)
             }
