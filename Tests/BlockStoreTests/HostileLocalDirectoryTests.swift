@@ -266,7 +266,11 @@ import Testing
             let error = await #expect(throws: BlockStoreError.self) { try await backend.put("config", data: [1]) }
             #expect(error?.code == .corruptObject && error?.message.contains("a symbolic link") == true)
             #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
-            #expect(try backend.removeStaleTemporaryFiles(olderThan: .zero) == 0)
+            // Cleaning up never removes files through the link either.
+            #expect(FileManager.default.createFile(atPath: outside + "/theirs.tmp", contents: Data([1])))
+            let cleanup = #expect(throws: BlockStoreError.self) { try backend.removeStaleTemporaryFiles(olderThan: .zero) }
+            #expect(cleanup?.code == .corruptObject, "\(String(describing: cleanup))")
+            #expect(FileManager.default.fileExists(atPath: outside + "/theirs.tmp"))
         }
     }
 
