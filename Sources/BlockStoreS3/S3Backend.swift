@@ -326,7 +326,8 @@ public final class S3Backend: StorageBackend {
                 let nameBytes = Array(name.utf8)
                 if let lastName, !lastName.lexicographicallyPrecedes(nameBytes) {
                     throw notAdvancing(
-                        prefix: prefix, "key \(name.prefix(200)) follows \(String(decoding: lastName.prefix(200), as: UTF8.self))")
+                        prefix: prefix,
+                        "key \(name.prefix(200)) follows \(String(decoding: lastName.prefix(200), as: UTF8.self))")
                 }
                 lastName = nameBytes
                 guard let sizeText = item.text(of: "Size"), let sizeBytes = UInt64(sizeText),

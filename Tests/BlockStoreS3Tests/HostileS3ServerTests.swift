@@ -23,7 +23,8 @@ import Testing
         var configuration = try S3Configuration(
             endpoint: URL(string: "http://127.0.0.1:\(server.port)")!, region: "us-east-1", bucket: "hostile",
             credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"), addressingStyle: .path)
-        configuration.retryPolicy = S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(5), maxDelay: .milliseconds(5))
+        configuration.retryPolicy = S3RetryPolicy(
+            maxAttempts: 2, baseDelay: .milliseconds(5), maxDelay: .milliseconds(5))
         return try await S3Backend.withBackend(configuration: configuration) { backend in
             try await body(backend, server)
         }
@@ -36,7 +37,8 @@ import Testing
             // Keys advance, the token does not.
             .xml(
                 "<ListBucketResult><Contents><Key>k\(String(format: "%06d", request.index))</Key><Size>1</Size></Contents>"
-                    + "<IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>")
+                    + "<IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken></ListBucketResult>"
+            )
         } _: { backend, _ in
             await returnedError { _ = try await backend.listAll(prefix: "") }
         }
@@ -164,14 +166,36 @@ import Testing
     @Test func aPartialAnswerForAnotherRangeIsAnError() async throws {
         let object = (0..<100).map { UInt8($0) }
         let replies: [(String, StubHTTPServer.Reply)] = [
-            ("another range", .complete(status: "206 Partial Content", headers: ["Content-Range: bytes 0-9/100"], body: Array(object[0..<10]))),
-            ("a shorter range", .complete(status: "206 Partial Content", headers: ["Content-Range: bytes 10-14/100"], body: Array(object[10..<15]))),
+            (
+                "another range",
+                .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 0-9/100"],
+                    body: Array(object[0..<10]))
+            ),
+            (
+                "a shorter range",
+                .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 10-14/100"],
+                    body: Array(object[10..<15]))
+            ),
             ("no Content-Range", .complete(status: "206 Partial Content", body: Array(object[10..<20]))),
-            ("a garbled Content-Range", .complete(status: "206 Partial Content", headers: ["Content-Range: bytes ten-19/100"], body: Array(object[10..<20]))),
-            ("an end past the total", .complete(status: "206 Partial Content", headers: ["Content-Range: bytes 10-19/15"], body: Array(object[10..<20]))),
+            (
+                "a garbled Content-Range",
+                .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes ten-19/100"],
+                    body: Array(object[10..<20]))
+            ),
+            (
+                "an end past the total",
+                .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 10-19/15"],
+                    body: Array(object[10..<20]))
+            ),
         ]
         for (what, reply) in replies {
-            try await withHostileServer { _ in reply } _: { backend, _ in
+            try await withHostileServer { _ in
+                reply
+            } _: { backend, _ in
                 let error = await returnedError { _ = try await backend.get("data/p", range: 10..<20) }
                 #expect(error?.code == .backendError, "\(what): \(String(describing: error))")
                 #expect(error?.message.contains("bytes 10..<20") == true, "\(what): \(String(describing: error))")
@@ -187,8 +211,12 @@ import Testing
         // The honest answers still read: exact, and cut at the object's end.
         try await withHostileServer { request in
             request.headers["range"] == "bytes=10-19"
-                ? .complete(status: "206 Partial Content", headers: ["Content-Range: bytes 10-19/100"], body: Array(object[10..<20]))
-                : .complete(status: "206 Partial Content", headers: ["Content-Range: bytes 95-99/100"], body: Array(object[95..<100]))
+                ? .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 10-19/100"],
+                    body: Array(object[10..<20]))
+                : .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 95-99/100"],
+                    body: Array(object[95..<100]))
         } _: { backend, _ in
             let exact = try await backend.get("data/p", range: 10..<20)
             let cut = try await backend.get("data/p", range: 95..<200)

@@ -80,7 +80,9 @@ import Testing
                 let verified = await returned(unblocking: fifo) {
                     let store = try await fixture.open()
                     if kind == "roots/" {
-                        let error = await #expect(throws: BlockStoreError.self) { try await store.root(Fixture.rootName) }
+                        let error = await #expect(throws: BlockStoreError.self) {
+                            try await store.root(Fixture.rootName)
+                        }
                         #expect(error?.code == .corruptObject)
                     }
                     let report = try await store.verify()
@@ -102,7 +104,9 @@ import Testing
             let error = await #expect(throws: BlockStoreError.self) {
                 try await fixture.backend.get(key, byteCountMax: 1 << 16)
             }
-            #expect(error?.code == .corruptObject && error?.message.contains("a socket") == true, "\(String(describing: error))")
+            #expect(
+                error?.code == .corruptObject && error?.message.contains("a socket") == true,
+                "\(String(describing: error))")
             let store = try await fixture.open()
             let rootError = await #expect(throws: BlockStoreError.self) { try await store.root(Fixture.rootName) }
             #expect(rootError?.code == .corruptObject)
@@ -183,7 +187,9 @@ import Testing
             let error = await #expect(throws: BlockStoreError.self) {
                 try await store.packEntries(pack, sizeBytes: UInt64(sizeBytes))
             }
-            #expect(error?.code == .limitExceeded && error?.message.contains("header") == true, "\(String(describing: error))")
+            #expect(
+                error?.code == .limitExceeded && error?.message.contains("header") == true,
+                "\(String(describing: error))")
             // Verify reports it (without reading its data, which would be 2 GiB of zeros).
             let id = try #require(ChunkID(hex: pack.lastSegment))
             let otherSlice = try PackSubset(try PackSubset(1, of: 2).contains(pack: id) ? 2 : 1, of: 2)
@@ -268,7 +274,9 @@ import Testing
             #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
             // Cleaning up never removes files through the link either.
             #expect(FileManager.default.createFile(atPath: outside + "/theirs.tmp", contents: Data([1])))
-            let cleanup = #expect(throws: BlockStoreError.self) { try backend.removeStaleTemporaryFiles(olderThan: .zero) }
+            let cleanup = #expect(throws: BlockStoreError.self) {
+                try backend.removeStaleTemporaryFiles(olderThan: .zero)
+            }
             #expect(cleanup?.code == .corruptObject, "\(String(describing: cleanup))")
             #expect(FileManager.default.fileExists(atPath: outside + "/theirs.tmp"))
         }
@@ -288,7 +296,9 @@ import Testing
 
             #expect(try await backend.listAll(prefix: "roots/").map(\.key) == ["roots/real"])
             for key: ObjectKey in ["roots/linked", "roots/inner"] {
-                let error = await #expect(throws: BlockStoreError.self) { try await backend.get(key, byteCountMax: 100) }
+                let error = await #expect(throws: BlockStoreError.self) {
+                    try await backend.get(key, byteCountMax: 100)
+                }
                 #expect(error?.code == .corruptObject && error?.message.contains("a symbolic link") == true)
                 let sizeError = await #expect(throws: BlockStoreError.self) { try await backend.size(key) }
                 #expect(sizeError?.code == .corruptObject)

@@ -17,8 +17,10 @@ import Testing
     let passphrase = ["BLOCKSNAP_PASSPHRASE": "hostile cli passphrase"]
 
     func scratch() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blocksnap-hostile-\(UUID().uuidString)")
-            .path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "blocksnap-hostile-\(UUID().uuidString)"
+        )
+        .path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }

@@ -70,7 +70,8 @@ extension LocalDirectoryBackend {
                         + "(errno \(error))")
             default:
                 throw BlockStoreError.fileSystem(
-                    error, action: replacing ? "move a written object into place at" : "link a written object into place at",
+                    error,
+                    action: replacing ? "move a written object into place at" : "link a written object into place at",
                     path: target, volume: root)
             }
         }

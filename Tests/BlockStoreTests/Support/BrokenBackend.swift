@@ -71,7 +71,8 @@ struct BrokenBackend: StorageBackend {
             return try await memory.get(key, byteCountMax: max(byteCountMax, 1) - 1)
         case .cappedGetOfMissingIsTooLarge:
             guard try await memory.size(key) != nil else {
-                throw BlockStoreError.objectTooLarge(key, sizeBytes: nil, byteCountMax: byteCountMax, location: location)
+                throw BlockStoreError.objectTooLarge(
+                    key, sizeBytes: nil, byteCountMax: byteCountMax, location: location)
             }
             return try await memory.get(key, byteCountMax: byteCountMax)
         default:
