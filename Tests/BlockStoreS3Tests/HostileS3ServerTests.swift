@@ -178,6 +178,18 @@ import Testing
                     status: "206 Partial Content", headers: ["Content-Range: bytes 10-14/100"],
                     body: Array(object[10..<15]))
             ),
+            (
+                "a later start",
+                .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 12-19/100"],
+                    body: Array(object[12..<20]))
+            ),
+            (
+                "fewer bytes than its Content-Range",
+                .complete(
+                    status: "206 Partial Content", headers: ["Content-Range: bytes 10-19/100"],
+                    body: Array(object[10..<15]))
+            ),
             ("no Content-Range", .complete(status: "206 Partial Content", body: Array(object[10..<20]))),
             (
                 "a garbled Content-Range",
