@@ -161,9 +161,23 @@ import Testing
                 on: fixture.backend, passphrase: Fixture.passphrase, options: fastOptions(lock: .exclusive))
             let gcError = await #expect(throws: BlockStoreError.self) { try await exclusive.collectGarbage() }
             #expect(gcError?.code == .damaged, "\(String(describing: gcError))")
-            try await exclusive.close()
             for (key, _) in cases where key != "config" {
-                #expect(FileManager.default.fileExists(atPath: fixture.path(key)))
+                #expect(FileManager.default.fileExists(atPath: fixture.path(key)), "\(key) was removed")
+            }
+            // Repair sees the huge pack as damaged but cannot copy it under quarantine/: it
+            // replaces the index (the huge index object with it), then stops with
+            // limitExceeded naming the pack, having allocated nothing for it.
+            let dryRun = try await exclusive.repair(dryRun: true)
+            #expect(dryRun.damagedPacks.contains(hugePack), "\(dryRun)")
+            let repairError = await #expect(throws: BlockStoreError.self) { try await exclusive.repair() }
+            #expect(
+                repairError?.code == .limitExceeded && repairError?.message.contains(hugePack.rawValue) == true,
+                "\(String(describing: repairError))")
+            #expect(try await fixture.backend.listAll(prefix: "quarantine/").isEmpty)
+            try await exclusive.close()
+            #expect(!FileManager.default.fileExists(atPath: fixture.path(hugeIndex)))
+            for key in [hugeKey, hugePack, hugeRoot] {
+                #expect(FileManager.default.fileExists(atPath: fixture.path(key)), "\(key) was removed")
             }
         }
     }

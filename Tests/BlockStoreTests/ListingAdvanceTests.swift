@@ -54,9 +54,27 @@ import Testing
     func listAllStopsAListingThatDoesNotAdvance(fault: StuckBackend.Fault) async throws {
         let backend = StuckBackend(fault: fault)
         for n in 0..<10 { try await backend.put(try ObjectKey(validating: "a/\(n)"), data: [UInt8(n)]) }
-        let error = await #expect(throws: BlockStoreError.self) {
-            _ = try await backend.listAll(prefix: "a/", pageSize: 3)
+        // Raced against a generous bound, so a regression fails instead of hanging the run:
+        // listAll checks for cancellation before each page.
+        let outcome = await withTaskGroup(of: Result<Int, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await backend.listAll(prefix: "a/", pageSize: 3).count) } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
+        guard case .failure(let thrown)? = outcome else {
+            Issue.record("\(fault): listAll returned \(String(describing: outcome)) instead of throwing")
+            return
+        }
+        let error = thrown as? BlockStoreError
         #expect(error?.code == .backendError, "\(fault): \(String(describing: error))")
         #expect(error?.message.contains("does not advance") == true, "\(fault): \(String(describing: error))")
     }
