@@ -116,6 +116,9 @@ package protocol S3Transport: Sendable {
 package final class HTTPClientTransport: S3Transport {
     private let client: HTTPClient
     private let maxResponseBytes: Int
+    /// The most room reserved for a body before its bytes arrive: 64 MiB. A larger body (up to
+    /// its limit) grows as it streams, so a `Content-Length` that lies costs no memory.
+    static let reservedBytesMax = 64 << 20
 
     /// How long an idle pooled connection is kept: a minute, below the idle timeouts of S3 and
     /// common load balancers, so the pool rarely hands out a connection the server has closed.
@@ -174,7 +177,7 @@ package final class HTTPClientTransport: S3Transport {
             }
         }
         var body: [UInt8] = []
-        body.reserveCapacity(declared ?? 0)
+        body.reserveCapacity(min(declared ?? 0, Self.reservedBytesMax))
         do {
             for try await chunk in response.body {
                 guard chunk.readableBytes <= limit - body.count else {

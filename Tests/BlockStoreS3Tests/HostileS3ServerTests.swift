@@ -242,7 +242,7 @@ import Testing
 
 /// How long a call may take before the test calls it hung: generous, since only returning at
 /// all is checked, never speed.
-private let hangBound: Duration = .seconds(30)
+private let hangBound: Duration = .seconds(120)
 
 /// The ``BlockStoreError`` `body` threw, when it threw one within ``hangBound``; records an
 /// issue and returns nil when it hung, succeeded or threw anything else.

@@ -365,7 +365,7 @@ private func withScratchDirectory<T>(_ body: (String) async throws -> T) async t
 
 /// How long a call may take before the test calls it hung: generous, since only returning at
 /// all is checked, never speed.
-private let hangBound: Duration = .seconds(30)
+private let hangBound: Duration = .seconds(120)
 
 /// Runs `body` and returns its result, or nil when it has not returned within ``hangBound``.
 ///

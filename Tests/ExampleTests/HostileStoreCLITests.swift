@@ -12,7 +12,7 @@ import Testing
 @Suite struct HostileStoreCLITests {
     /// How long a run may take before the test calls it hung: generous, since only returning at
     /// all is checked, never speed.
-    static let hangBound: Duration = .seconds(30)
+    static let hangBound: Duration = .seconds(120)
 
     let passphrase = ["BLOCKSNAP_PASSPHRASE": "hostile cli passphrase"]
 
