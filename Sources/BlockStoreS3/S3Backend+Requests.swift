@@ -19,6 +19,8 @@ struct S3Request: Sendable {
     /// Whether to send `Content-MD5` (DeleteObjects requires it; unsigned payloads get it for
     /// integrity).
     var contentMD5 = false
+    /// How large the response body may be: XML unless the call reads an object.
+    var responseLimits = S3ResponseLimits.xml
 }
 
 /// A response and whether an earlier attempt of the same request may have taken effect.
@@ -95,17 +97,22 @@ extension S3Backend {
                 payloadHash: payloadHash, date: Date())
             let outgoing = S3HTTPRequest(
                 operation: request.operation, method: request.method, url: url, headers: headers,
-                body: request.body)
+                body: request.body, responseLimits: request.responseLimits)
             let response: S3HTTPResponse
             do {
                 response = try await gate.withPermit {
                     try await transport.send(outgoing, timeout: configuration.timeouts.request)
                 }
+                try Self.check(response, of: outgoing)
             } catch let error as S3TransportError {
                 record(outgoing, retry: attempt > 1, received: 0)
-                throw BlockStoreError(
-                    .backendError, "\(request.operation) at \(location) failed: \(error)",
-                    underlying: error)
+                if case .lengthMismatch = error {
+                    // A body cut short is what a dropped connection looks like: try again.
+                    lastError = error
+                    ambiguous = true
+                    continue
+                }
+                throw transportFailure(error, request)
             } catch {
                 if error is CancellationError || Task.isCancelled { throw cancelled(request) }
                 if let http = error as? HTTPClientError, http == .cancelled {
@@ -123,11 +130,47 @@ extension S3Backend {
             }
             return S3Sent(response: response, ambiguous: ambiguous)
         }
+        if let error = lastError as? S3TransportError {
+            throw BlockStoreError(
+                .backendError,
+                "\(request.operation)\(request.object.map { " " + $0 } ?? "") at \(location) failed "
+                    + "\(policy.maxAttempts) times, the last with a \(error): the connection keeps dropping, or the "
+                    + "service or a proxy in front of it cuts responses short",
+                underlying: error)
+        }
         let t = configuration.timeouts
         throw BlockStoreError(
             .backendError,
             "could not reach \(endpointText) for \(request.operation)\(request.object.map { " " + $0 } ?? "") after \(policy.maxAttempts) attempts (connect timeout \(t.connect), read timeout \(t.read)): check the endpoint URL (AWS_ENDPOINT_URL) and that the service is running and reachable",
             underlying: lastError)
+    }
+
+    /// Checks what any transport returned against the request's limits: the body no larger
+    /// than its status allows and, but for a HEAD, as long as its `Content-Length` says.
+    static func check(_ response: S3HTTPResponse, of request: S3HTTPRequest) throws(S3TransportError) {
+        let limit = request.responseLimits.bytesMax(status: response.status)
+        guard response.body.count <= limit else {
+            throw .responseTooLarge(limit: limit, declaredBytes: nil)
+        }
+        guard request.method != "HEAD", let text = response.header("content-length") else { return }
+        guard let declared = Int(text), declared >= 0 else { throw .malformedContentLength }
+        guard declared == response.body.count else {
+            throw .lengthMismatch(declaredBytes: declared, receivedBytes: response.body.count)
+        }
+    }
+
+    /// The error for a response the transport refused: `limitExceeded` for one too large,
+    /// `backendError` otherwise.
+    func transportFailure(_ error: S3TransportError, _ request: S3Request) -> BlockStoreError {
+        let what = "\(request.operation)\(request.object.map { " " + $0 } ?? "") at \(location)"
+        if case .responseTooLarge = error {
+            return BlockStoreError(
+                .limitExceeded,
+                "\(what) was answered with a \(error); it was not read: the service or a proxy in "
+                    + "front of it is not behaving as S3 does",
+                underlying: error)
+        }
+        return BlockStoreError(.backendError, "\(what) failed: \(error)", underlying: error)
     }
 
     /// The base64 MD5 of `body`, the value of a `Content-MD5` header.

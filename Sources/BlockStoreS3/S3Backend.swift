@@ -53,6 +53,12 @@ public final class S3Backend: StorageBackend {
 
     /// The largest response body accepted (a whole object read), 5 GiB.
     static let maxResponseBytes = S3Configuration.maximumSinglePutBytes
+    /// The largest object size believed, in a listing or a `Content-Length`: S3's own limit,
+    /// 5 TiB. A larger claim is refused before it is converted or used.
+    static let objectBytesMax: UInt64 = 5 << 40
+    /// How many truncated pages without a key one listing accepts in a row before it calls the
+    /// service stuck (S3 may return a few while it skips over deleted keys).
+    static let emptyListPageCountMax = 100
     /// The most keys one ListObjectsV2 request asks for: S3 returns at most 1000 per page.
     static let listPageSizeMax = 1000
     /// The most keys one DeleteObjects request carries: S3 rejects more than 1000.
@@ -172,13 +178,33 @@ public final class S3Backend: StorageBackend {
         }
     }
 
-    /// Reads a whole object.
+    /// Reads a whole object (at most 5 GiB, the largest single PUT).
     /// - Throws: `BlockStoreError` `.notFound` when the object does not exist; `.backendError`
     ///   on failure.
     public func get(_ key: ObjectKey) async throws -> [UInt8] {
+        try await get(key, limits: .object(bytesMax: Self.maxResponseBytes))
+    }
+
+    /// Reads a whole object of at most `byteCountMax` bytes. A `Content-Length` above the cap
+    /// is refused before the body is read; a body without one is counted while it streams.
+    /// - Throws: `BlockStoreError` `.notFound` when the object does not exist, `.limitExceeded`
+    ///   when it is larger than `byteCountMax`; `.backendError` on failure.
+    public func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        precondition(byteCountMax >= 0, "byteCountMax must not be negative")
+        do {
+            return try await get(key, limits: .object(bytesMax: min(byteCountMax, Self.maxResponseBytes)))
+        } catch let error as BlockStoreError where error.code == .limitExceeded {
+            guard case .responseTooLarge(_, let declared)? = error.underlying as? S3TransportError else { throw error }
+            throw BlockStoreError.objectTooLarge(
+                key, sizeBytes: declared.map(UInt64.init), byteCountMax: byteCountMax, location: location)
+        }
+    }
+
+    /// A GetObject whose body may be as large as `limits` allows.
+    private func get(_ key: ObjectKey, limits: S3ResponseLimits) async throws -> [UInt8] {
         try await ensureBucket()
         let response = try await send(
-            S3Request(operation: "GetObject", method: "GET", object: objectName(key))
+            S3Request(operation: "GetObject", method: "GET", object: objectName(key), responseLimits: limits)
         )
         .response
         switch response.status {
@@ -190,8 +216,12 @@ public final class S3Backend: StorageBackend {
 
     /// Reads bytes `range` of an object, clamped to its end (a range at or past the end reads
     /// nothing).
+    ///
+    /// A 206 answer must say with `Content-Range` that it holds exactly the requested bytes (or
+    /// those up to the object's end), and carry no more than the range's length; a 200 (a
+    /// service that ignores ranges) no more than the bytes up to the range's end.
     /// - Throws: `BlockStoreError` `.notFound` when the object does not exist; `.backendError`
-    ///   on failure.
+    ///   on failure or an answer that does not fit the range.
     public func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         try await ensureBucket()
         if range.isEmpty {
@@ -199,16 +229,17 @@ public final class S3Backend: StorageBackend {
             return []
         }
         // Ends past any possible object (beyond Int64) are sent open-ended: `bytes=N-`.
-        let lengthBytes = range.upperBound - range.lowerBound
         let last = range.upperBound > UInt64(Int64.max) ? "" : String(range.upperBound - 1)
         let response = try await send(
             S3Request(
                 operation: "GetObject", method: "GET", object: objectName(key),
-                headers: [("Range", "bytes=\(range.lowerBound)-\(last)")])
+                headers: [("Range", "bytes=\(range.lowerBound)-\(last)")],
+                responseLimits: .range(range, bytesMax: Self.maxResponseBytes))
         ).response
         switch response.status {
         case 206:
-            return Array(response.body.prefix(Int(clamping: lengthBytes)))
+            try checkPartialContent(response, of: key, range: range)
+            return response.body
         case 200:
             // The service ignored the range: cut it out here.
             let end = Int(clamping: min(range.upperBound, UInt64(response.body.count)))
@@ -239,6 +270,12 @@ public final class S3Backend: StorageBackend {
                     "HeadObject \(key) at \(location) returned no Content-Length: the service is not S3-compatible"
                 )
             }
+            guard length <= Self.objectBytesMax else {
+                throw BlockStoreError(
+                    .backendError,
+                    "HeadObject \(key) at \(location) claims \(length) bytes, more than the \(Self.objectBytesMax) "
+                        + "any S3 object can have: the service is not S3-compatible")
+            }
             return length
         case 404:
             return nil
@@ -258,6 +295,11 @@ public final class S3Backend: StorageBackend {
         var entries: [ObjectListing.Entry] = []
         var token: String? = nil
         var truncated = true
+        // What makes the listing advance: each bucket key after the one before (and after
+        // `after`), each continuation token new, few empty pages in a row.
+        var lastName: [UInt8]? = after.map { Array(objectName($0).utf8) }
+        var tokensSeen: Set<String> = []
+        var emptyPages = 0
         while entries.count < limit, truncated {
             var query: [(String, String)] = [
                 ("list-type", "2"), ("prefix", fullPrefix),
@@ -276,17 +318,40 @@ public final class S3Backend: StorageBackend {
             guard let root = S3XMLNode.parse(response.body), root.name == "ListBucketResult" else {
                 throw malformed("ListObjectsV2", response)
             }
-            for item in root.children("Contents") {
-                guard let name = item.text(of: "Key"), name.utf8.count > strip,
-                    let key = ObjectKey(String(Substring(name.utf8.dropFirst(strip))))
+            let contents = root.children("Contents")
+            for item in contents {
+                guard let name = item.text(of: "Key") else {
+                    throw malformed("ListObjectsV2 (an entry without a Key)", response)
+                }
+                let nameBytes = Array(name.utf8)
+                if let lastName, !lastName.lexicographicallyPrecedes(nameBytes) {
+                    throw notAdvancing(
+                        prefix: prefix,
+                        "key \(name.prefix(200)) follows \(String(decoding: lastName.prefix(200), as: UTF8.self))")
+                }
+                lastName = nameBytes
+                guard let sizeText = item.text(of: "Size"), let sizeBytes = UInt64(sizeText),
+                    sizeBytes <= Self.objectBytesMax
+                else {
+                    throw malformed("ListObjectsV2 (a Size that is not a byte count of at most 5 TiB)", response)
+                }
+                guard name.utf8.count > strip, let key = ObjectKey(String(Substring(name.utf8.dropFirst(strip))))
                 else { continue }  // not a key of this store: ignore it.
-                entries.append(
-                    .init(key: key, sizeBytes: item.text(of: "Size").flatMap(UInt64.init) ?? 0))
+                entries.append(.init(key: key, sizeBytes: sizeBytes))
             }
             truncated = root.text(of: "IsTruncated") == "true"
             token = root.text(of: "NextContinuationToken")
-            if truncated, token == nil {
-                throw malformed("ListObjectsV2 (truncated without NextContinuationToken)", response)
+            if truncated {
+                guard let token else {
+                    throw malformed("ListObjectsV2 (truncated without NextContinuationToken)", response)
+                }
+                guard tokensSeen.insert(token).inserted else {
+                    throw notAdvancing(prefix: prefix, "continuation token \(token.prefix(200)) came back")
+                }
+                emptyPages = contents.isEmpty ? emptyPages + 1 : 0
+                guard emptyPages <= Self.emptyListPageCountMax else {
+                    throw notAdvancing(prefix: prefix, "\(emptyPages) truncated pages in a row held no key")
+                }
             }
         }
         return ObjectListing(entries: entries, continuation: truncated ? entries.last?.key : nil)
@@ -437,6 +502,49 @@ public final class S3Backend: StorageBackend {
 
     func isMissingBucket(_ response: S3HTTPResponse) -> Bool {
         S3XMLNode.parse(response.body)?.text(of: "Code") == "NoSuchBucket"
+    }
+
+    /// The error for a listing that repeats itself instead of moving on.
+    func notAdvancing(prefix: String, _ detail: String) -> BlockStoreError {
+        BlockStoreError(
+            .backendError,
+            "ListObjectsV2 of '\(prefix)' at \(location) does not advance (\(detail)): the service is not "
+                + "behaving as S3 does; stopped instead of looping")
+    }
+
+    /// The error for a 206 answer whose `Content-Range` is not the range asked for.
+    func wrongRange(_ key: ObjectKey, _ range: Range<UInt64>, _ detail: String) -> BlockStoreError {
+        BlockStoreError(
+            .backendError,
+            "GetObject \(key) bytes \(range.lowerBound)..<\(range.upperBound) at \(location) was answered "
+                + "with \(detail): the service or a proxy is not behaving as S3 does")
+    }
+
+    /// Checks that a 206 answer holds exactly the bytes of `range` that exist: `Content-Range:
+    /// bytes <first>-<last>/<total>` with `first` the range's start, `last` its end or the
+    /// object's, and a body of `last - first + 1` bytes.
+    func checkPartialContent(_ response: S3HTTPResponse, of key: ObjectKey, range: Range<UInt64>) throws {
+        guard let header = response.header("content-range") else {
+            throw wrongRange(key, range, "a 206 without Content-Range")
+        }
+        guard let served = S3ContentRange(header) else {
+            throw wrongRange(key, range, "Content-Range '\(header.prefix(100))', which is not one")
+        }
+        // The last byte the answer must end at: the range's, or the object's when it ends first.
+        var expectedLast = range.upperBound - 1
+        if let total = served.totalBytes {
+            guard total <= Self.objectBytesMax, served.last < total else {
+                throw wrongRange(key, range, "Content-Range '\(header.prefix(100))'")
+            }
+            expectedLast = min(expectedLast, total - 1)
+        }
+        guard served.first == range.lowerBound, served.last == expectedLast else {
+            throw wrongRange(key, range, "Content-Range '\(header.prefix(100))'")
+        }
+        guard UInt64(response.body.count) == served.last - served.first + 1 else {
+            throw wrongRange(
+                key, range, "\(response.body.count) bytes for Content-Range '\(header.prefix(100))'")
+        }
     }
 
     func malformed(_ operation: String, _ response: S3HTTPResponse) -> BlockStoreError {

@@ -12,16 +12,71 @@ package struct S3HTTPRequest: Sendable {
     package var headers: [(String, String)]
     /// The body; empty for none.
     package var body: ArraySlice<UInt8>
+    /// How large a response body may be, by status.
+    package var responseLimits: S3ResponseLimits
 
     package init(
         operation: String, method: String, url: String, headers: [(String, String)],
-        body: ArraySlice<UInt8>
+        body: ArraySlice<UInt8>, responseLimits: S3ResponseLimits = .xml
     ) {
         self.operation = operation
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.responseLimits = responseLimits
+    }
+}
+
+/// The most body bytes a response may carry, by its status: a transport checks a declared
+/// `Content-Length` against it before reading the body, and counts while the body streams.
+package struct S3ResponseLimits: Sendable, Equatable {
+    /// For a 2xx answer other than 206: an object's bytes or the operation's XML.
+    package var successBytesMax: Int
+    /// For a 206 Partial Content: the requested range's length.
+    package var partialBytesMax: Int
+    /// For any other status: an S3 error document.
+    package var errorBytesMax: Int
+
+    /// The largest XML document of a successful list, multipart or delete call: 16 MiB. A page
+    /// of 1000 keys of S3's longest (1024 bytes, each character escaped) with their metadata is
+    /// under 8 MiB.
+    package static let xmlBytesMax = 16 << 20
+    /// The largest error document: 1 MiB; S3's are a few hundred bytes.
+    package static let errorBytesMax = 1 << 20
+
+    /// Limits of a call answered with XML (or nothing): ``xmlBytesMax``.
+    package static let xml = S3ResponseLimits(
+        successBytesMax: xmlBytesMax, partialBytesMax: xmlBytesMax, errorBytesMax: errorBytesMax)
+
+    /// Limits of a whole-object read: at most `bytesMax` bytes of object.
+    package static func object(bytesMax: Int) -> S3ResponseLimits {
+        S3ResponseLimits(successBytesMax: bytesMax, partialBytesMax: bytesMax, errorBytesMax: errorBytesMax)
+    }
+
+    /// Limits of a ranged read of `range`, capped at `bytesMax`: a 206 carries at most the
+    /// range's length, a 200 (a service that ignored the range) at most the bytes up to the
+    /// range's end.
+    package static func range(_ range: Range<UInt64>, bytesMax: Int) -> S3ResponseLimits {
+        S3ResponseLimits(
+            successBytesMax: Int(clamping: min(range.upperBound, UInt64(bytesMax))),
+            partialBytesMax: Int(clamping: min(range.upperBound - range.lowerBound, UInt64(bytesMax))),
+            errorBytesMax: errorBytesMax)
+    }
+
+    package init(successBytesMax: Int, partialBytesMax: Int, errorBytesMax: Int) {
+        self.successBytesMax = successBytesMax
+        self.partialBytesMax = partialBytesMax
+        self.errorBytesMax = errorBytesMax
+    }
+
+    /// The limit for a response of `status`.
+    package func bytesMax(status: Int) -> Int {
+        switch status {
+        case 206: partialBytesMax
+        case 200..<300: successBytesMax
+        default: errorBytesMax
+        }
     }
 }
 
@@ -61,6 +116,9 @@ package protocol S3Transport: Sendable {
 package final class HTTPClientTransport: S3Transport {
     private let client: HTTPClient
     private let maxResponseBytes: Int
+    /// The most room reserved for a body before its bytes arrive: 64 MiB. A larger body (up to
+    /// its limit) grows as it streams, so a `Content-Length` that lies costs no memory.
+    static let reservedBytesMax = 64 << 20
 
     /// How long an idle pooled connection is kept: a minute, below the idle timeouts of S3 and
     /// common load balancers, so the pool rarely hands out a connection the server has closed.
@@ -70,7 +128,8 @@ package final class HTTPClientTransport: S3Transport {
     /// - Parameters:
     ///   - timeouts: Connect and read timeouts.
     ///   - maxConnections: The connection pool's size per host.
-    ///   - maxResponseBytes: The largest response body accepted.
+    ///   - maxResponseBytes: The largest response body accepted for any request, beside the
+    ///     limits each request carries (``S3HTTPRequest/responseLimits``).
     package init(timeouts: S3Timeouts, maxConnections: Int, maxResponseBytes: Int) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
@@ -105,21 +164,37 @@ package final class HTTPClientTransport: S3Transport {
         }
         let response = try await client.execute(
             outgoing, timeout: .milliseconds(timeout.wholeMilliseconds))
-        var body: [UInt8] = []
-        if let length = response.headers.first(name: "content-length").flatMap(Int.init),
-            request.method != "HEAD"
-        {
-            body.reserveCapacity(min(length, maxResponseBytes))
-        }
-        for try await chunk in response.body {
-            body += chunk.readableBytesView
-            if body.count > maxResponseBytes {
-                throw S3TransportError.responseTooLarge(limit: maxResponseBytes)
+        let status = Int(response.status.code)
+        let limit = min(request.responseLimits.bytesMax(status: status), maxResponseBytes)
+        // A HEAD's Content-Length is the object's, not a body's.
+        let declared =
+            request.method == "HEAD" ? nil : response.headers.first(name: "content-length").map { Int($0) ?? -1 }
+        if let declared {
+            guard declared >= 0 else { throw S3TransportError.malformedContentLength }
+            // Refused before a byte of the body is read or a buffer sized by it.
+            guard declared <= limit else {
+                throw S3TransportError.responseTooLarge(limit: limit, declaredBytes: declared)
             }
         }
+        var body: [UInt8] = []
+        body.reserveCapacity(min(declared ?? 0, Self.reservedBytesMax))
+        do {
+            for try await chunk in response.body {
+                guard chunk.readableBytes <= limit - body.count else {
+                    throw S3TransportError.responseTooLarge(limit: limit, declaredBytes: declared)
+                }
+                body += chunk.readableBytesView
+            }
+        } catch let error where !(error is S3TransportError) {
+            // The connection ended (or failed) inside a body of declared length: a body cut short.
+            guard let declared, body.count < declared else { throw error }
+            throw S3TransportError.lengthMismatch(declaredBytes: declared, receivedBytes: body.count)
+        }
+        if let declared, declared != body.count {
+            throw S3TransportError.lengthMismatch(declaredBytes: declared, receivedBytes: body.count)
+        }
         return S3HTTPResponse(
-            status: Int(response.status.code),
-            headers: response.headers.map { ($0.name, $0.value) }, body: body)
+            status: status, headers: response.headers.map { ($0.name, $0.value) }, body: body)
     }
 
     package func shutdown() async throws {
@@ -128,13 +203,25 @@ package final class HTTPClientTransport: S3Transport {
 }
 
 /// A transport failure that is not the network's.
-package enum S3TransportError: Error, Sendable, CustomStringConvertible {
-    /// A response body exceeded the backend's limit.
-    case responseTooLarge(limit: Int)
+package enum S3TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A response body exceeded the limit of its request and status; `declaredBytes` is its
+    /// `Content-Length` when it had one (then nothing of the body was read).
+    case responseTooLarge(limit: Int, declaredBytes: Int?)
+    /// A response body ended before, or went past, the length its `Content-Length` declared.
+    case lengthMismatch(declaredBytes: Int, receivedBytes: Int)
+    /// A `Content-Length` that is not a number of bytes.
+    case malformedContentLength
 
     package var description: String {
         switch self {
-        case .responseTooLarge(let limit): "response body larger than \(limit) bytes"
+        case .responseTooLarge(let limit, let declared?):
+            "response body of \(declared) bytes (Content-Length) is larger than the \(limit) bytes accepted"
+        case .responseTooLarge(let limit, nil):
+            "response body larger than the \(limit) bytes accepted"
+        case .lengthMismatch(let declared, let received):
+            "response body of \(received) bytes does not match its Content-Length of \(declared) bytes"
+        case .malformedContentLength:
+            "response Content-Length is not a number of bytes"
         }
     }
 }

@@ -20,7 +20,11 @@ package struct S3XMLNode: Sendable {
     /// The text of the first child named `name`.
     package func text(of name: String) -> String? { child(name)?.text }
 
-    /// Parses a document; nil when it is not well-formed XML.
+    /// The deepest nesting accepted: S3's documents nest four levels; a deeper one is refused
+    /// before the tree (whose destruction recurses) can grow deep enough to overflow a stack.
+    package static let depthMax = 32
+
+    /// Parses a document; nil when it is not well-formed XML or nests deeper than ``depthMax``.
     package static func parse(_ bytes: [UInt8]) -> S3XMLNode? {
         guard !bytes.isEmpty else { return nil }
         let builder = TreeBuilder()
@@ -58,6 +62,10 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
         _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
         qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
     ) {
+        guard stack.count < S3XMLNode.depthMax else {
+            parser.abortParsing()
+            return
+        }
         let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
         stack.append(S3XMLNode(name: local, text: "", children: []))
     }

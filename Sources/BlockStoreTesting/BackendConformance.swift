@@ -6,7 +6,8 @@ import BlockStore
 /// It checks each guarantee documented on `StorageBackend`: atomic, durable-looking round
 /// trips (empty, 1 byte, 20 MiB), overwrites, create-only writes and their atomicity under
 /// concurrent creators, concurrent writers, `notFound` for missing keys, ranged reads and their
-/// clamping, sizes, listings (plain string prefixes, byte order, `after`, paging) and idempotent
+/// clamping, capped reads (an object of exactly the cap is read, one byte more is refused with
+/// `limitExceeded`), sizes, listings (plain string prefixes, byte order, `after`, paging) and idempotent
 /// deletes. It runs in a few seconds on a local disk.
 ///
 /// Keys used by the suite never make one key both an object and a folder of other keys (`a` and
@@ -43,6 +44,7 @@ public enum BackendConformance {
             ("concurrent puts", { try await $0.checkConcurrentPuts() }),
             ("whole-object reads during puts", { try await $0.checkReadersSeeWholeObjects() }),
             ("ranged gets", { try await $0.checkRangedGets() }),
+            ("capped reads", { try await $0.checkCappedReads() }),
             ("listings", { try await $0.checkListing() }),
             ("deletes", { try await $0.checkDelete() }),
             ("nested keys", { try await $0.checkNestedKeys() }),

@@ -114,6 +114,15 @@ public final class FaultInjectingBackend: StorageBackend, Sendable {
         corruptedMaybe(try await perform(.get, key.rawValue) { try await wrapped.get(key) })
     }
 
+    /// Forwards to the wrapped backend's capped read, unless a fault is injected; may flip one
+    /// bit. Counted as a ``Operation/get``.
+    public func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        corruptedMaybe(
+            try await perform(.get, key.rawValue) {
+                try await wrapped.get(key, byteCountMax: byteCountMax)
+            })
+    }
+
     /// Forwards to the wrapped backend, unless a fault is injected; may flip one bit.
     public func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         corruptedMaybe(

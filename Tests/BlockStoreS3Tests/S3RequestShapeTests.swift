@@ -59,7 +59,7 @@ import Testing
     @Test func createSendsIfNoneMatchAndRangedGetsARange() async throws {
         let transport = RecordingTransport { request in
             if request.method == "GET", request.header("Range") != nil {
-                return S3HTTPResponse(status: 206, headers: [], body: [7, 8])
+                return S3HTTPResponse(status: 206, headers: [("Content-Range", "bytes 10-11/100")], body: [7, 8])
             }
             if request.method == "PUT" { return S3HTTPResponse(status: 412, headers: [], body: []) }
             return S3HTTPResponse(status: 200, headers: [], body: Array("<ListBucketResult/>".utf8))

@@ -322,6 +322,10 @@ final class YieldingBackend: StorageBackend {
         await pause()
         return try await wrapped.get(key)
     }
+    func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        await pause()
+        return try await wrapped.get(key, byteCountMax: byteCountMax)
+    }
     func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         await pause()
         return try await wrapped.get(key, range: range)

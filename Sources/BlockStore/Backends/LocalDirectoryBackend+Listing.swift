@@ -35,41 +35,22 @@ extension LocalDirectoryBackend {
         }
         var walk = ListingWalk(
             backend: self, after: after.map { Array($0.rawValue.utf8) }, wanted: limit + 1)
-        try walk.collect(directory: directory, namePrefix: namePrefix)
+        let folders = directory.split(separator: "/")[...]
+        // A directory of the prefix that is missing, a file, or a link or special file (never
+        // followed) holds no keys.
+        let opened: FileDescriptorOwner?
+        do {
+            opened = try openDirectory(folders, creating: false, for: nil)
+        } catch let error as BlockStoreError where error.code == .corruptObject || error.code == .notFound {
+            opened = nil
+        }
+        guard let opened else { return ObjectListing(entries: [], continuation: nil) }
+        try walk.collect(opened.rawValue, directory: directory, namePrefix: namePrefix)
         guard walk.entries.count > limit else {
             return ObjectListing(entries: walk.entries, continuation: nil)
         }
         let page = Array(walk.entries.prefix(limit))
         return ObjectListing(entries: page, continuation: page.last?.key)
-    }
-
-    /// The names in a directory, without `.` and `..`; empty when the directory does not exist.
-    func directoryNames(_ path: String) throws -> [String] {
-        guard let stream = opendir(path) else {
-            let error = errno
-            if error == ENOENT || error == ENOTDIR { return [] }
-            throw BlockStoreError.fileSystem(error, action: "list the directory", path: path)
-        }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                if errno != 0 {
-                    throw BlockStoreError.fileSystem(
-                        errno, action: "list the directory", path: path)
-                }
-                return names
-            }
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(
-                    to: CChar.self, capacity: MemoryLayout.size(ofValue: $0.pointee)
-                ) {
-                    String(cString: $0)
-                }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
     }
 }
 
@@ -83,24 +64,27 @@ private struct ListingWalk {
     /// The entries found, ascending.
     var entries: [ObjectListing.Entry] = []
 
-    /// Collects the keys in `directory` (a key path ending in `/`, or `""` for the root) whose
-    /// next segment starts with `namePrefix`, in ascending order, until `wanted` are found.
-    mutating func collect(directory: String, namePrefix: String) throws {
+    /// Collects the keys in the open directory `descriptor` (at key path `directory`, ending in
+    /// `/`, or `""` for the root) whose next segment starts with `namePrefix`, in ascending
+    /// order, until `wanted` are found. Symbolic links and special files are skipped: a linked
+    /// directory is never descended into, so a link loop cannot trap the walk.
+    mutating func collect(_ descriptor: Int32, directory: String, namePrefix: String) throws {
         let path = backend.root + "/" + directory
-        var children: [(name: String, isDirectory: Bool, order: [UInt8])] = []
-        for name in try backend.directoryNames(path) where name.utf8.starts(with: namePrefix.utf8) {
+        var children: [(name: String, sizeBytes: UInt64?, order: [UInt8])] = []
+        for name in try backend.directoryNames(descriptor, path: path)
+        where name.utf8.starts(with: namePrefix.utf8) {
             guard ObjectKey.isValid(name) else { continue }
             if directory.isEmpty && name == LocalDirectoryBackend.temporaryFolderName { continue }
             var info = stat()
-            guard stat(path + name, &info) == 0 else { continue }  // Deleted meanwhile.
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
+            guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }  // Deleted meanwhile.
+            switch LocalDirectoryBackend.entry(info) {
+            case .directory:
                 // Every key in directory `x` starts with `x/`, which orders it among its
                 // siblings: `x.y` < `x/…` < `x0`.
-                children.append((name, true, Array((name + "/").utf8)))
-            case S_IFREG:
-                children.append((name, false, Array(name.utf8)))
-            default:
+                children.append((name, nil, Array((name + "/").utf8)))
+            case .regularFile(let sizeBytes):
+                children.append((name, sizeBytes, Array(name.utf8)))
+            case .missing, .other:
                 continue
             }
         }
@@ -108,7 +92,11 @@ private struct ListingWalk {
         for child in children {
             guard entries.count < wanted else { return }
             let keyText = directory + child.name
-            if child.isDirectory {
+            if let sizeBytes = child.sizeBytes {
+                if let after, !after.lexicographicallyPrecedes(keyText.utf8) { continue }
+                guard let key = ObjectKey(keyText) else { continue }
+                entries.append(ObjectListing.Entry(key: key, sizeBytes: sizeBytes))
+            } else {
                 let subdirectory = keyText + "/"
                 guard subdirectory.utf8.count < ObjectKey.maxLength else { continue }
                 if let after, !after.starts(with: subdirectory.utf8),
@@ -116,13 +104,11 @@ private struct ListingWalk {
                 {
                     continue  // Every key in it is before `after`.
                 }
-                try collect(directory: subdirectory, namePrefix: "")
-            } else {
-                if let after, !after.lexicographicallyPrecedes(keyText.utf8) { continue }
-                guard let key = ObjectKey(keyText) else { continue }
-                var info = stat()
-                guard stat(path + child.name, &info) == 0 else { continue }  // Deleted meanwhile.
-                entries.append(ObjectListing.Entry(key: key, sizeBytes: UInt64(info.st_size)))
+                // O_NOFOLLOW: replaced by a link since it was looked at, it is skipped.
+                let fd = openat(descriptor, child.name, LocalDirectoryBackend.directoryFlags)
+                guard fd >= 0 else { continue }
+                let opened = FileDescriptorOwner(taking: fd)
+                try collect(opened.rawValue, directory: subdirectory, namePrefix: "")
             }
         }
     }

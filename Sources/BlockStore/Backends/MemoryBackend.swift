@@ -41,6 +41,24 @@ public final class MemoryBackend: StorageBackend {
         return data
     }
 
+    /// The object's bytes when it holds at most `byteCountMax`; `notFound` when absent,
+    /// `limitExceeded` (without copying it) when larger.
+    public func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        precondition(byteCountMax >= 0, "byteCountMax must not be negative")
+        let found = objects.withLock { store -> (count: Int, data: [UInt8]?)? in
+            guard let data = store[key] else { return nil }
+            return (data.count, data.count <= byteCountMax ? data : nil)
+        }
+        guard let found else {
+            throw BlockStoreError(.notFound, "object \(key) does not exist in \(location)")
+        }
+        guard let data = found.data else {
+            throw BlockStoreError.objectTooLarge(
+                key, sizeBytes: UInt64(found.count), byteCountMax: byteCountMax, location: location)
+        }
+        return data
+    }
+
     /// The bytes of `range` (cut at the object's end); `notFound` when absent.
     public func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         let data = try await get(key)

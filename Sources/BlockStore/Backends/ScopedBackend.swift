@@ -36,6 +36,11 @@ package struct ScopedBackend: StorageBackend {
         return try await base.get(key)
     }
 
+    package func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        try check(key)
+        return try await base.get(key, byteCountMax: byteCountMax)
+    }
+
     package func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         try check(key)
         return try await base.get(key, range: range)

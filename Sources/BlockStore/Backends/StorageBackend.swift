@@ -11,8 +11,11 @@
 /// - ``create(_:data:)`` is create-only: when the key exists it returns `false` and leaves the
 ///   object untouched. Backends whose service cannot guarantee this say so with
 ///   ``createIsAtomic``; the store never depends on it alone for safety.
-/// - ``get(_:)`` and ``get(_:range:)`` throw ``BlockStoreError/Code/notFound`` for a missing
-///   key; a range past the end is clamped to the object's end; an empty result is valid.
+/// - ``get(_:)``, ``get(_:byteCountMax:)`` and ``get(_:range:)`` throw
+///   ``BlockStoreError/Code/notFound`` for a missing key; a range past the end is clamped to the
+///   object's end; an empty result is valid.
+/// - ``get(_:byteCountMax:)`` throws ``BlockStoreError/Code/limitExceeded`` for an object larger
+///   than the cap, before allocating room for it (an object of exactly the cap is read).
 /// - ``list(prefix:after:limit:)`` returns keys in ascending byte order, at most `limit`,
 ///   strictly after `after`, with a continuation when more remain. `prefix` is a plain string
 ///   prefix, as in S3: `a/b` matches `a/b/c`, `a/b-c` and `a/bc`; end it with `/` to list one
@@ -33,7 +36,22 @@ public protocol StorageBackend: Sendable {
     func create(_ key: ObjectKey, data: [UInt8]) async throws -> Bool
 
     /// Reads a whole object.
+    ///
+    /// Nothing bounds what this allocates: read objects that may be large or hostile with
+    /// ``get(_:byteCountMax:)``.
     func get(_ key: ObjectKey) async throws -> [UInt8]
+
+    /// Reads a whole object if it holds at most `byteCountMax` bytes.
+    ///
+    /// The size is checked before a buffer is allocated for the object (a file's `fstat`, an
+    /// HTTP response's `Content-Length`, or a count kept while streaming), so a huge or endless
+    /// object costs neither memory nor time. Use ``BlockStoreError/objectTooLarge(_:sizeBytes:byteCountMax:location:)``
+    /// for the error. A default implementation checks ``size(_:)`` and then reads; backends
+    /// that can check while reading implement it themselves.
+    /// - Precondition: `byteCountMax >= 0`.
+    /// - Throws: ``BlockStoreError`` `notFound` when the object does not exist, `limitExceeded`
+    ///   (naming the key, its size and the cap) when it is larger than `byteCountMax`.
+    func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8]
 
     /// Reads the bytes `range` of an object (clamped to its end).
     func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8]
@@ -80,8 +98,39 @@ public struct ObjectListing: Sendable, Equatable {
 }
 
 extension StorageBackend {
+    /// Reads a whole object of at most `byteCountMax` bytes: ``size(_:)`` first, then
+    /// ``get(_:)`` (whose result is checked again, as the object may have been replaced
+    /// meanwhile).
+    ///
+    /// Right for wrappers that forward to another backend's ``get(_:byteCountMax:)`` anyway;
+    /// a backend that reads from storage itself should check the size where it reads, so a
+    /// replaced object cannot slip past the cap.
+    public func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        precondition(byteCountMax >= 0, "byteCountMax must not be negative")
+        guard let sizeBytes = try await size(key) else {
+            throw BlockStoreError(.notFound, "object \(key) does not exist in \(location)")
+        }
+        guard sizeBytes <= UInt64(byteCountMax) else {
+            throw BlockStoreError.objectTooLarge(
+                key, sizeBytes: sizeBytes, byteCountMax: byteCountMax, location: location)
+        }
+        let bytes = try await get(key)
+        guard bytes.count <= byteCountMax else {
+            throw BlockStoreError.objectTooLarge(
+                key, sizeBytes: UInt64(bytes.count), byteCountMax: byteCountMax, location: location)
+        }
+        return bytes
+    }
+
     /// Lists every key under `prefix`, following continuations.
+    ///
+    /// Each page must advance: its keys ascending and after the previous page's, its
+    /// continuation after the one it was asked with. A backend (or a server behind it) that
+    /// repeats keys or hands back a continuation that does not move on would otherwise make this
+    /// loop forever.
     /// - Complexity: One backend call per `pageSize` keys.
+    /// - Throws: ``BlockStoreError`` `backendError` when a page does not advance; the backend's
+    ///   own errors.
     public func listAll(prefix: String, pageSize: Int = ObjectListing.defaultPageSize) async throws -> [ObjectListing
         .Entry]
     {
@@ -90,9 +139,28 @@ extension StorageBackend {
         repeat {
             try Task.checkCancellation()
             let page = try await list(prefix: prefix, after: after, limit: pageSize)
-            all.append(contentsOf: page.entries)
+            for entry in page.entries {
+                let previous = all.last?.key ?? after
+                guard previous.map({ $0 < entry.key }) ?? true else {
+                    throw listingDoesNotAdvance(
+                        prefix: prefix, "key \(entry.key) follows \(previous!), not after it")
+                }
+                all.append(entry)
+            }
+            if let next = page.continuation, let after, !(after < next) {
+                throw listingDoesNotAdvance(
+                    prefix: prefix, "the continuation \(next) does not follow the previous one \(after)")
+            }
             after = page.continuation
         } while after != nil
         return all
+    }
+
+    /// The error for a listing page that does not move on.
+    private func listingDoesNotAdvance(prefix: String, _ detail: String) -> BlockStoreError {
+        BlockStoreError(
+            .backendError,
+            "the listing of '\(prefix)' in \(location) does not advance (\(detail)): the backend "
+                + "or the service behind it repeats itself; stopped instead of looping")
     }
 }

@@ -139,7 +139,7 @@ extension ChunkStore {
         for (n, pack) in repack.enumerated() {
             try Task.checkCancellation()
             progress?(StoreProgress(phase: "repacking", done: n, total: repack.count, bytesRead: 0))
-            let bytes = try await backend.get(pack.key)
+            let bytes = try await backend.get(pack.key, byteCountMax: ObjectSizeLimits.pack)
             for e in pack.entries {
                 let end = Int(UInt64(e.offset) + UInt64(e.length))
                 guard end <= bytes.count else {

@@ -69,7 +69,7 @@ extension ChunkStore {
             let file: KeyFile
             let secret: SymmetricKey?
             do {
-                file = try KeyFile.decode(try await backend.get(key), key: key)
+                file = try KeyFile.decode(try await backend.get(key, byteCountMax: ObjectSizeLimits.keyFile), key: key)
                 // Once the store is open, the rest are only checked: scrypt runs no more.
                 secret = opened == nil ? try file.open(passphrase: passphrase) : nil
             } catch let error as BlockStoreError where error.code == .notFound {
@@ -178,7 +178,7 @@ extension ChunkStore {
         for entry in try await backend.listAll(prefix: "keys/").sorted(by: { $0.key < $1.key }) {
             let id = String(entry.key.lastSegment)
             do {
-                let file = try KeyFile.decode(try await backend.get(entry.key), key: entry.key)
+                let file = try KeyFile.decode(try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.keyFile), key: entry.key)
                 guard file.storeID == configuration.storeID else {
                     throw BlockStoreError(
                         .tampered,

@@ -20,6 +20,12 @@ extension ChunkStore {
             throw BlockStoreError(
                 .truncatedObject, "pack \(key) declares a \(headerLength)-byte header but is only \(sizeBytes) bytes")
         }
+        guard headerLength <= UInt64(ObjectSizeLimits.packHeader) else {
+            throw BlockStoreError(
+                .limitExceeded,
+                "pack \(key) declares a \(headerLength)-byte header, more than the \(ObjectSizeLimits.packHeader) "
+                    + "bytes of the largest pack header: it was not read")
+        }
         let tail = try await backend.get(key, range: (sizeBytes - trailerBytes - headerLength)..<sizeBytes)
         // Parse the tail as a pack whose chunks start before it; offsets are checked against that.
         let chunkArea = Int(sizeBytes - trailerBytes - headerLength)

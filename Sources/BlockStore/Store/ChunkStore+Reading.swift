@@ -82,7 +82,13 @@ extension ChunkStore {
         let known = state.withLock { $0.index.loadedIndexObjects }
         for entry in listed where !known.contains(entry.key) {
             try Task.checkCancellation()
-            let bytes = try await backend.get(entry.key)
+            let bytes: [UInt8]
+            do {
+                bytes = try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.indexObject)
+            } catch let error as BlockStoreError where ChunkStore.isDamage(error) {
+                state.withLock { _ = $0.damagedIndexObjects.insert(entry.key) }  // Too large to be one.
+                continue
+            }
             let file: IndexFile
             do {
                 file = try IndexFile.decode(bytes, key: entry.key, crypto: crypto)

@@ -88,10 +88,10 @@ extension ChunkStore {
     /// Copies an object under `quarantine/` (create-only: an earlier copy is kept), then deletes
     /// the original.
     private func quarantine(_ key: ObjectKey) async throws {
-        let bytes = try await backend.get(key)
+        let bytes = try await backend.get(key, byteCountMax: ObjectSizeLimits.pack)
         let target = try ObjectKey(validating: ChunkStore.quarantinePrefix + key.rawValue)
         if !(try await backend.create(target, data: bytes)) {
-            guard try await backend.get(target) == bytes else {
+            guard try await backend.get(target, byteCountMax: bytes.count) == bytes else {
                 throw BlockStoreError(
                     .alreadyExists, "\(target) already holds other bytes; move it away before repairing")
             }

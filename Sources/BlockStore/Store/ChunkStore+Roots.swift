@@ -60,7 +60,7 @@ extension ChunkStore {
         let key = try ChunkStore.rootKey(name)
         let bytes: [UInt8]
         do {
-            bytes = try await backend.get(key)
+            bytes = try await backend.get(key, byteCountMax: ObjectSizeLimits.root)
         } catch let error as BlockStoreError where error.code == .notFound {
             throw BlockStoreError(.notFound, "there is no root named \(name)", underlying: error)
         }
@@ -109,7 +109,7 @@ extension ChunkStore {
             let name = String(entry.key.rawValue.dropFirst("roots/".count))
             let bytes: [UInt8]
             do {
-                bytes = try await backend.get(entry.key)
+                bytes = try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.root)
             } catch let error as BlockStoreError where error.code == .notFound {
                 continue
             } catch let error as BlockStoreError where ChunkStore.isDamage(error) {

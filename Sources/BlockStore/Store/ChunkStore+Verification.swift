@@ -126,7 +126,7 @@ extension ChunkStore {
                             .limitExceeded,
                             "pack \(pack.key) is \(pack.sizeBytes) bytes, larger than any pack this format writes")
                     }
-                    let bytes = try await backend.get(pack.key)
+                    let bytes = try await backend.get(pack.key, byteCountMax: ObjectSizeLimits.pack)
                     report.checkedBytes += UInt64(bytes.count)
                     report.checkedPacks += 1
                     entries = try PackFormat.entries(

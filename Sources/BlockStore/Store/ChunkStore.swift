@@ -164,7 +164,7 @@ public final class ChunkStore: NodeStore, Sendable {
         try options.validateLocking()
         let raw: [UInt8]
         do {
-            raw = try await backend.get(configKey)
+            raw = try await backend.get(configKey, byteCountMax: ObjectSizeLimits.configuration)
         } catch let error as BlockStoreError where error.code == .notFound {
             throw BlockStoreError(.notFound, "there is no BlockSnap store in \(backend.location); create one first")
         }

@@ -5,7 +5,7 @@ package enum LockObject {
     /// Reads at most ``LockLease/objectBytesMax`` + 1 bytes of `key` (more means it is not a lock
     /// this build wrote), so a huge object under `locks/` or `jobs/` costs no memory.
     package static func read(_ key: ObjectKey, from backend: any StorageBackend) async throws -> [UInt8] {
-        try await backend.get(key, range: 0..<UInt64(LockLease.objectBytesMax + 1))
+        try await backend.get(key, range: 0..<UInt64(ObjectSizeLimits.lock + 1))
     }
 
     /// The random bytes of a lock object's name (`locks/<32 hex>`): 128 bits, so two holders

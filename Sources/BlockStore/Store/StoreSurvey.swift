@@ -144,7 +144,7 @@ extension ChunkStore {
                 StoreProgress(phase: "reading index objects", done: n, total: survey.indexKeys.count, bytesRead: 0))
             let bytes: [UInt8]
             do {
-                bytes = try await backend.get(key)
+                bytes = try await backend.get(key, byteCountMax: ObjectSizeLimits.indexObject)
             } catch let error as BlockStoreError where error.code == .notFound {
                 survey.damagedIndexObjects.append(
                     StoreSurvey.Damaged(

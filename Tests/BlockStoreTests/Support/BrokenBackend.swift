@@ -8,6 +8,7 @@ struct BrokenBackend: StorageBackend {
         case createOverwrites, createRaces, missingGetIsNotNotFound, rangeNotClamped
         case listUnsorted, listPrefixAsFolder, listAfterInclusive, listDropsLastPage
         case deleteMissingThrows, putTruncatesLargeObjects, sizeOfMissingIsZero
+        case cappedGetIgnoresCap, cappedGetRefusesExactCap, cappedGetOfMissingIsTooLarge
 
         var testDescription: String { rawValue }
 
@@ -21,6 +22,8 @@ struct BrokenBackend: StorageBackend {
             case .deleteMissingThrows: "delete("
             case .putTruncatesLargeObjects: "20971520"
             case .sizeOfMissingIsZero: "size("
+            case .cappedGetIgnoresCap, .cappedGetRefusesExactCap: "limitExceeded"
+            case .cappedGetOfMissingIsTooLarge: "notFound"
             }
         }
     }
@@ -58,6 +61,23 @@ struct BrokenBackend: StorageBackend {
             throw BlockStoreError(.backendError, "no such object")
         }
         return try await memory.get(key)
+    }
+
+    func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        switch flaw {
+        case .cappedGetIgnoresCap:
+            return try await memory.get(key)
+        case .cappedGetRefusesExactCap:
+            return try await memory.get(key, byteCountMax: max(byteCountMax, 1) - 1)
+        case .cappedGetOfMissingIsTooLarge:
+            guard try await memory.size(key) != nil else {
+                throw BlockStoreError.objectTooLarge(
+                    key, sizeBytes: nil, byteCountMax: byteCountMax, location: location)
+            }
+            return try await memory.get(key, byteCountMax: byteCountMax)
+        default:
+            return try await memory.get(key, byteCountMax: byteCountMax)
+        }
     }
 
     func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {

@@ -103,6 +103,9 @@ final class HookBackend: StorageBackend {
 
     func create(_ key: ObjectKey, data: [UInt8]) async throws -> Bool { try await wrapped.create(key, data: data) }
     func get(_ key: ObjectKey) async throws -> [UInt8] { try await wrapped.get(key) }
+    func get(_ key: ObjectKey, byteCountMax: Int) async throws -> [UInt8] {
+        try await wrapped.get(key, byteCountMax: byteCountMax)
+    }
     func get(_ key: ObjectKey, range: Range<UInt64>) async throws -> [UInt8] {
         try await wrapped.get(key, range: range)
     }
