@@ -35,12 +35,20 @@ public enum ProtectionState: Hashable, Sendable, Codable {
         return at.addingTimeInterval(TimeInterval(days) * 86_400)
     }
 
-    /// Checks the soft-delete period.
-    /// - Throws: ``PolicyError/Code/outOfRange`` naming `protection.softDeleteDays`.
+    /// Checks the soft-delete period and the request time.
+    /// - Throws: ``PolicyError/Code/outOfRange`` naming `protection.softDeleteDays` or
+    ///   `protection.requestedAt` (a time outside ``RetentionPoint/timeRange``).
     public func validate() throws(PolicyError) {
-        if case .deleteData(_, let days) = self {
+        if case .deleteData(let requestedAt, let days) = self {
             try PolicyError.check(
                 "protection.softDeleteDays", days, Self.softDeleteDaysRange, "days")
+            if !RetentionPoint.timeRange.contains(requestedAt) {
+                throw PolicyError(
+                    .outOfRange,
+                    "protection.requestedAt is \(requestedAt.timeIntervalSince1970) seconds since 1970, "
+                        + "outside the years 1...9999",
+                    field: "protection.requestedAt")
+            }
         }
     }
 

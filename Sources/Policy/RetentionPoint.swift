@@ -19,6 +19,13 @@ public struct RetentionPoint: Hashable, Sendable, Codable, Identifiable {
         case onDemand
     }
 
+    /// The times a point, its ``retainUntil`` and a stop-protection request may have: years 1
+    /// to 9999 (what ISO 8601 writes with four digits). An evaluation refuses others with
+    /// ``PolicyError/Code/invalidPoints``, so calendar arithmetic never meets a time it cannot
+    /// represent (a point of the year 10²⁰ from a hostile or broken source, or NaN).
+    public static let timeRange =
+        Date(timeIntervalSince1970: -62_135_596_800)...Date(timeIntervalSince1970: 253_402_300_799)
+
     /// A unique identifier within the evaluated set.
     public var id: String
     /// When the point was taken.

@@ -211,26 +211,31 @@ public struct TieredRetention: Hashable, Sendable, Codable {
         }
     }
 
-    /// When a point taken at `time` and carrying `tier` expires; `nil` if the policy lacks the tier.
+    /// When a point taken at `time` and carrying `tier` expires.
     /// - Parameters:
     ///   - tier: The tier.
     ///   - time: When the point was taken.
     ///   - timeZone: The zone whose wall clock and calendar are used.
+    /// - Returns: The expiry, or `nil` if the policy lacks the tier, the tier's length lies
+    ///   outside its allowed range (``validate(schedule:)`` reports that), or `time` lies outside
+    ///   ``RetentionPoint/timeRange``.
     public func expiry(of tier: RetentionTier, forPointAt time: Date, timeZone: TimeZone) -> Date? {
+        guard RetentionPoint.timeRange.contains(time) else { return nil }
         let local = LocalDateTime(time, in: timeZone)
         let date: CivilDate
+        // Lengths are checked against their ranges first, so no product below can overflow.
         switch tier {
         case .daily:
-            guard let daily else { return nil }
+            guard let daily, Self.dailyDaysRange.contains(daily.days) else { return nil }
             date = CivilDate(dayNumber: local.date.dayNumber + daily.days)
         case .weekly:
-            guard let weekly else { return nil }
+            guard let weekly, Self.weeklyWeeksRange.contains(weekly.weeks) else { return nil }
             date = CivilDate(dayNumber: local.date.dayNumber + 7 * weekly.weeks)
         case .monthly:
-            guard let monthly else { return nil }
+            guard let monthly, Self.monthlyMonthsRange.contains(monthly.months) else { return nil }
             date = local.date.addingMonthsClamped(monthly.months)
         case .yearly:
-            guard let yearly else { return nil }
+            guard let yearly, Self.yearlyYearsRange.contains(yearly.years) else { return nil }
             date = local.date.addingMonthsClamped(12 * yearly.years)
         }
         let fraction = time.timeIntervalSince1970 - time.timeIntervalSince1970.rounded(.down)
