@@ -179,7 +179,7 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         let window =
-            try c.decodeIfPresent(Int.self, forKey: .startWindowMinutes)
+            try c.decodeWholeNumberIfPresent(forKey: .startWindowMinutes)
             ?? Self.defaultStartWindowMinutes
         let kind = try c.decode(String.self, forKey: .frequency)
         let frequency: Frequency
@@ -188,7 +188,7 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
             frequency = .daily(times: try c.decode([TimeOfDay].self, forKey: .times))
         case "enhanced":
             frequency = .enhanced(
-                everyHours: try c.decode(Int.self, forKey: .everyHours),
+                everyHours: try c.decodeWholeNumber(forKey: .everyHours),
                 start: try c.decode(TimeOfDay.self, forKey: .start))
         case "weekly":
             frequency = .weekly(

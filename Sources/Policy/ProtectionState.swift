@@ -42,7 +42,7 @@ public enum ProtectionState: Hashable, Sendable, Codable {
         if case .deleteData(let requestedAt, let days) = self {
             try PolicyError.check(
                 "protection.softDeleteDays", days, Self.softDeleteDaysRange, "days")
-            if !RetentionPoint.timeRange.contains(requestedAt) {
+            if !RetentionPoint.isInTimeRange(requestedAt) {
                 throw PolicyError(
                     .outOfRange,
                     "protection.requestedAt is \(requestedAt.timeIntervalSince1970) seconds since 1970, "
@@ -63,7 +63,7 @@ public enum ProtectionState: Hashable, Sendable, Codable {
         case "deleteData":
             self = .deleteData(
                 requestedAt: try c.decode(Date.self, forKey: .requestedAt),
-                softDeleteDays: try c.decodeIfPresent(Int.self, forKey: .softDeleteDays)
+                softDeleteDays: try c.decodeWholeNumberIfPresent(forKey: .softDeleteDays)
                     ?? Self.defaultSoftDeleteDays)
         default:
             throw DecodingError.dataCorruptedError(

@@ -26,6 +26,14 @@ public struct RetentionPoint: Hashable, Sendable, Codable, Identifiable {
     public static let timeRange =
         Date(timeIntervalSince1970: -62_135_596_800)...Date(timeIntervalSince1970: 253_402_300_799)
 
+    /// Whether `time` lies in ``timeRange``. NaN does not, although `timeRange.contains` says it
+    /// does (`Date`'s `<=` is `!(>)`, true for NaN), so every check goes through this.
+    static func isInTimeRange(_ time: Date) -> Bool {
+        let seconds = time.timeIntervalSince1970
+        return seconds >= timeRange.lowerBound.timeIntervalSince1970
+            && seconds <= timeRange.upperBound.timeIntervalSince1970
+    }
+
     /// A unique identifier within the evaluated set.
     public var id: String
     /// When the point was taken.

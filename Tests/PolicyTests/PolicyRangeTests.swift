@@ -210,12 +210,50 @@ import Testing
                 }
             }
         }
+        for now in [Date(timeIntervalSince1970: .nan), Date(timeIntervalSince1970: 1e300)] {
+            for policy in policies {
+                #expect {
+                    try policy.evaluate(points: [point("ok", at(2024, 2, 1))], now: now, timeZone: utc)
+                } throws: { error in
+                    (error as? PolicyError)?.code == .invalidPoints && (error as? PolicyError)?.field == "now"
+                }
+            }
+        }
         let far = #"{"tiered": {"daily": {"days": 7}}, "protection": {"state": "deleteData", "requestedAt": 1e300}}"#
         let policy = try JSONDecoder.seconds.decode(RetentionPolicy.self, from: Data(far.utf8))
         #expect(validationError(policy)?.field == "protection.requestedAt")
         #expect(throws: PolicyError.self) {
             try policy.evaluate(points: [point("a", at(2024, 1, 1))], now: at(2024, 3, 1), timeZone: utc)
         }
+    }
+
+    /// A number that is not a whole Int (a fraction, 1e30, too many digits), which JSONDecoder
+    /// reports as "not valid JSON" without a place, names its field wherever it is.
+    @Test func numbersThatAreNotWholeIntsNameTheirPath() throws {
+        let cases: [(String, String)] = [
+            (#"{"tiered": {"daily": {"days": 1.5}}}"#, "tiered.daily.days"),
+            (#"{"tiered": {"weekly": {"weeks": 1e300, "weekdays": ["sunday"]}}}"#, "tiered.weekly.weeks"),
+            (#"{"tiered": {"monthly": {"months": 99999999999999999999, "days": ["1"]}}}"#, "tiered.monthly.months"),
+            (#"{"tiered": {"yearly": {"years": "ten", "months": ["may"], "days": ["1"]}}}"#, "tiered.yearly.years"),
+            (#"{"tiered": {"daily": {"days": 7}}, "onDemandRetentionDays": 1e30}"#, "onDemandRetentionDays"),
+            (
+                #"{"tiered": {"daily": {"days": 7}}, "protection": {"state": "deleteData", "requestedAt": "2026-01-01T00:00:00Z", "softDeleteDays": 0.5}}"#,
+                "protection.softDeleteDays"
+            ),
+            (
+                #"{"tiered": {"daily": {"days": 7}}, "schedule": {"frequency": "enhanced", "everyHours": 4.5, "start": "02:00"}}"#,
+                "schedule.everyHours"
+            ),
+        ]
+        for (json, field) in cases {
+            let error = try #require(decodingError(RetentionPolicy.self, json), "\(json) decoded")
+            #expect(error.code == .invalidValue && error.field == field, "\(json): \(error)")
+            #expect(error.message.contains(field), "\(json): \(error.message)")
+        }
+        // Whole numbers still decode, and an absent or null optional one takes its default.
+        let fine = #"{"tiered": {"daily": {"days": 7}}, "onDemandRetentionDays": null}"#
+        let policy = try JSONDecoder.iso.decode(RetentionPolicy.self, from: Data(fine.utf8))
+        #expect(policy.onDemandRetentionDays == RetentionPolicy.defaultOnDemandRetentionDays)
     }
 
     /// A schedule mutated past validation neither overflows nor builds an inverted range in the
