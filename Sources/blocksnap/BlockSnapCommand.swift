@@ -50,8 +50,14 @@ struct BlockSnapCommand: AsyncParsableCommand {
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {
-            // Commands report their own errors (runCommand); this is what escapes them.
-            Output.fail(error, json: arguments.contains("--json"))
+            // Commands report their own errors (runCommand); this is what escapes them, and what
+            // ArgumentParser's own commands throw (the help command throws to print help).
+            switch exitCode(for: error) {
+            case .success: exit(withError: error)
+            case .validationFailure:
+                Output.usageError(Self.usageMessage(for: error), json: arguments.contains("--json"))
+            default: Output.fail(error, json: arguments.contains("--json"))
+            }
         }
     }
 
