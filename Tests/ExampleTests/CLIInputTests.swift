@@ -230,7 +230,9 @@ import Testing
         try handle.truncate(atOffset: (64 << 20) + 1)
         try handle.close()
         let big = try backup(changed: nil, file: huge)
-        #expect(big.failed(1, code: "invalidArgument") && big.message.contains("64MiB"), "\(big.stdout)")
+        #expect(
+            big.failed(1, code: "invalidArgument") && big.message.contains("64MiB")
+                && big.message.contains("\((64 << 20) + 1) bytes"), "\(big.stdout)")
 
         let disk = 1 << 20
         let cases: [(String, [String])] = [
