@@ -8,17 +8,17 @@ struct BlockSnapCommand: AsyncParsableCommand {
         commandName: "blocksnap",
         abstract: "Block-level incremental snapshots of disks: back up, diff, restore, expire, prune.",
         discussion: """
-            Stores are local directories or s3://BUCKET/PREFIX URLs. An encrypted store's
-            passphrase comes from the first of: --passphrase-file PATH (its first line; the file
-            must not be readable by every user), the first line printed by the command in
-            BLOCKSNAP_PASSPHRASE_COMMAND (run with /bin/sh -c), the BLOCKSNAP_PASSPHRASE variable,
-            and a prompt without echo when standard input is a terminal (init asks twice). It is
+            Stores are local directories or s3://BUCKET/PREFIX URLs. An encrypted store's \
+            passphrase comes from the first of: --passphrase-file PATH (its first line; the file \
+            must not be readable by every user), the first line printed by the command in \
+            BLOCKSNAP_PASSPHRASE_COMMAND (run with /bin/sh -c), the BLOCKSNAP_PASSPHRASE variable, \
+            and a prompt without echo when standard input is a terminal (init asks twice). It is \
             never taken from the command line.
 
-            Every command takes --json for machine-readable output with stable field names. Errors
-            are one line on standard error and, with --json, {"error":{"code":…,"message":…}} on
-            standard output. Exit status: 0 success, 1 error, 2 usage error (unknown option,
-            missing or malformed value; verify and repair also exit 2 when they find damage),
+            Every command takes --json for machine-readable output with stable field names. Errors \
+            are one line on standard error and, with --json, {"error":{"code":…,"message":…}} on \
+            standard output. Exit status: 0 success, 1 error, 2 usage error (unknown option, \
+            missing or malformed value; verify and repair also exit 2 when they find damage), \
             130 cancelled (Ctrl-C).
             """,
         subcommands: [
