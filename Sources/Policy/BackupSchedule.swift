@@ -106,8 +106,10 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
         case .daily(let times), .weekly(_, let times):
             return times.sorted()
         case .enhanced(let hours, let start):
-            return (0..<(24 / Swift.max(hours, 1))).map { k in
-                let minutes = (start.hour * 60 + start.minute + k * hours * 60) % 1440
+            // Clamped so that a frequency mutated past validation cannot overflow or go negative.
+            let step = Swift.min(Swift.max(hours, 1), 24)
+            return (0..<(24 / step)).map { k in
+                let minutes = (start.hour * 60 + start.minute + k * step * 60) % 1440
                 return try! TimeOfDay(hour: minutes / 60, minute: minutes % 60)
             }.sorted()
         }
@@ -154,7 +156,7 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
 
     /// The interval in which a job scheduled at `run` may start: `run ... run + startWindow`.
     public func startWindow(forRunAt run: Date) -> DateInterval {
-        DateInterval(start: run, duration: TimeInterval(startWindowMinutes * 60))
+        DateInterval(start: run, duration: TimeInterval(Swift.max(startWindowMinutes, 0)) * 60)
     }
 
     /// The scheduled run whose start window contains `now`, if any (the latest such run).
@@ -162,7 +164,7 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     ///   - now: The current time, supplied by the caller.
     ///   - timeZone: The zone of the schedule's wall clock.
     public func dueRun(at now: Date, timeZone: TimeZone) -> Date? {
-        let window = TimeInterval(startWindowMinutes * 60)
+        let window = TimeInterval(startWindowMinutes) * 60
         return runs(
             from: now.addingTimeInterval(-window), to: now.addingTimeInterval(1), timeZone: timeZone
         )
@@ -177,7 +179,7 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         let window =
-            try c.decodeIfPresent(Int.self, forKey: .startWindowMinutes)
+            try c.decodeWholeNumberIfPresent(forKey: .startWindowMinutes)
             ?? Self.defaultStartWindowMinutes
         let kind = try c.decode(String.self, forKey: .frequency)
         let frequency: Frequency
@@ -186,7 +188,7 @@ public struct BackupSchedule: Hashable, Sendable, Codable {
             frequency = .daily(times: try c.decode([TimeOfDay].self, forKey: .times))
         case "enhanced":
             frequency = .enhanced(
-                everyHours: try c.decode(Int.self, forKey: .everyHours),
+                everyHours: try c.decodeWholeNumber(forKey: .everyHours),
                 start: try c.decode(TimeOfDay.self, forKey: .start))
         case "weekly":
             frequency = .weekly(

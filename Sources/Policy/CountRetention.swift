@@ -23,6 +23,9 @@
 public struct CountRetention: Hashable, Sendable, Codable {
     /// The count meaning "every period".
     public static let unlimited = -1
+    /// Allowed counts: −1 (``unlimited``), 0 (off), or up to a million periods (a million hours
+    /// is 114 years; for more, use ``unlimited``).
+    public static let countRange = -1...1_000_000
 
     /// Keep the `n` most recent points.
     public var keepLast: Int
@@ -102,19 +105,18 @@ public struct CountRetention: Hashable, Sendable, Codable {
     }
 
     /// Checks the policy.
-    /// - Throws: ``PolicyError/Code/outOfRange`` for a count below −1 or a negative duration,
-    ///   ``PolicyError/Code/missingValue`` for an empty policy.
+    /// - Throws: ``PolicyError/Code/outOfRange`` for a count outside ``countRange`` or a duration
+    ///   with a negative or too large part (``KeepWithinDuration/validate(field:)``), naming the
+    ///   field; ``PolicyError/Code/missingValue`` for an empty policy.
     public func validate() throws(PolicyError) {
-        for (name, value) in counts where value < -1 {
+        for (name, value) in counts where !Self.countRange.contains(value) {
             throw PolicyError(
-                .outOfRange, "\(name) is \(value) but must be -1 (unlimited), 0 (off) or more",
+                .outOfRange,
+                "\(name) is \(value) but must be -1 (unlimited), 0 (off) or 1...\(Self.countRange.upperBound)",
                 field: name)
         }
         for (name, value) in [("keepWithin", keepWithin)] + withinPeriods {
-            if let value, value.years < 0 || value.months < 0 || value.days < 0 || value.hours < 0 {
-                throw PolicyError(
-                    .outOfRange, "\(name) \"\(value)\" must not be negative", field: name)
-            }
+            try value?.validate(field: name)
         }
         if isEmpty {
             throw PolicyError(
@@ -146,25 +148,40 @@ public struct CountRetention: Hashable, Sendable, Codable {
                 debugDescription: "unknown key \"\(key.stringValue)\"; expected one of "
                     + Self.keys.sorted().joined(separator: ", "))
         }
+        // A count is a whole number in countRange or "unlimited"; anything else (a string, a
+        // fraction, a number past Int) names the field. The range itself is validate()'s.
         func count(_ name: String) throws -> Int {
             let key = AnyKey(stringValue: name)
             guard c.contains(key) else { return 0 }
+            let wrong = PolicyError(
+                .invalidValue,
+                "\(name) must be a whole number from -1 to \(Self.countRange.upperBound) or \"unlimited\"",
+                field: name)
             if let text = try? c.decode(String.self, forKey: key) {
                 guard text == "unlimited" else {
-                    throw DecodingError.dataCorruptedError(
-                        forKey: key, in: c,
-                        debugDescription: "\(name) must be a number or \"unlimited\"")
+                    throw DecodingError.dataCorrupted(
+                        .init(
+                            codingPath: c.codingPath + [key], debugDescription: wrong.message,
+                            underlyingError: wrong))
                 }
                 return Self.unlimited
             }
-            return try c.decode(Int.self, forKey: key)
+            guard let value = try? c.decode(Int.self, forKey: key) else {
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [key], debugDescription: wrong.message,
+                        underlyingError: wrong))
+            }
+            return value
         }
         func duration(_ name: String) throws -> KeepWithinDuration? {
             let key = AnyKey(stringValue: name)
             guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
             do { return try KeepWithinDuration(text, field: name) } catch {
-                throw DecodingError.dataCorruptedError(
-                    forKey: key, in: c, debugDescription: error.message)
+                throw DecodingError.dataCorrupted(
+                    .init(
+                        codingPath: c.codingPath + [key], debugDescription: error.message,
+                        underlyingError: error))
             }
         }
         self.init(

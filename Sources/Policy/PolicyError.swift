@@ -27,7 +27,6 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
         public static let invalidPoints = Code(.invalidPoints)
 
         /// The code's stable name, e.g. `"outOfRange"`.
-        /// The code and message, and the cause when there is one.
         public var description: String { base.rawValue }
     }
 
@@ -66,6 +65,63 @@ public struct PolicyError: Error, Sendable, CustomStringConvertible {
 }
 
 extension PolicyError {
+    /// The policy error behind a decoding error, or one that names the field the decoder was at.
+    ///
+    /// The policy types throw `DecodingError` from `init(from:)`, as `Decodable` expects; when a
+    /// value was decoded but is unacceptable (a duration out of range, an unknown weekday), the
+    /// ``PolicyError`` that says so is the decoding error's `underlyingError`, and this returns it.
+    /// Otherwise (malformed JSON, a wrong type, an unknown key) it returns an
+    /// ``Code/invalidValue`` error whose ``field`` is the coding path, e.g. `"count.keepDaily"`.
+    ///
+    /// ```swift
+    /// do { policy = try JSONDecoder().decode(RetentionPolicy.self, from: data) }
+    /// catch let error as DecodingError { throw PolicyError(error) }
+    /// ```
+    /// - Parameter decodingError: What a `JSONDecoder` threw.
+    public init(_ decodingError: DecodingError) {
+        let context: DecodingError.Context?
+        var what: String
+        switch decodingError {
+        case .dataCorrupted(let c):
+            context = c
+            what = c.debugDescription
+        case .keyNotFound(let key, let c):
+            context = c
+            let path = (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+            self.init(.missingValue, "\(path) is missing", field: path, underlying: decodingError)
+            return
+        case .typeMismatch(let type, let c):
+            context = c
+            what = "expected \(Self.kind(of: type))"
+        case .valueNotFound(let type, let c):
+            context = c
+            what = "expected \(Self.kind(of: type)), found null"
+        @unknown default:
+            context = nil
+            what = "\(decodingError)"
+        }
+        if let policyError = context?.underlyingError as? PolicyError {
+            self = policyError
+            return
+        }
+        let path = context?.codingPath.map(\.stringValue).filter { !$0.isEmpty }.joined(separator: ".") ?? ""
+        if !path.isEmpty && !what.contains(path) { what = "\(path): \(what)" }
+        if let cause = context?.underlyingError {
+            what += " (\(String(describing: cause)))"
+        }
+        self.init(.invalidValue, what, field: path.isEmpty ? nil : path, underlying: decodingError)
+    }
+
+    /// How a decoding error's expected type reads in a message.
+    private static func kind(of type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: "a whole number"
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        default: "\(type)"
+        }
+    }
+
     /// An `outOfRange` error naming the field and its allowed range.
     static func range(_ field: String, _ value: Int, _ range: ClosedRange<Int>, _ unit: String)
         -> PolicyError

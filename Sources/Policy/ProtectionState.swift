@@ -35,12 +35,20 @@ public enum ProtectionState: Hashable, Sendable, Codable {
         return at.addingTimeInterval(TimeInterval(days) * 86_400)
     }
 
-    /// Checks the soft-delete period.
-    /// - Throws: ``PolicyError/Code/outOfRange`` naming `protection.softDeleteDays`.
+    /// Checks the soft-delete period and the request time.
+    /// - Throws: ``PolicyError/Code/outOfRange`` naming `protection.softDeleteDays` or
+    ///   `protection.requestedAt` (a time outside ``RetentionPoint/timeRange``).
     public func validate() throws(PolicyError) {
-        if case .deleteData(_, let days) = self {
+        if case .deleteData(let requestedAt, let days) = self {
             try PolicyError.check(
                 "protection.softDeleteDays", days, Self.softDeleteDaysRange, "days")
+            if !RetentionPoint.isInTimeRange(requestedAt) {
+                throw PolicyError(
+                    .outOfRange,
+                    "protection.requestedAt is \(requestedAt.timeIntervalSince1970) seconds since 1970, "
+                        + "outside the years 1...9999",
+                    field: "protection.requestedAt")
+            }
         }
     }
 
@@ -55,7 +63,7 @@ public enum ProtectionState: Hashable, Sendable, Codable {
         case "deleteData":
             self = .deleteData(
                 requestedAt: try c.decode(Date.self, forKey: .requestedAt),
-                softDeleteDays: try c.decodeIfPresent(Int.self, forKey: .softDeleteDays)
+                softDeleteDays: try c.decodeWholeNumberIfPresent(forKey: .softDeleteDays)
                     ?? Self.defaultSoftDeleteDays)
         default:
             throw DecodingError.dataCorruptedError(

@@ -19,6 +19,21 @@ public struct RetentionPoint: Hashable, Sendable, Codable, Identifiable {
         case onDemand
     }
 
+    /// The times a point, its ``retainUntil`` and a stop-protection request may have: years 1
+    /// to 9999 (what ISO 8601 writes with four digits). An evaluation refuses others with
+    /// ``PolicyError/Code/invalidPoints``, so calendar arithmetic never meets a time it cannot
+    /// represent (a point of the year 10²⁰ from a hostile or broken source, or NaN).
+    public static let timeRange =
+        Date(timeIntervalSince1970: -62_135_596_800)...Date(timeIntervalSince1970: 253_402_300_799)
+
+    /// Whether `time` lies in ``timeRange``. NaN does not, although `timeRange.contains` says it
+    /// does (`Date`'s `<=` is `!(>)`, true for NaN), so every check goes through this.
+    static func isInTimeRange(_ time: Date) -> Bool {
+        let seconds = time.timeIntervalSince1970
+        return seconds >= timeRange.lowerBound.timeIntervalSince1970
+            && seconds <= timeRange.upperBound.timeIntervalSince1970
+    }
+
     /// A unique identifier within the evaluated set.
     public var id: String
     /// When the point was taken.

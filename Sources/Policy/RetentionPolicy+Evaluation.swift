@@ -33,7 +33,8 @@ extension RetentionPolicy {
     ///   - timeZone: The zone whose calendar cuts days, ISO weeks, months and years, unless the
     ///     policy names its own (``RetentionPolicy/effectiveTimeZone(fallback:)``).
     /// - Returns: One decision per point, in the order of `points`.
-    /// - Throws: ``PolicyError`` when the policy is invalid or two points share an id.
+    /// - Throws: ``PolicyError`` when the policy is invalid, two points share an id, or a
+    ///   point's time or `now` lies outside ``RetentionPoint/timeRange`` (or is NaN).
     /// - Complexity: O(n log n) for n points.
     public func evaluate(
         points: [RetentionPoint], now: Date, timeZone: TimeZone
@@ -69,6 +70,22 @@ enum RetentionEvaluation {
         for point in points where !seen.insert(point.id).inserted {
             throw PolicyError(
                 .invalidPoints, "two points share the id \"\(point.id)\"; ids must be unique")
+        }
+        for point in points {
+            for (name, time) in [("time", point.time), ("retainUntil", point.retainUntil)] {
+                if let time, !RetentionPoint.isInTimeRange(time) {
+                    throw PolicyError(
+                        .invalidPoints,
+                        "point \"\(point.id)\" has \(name) \(time.timeIntervalSince1970) seconds since 1970, "
+                            + "outside the years 1...9999",
+                        field: name)
+                }
+            }
+        }
+        guard RetentionPoint.isInTimeRange(now) else {
+            throw PolicyError(
+                .invalidPoints,
+                "now is \(now.timeIntervalSince1970) seconds since 1970, outside the years 1...9999", field: "now")
         }
         let zone = policy.effectiveTimeZone(fallback: timeZone)
         var decisions = points.map { PointDecision(pointID: $0.id, action: .expire, reasons: []) }

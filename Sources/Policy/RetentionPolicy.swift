@@ -143,7 +143,7 @@ public struct RetentionPolicy: Hashable, Sendable, Codable {
             rules,
             schedule: try c.decodeIfPresent(BackupSchedule.self, forKey: .schedule),
             timeZone: try c.decodeIfPresent(PolicyTimeZone.self, forKey: .timeZone),
-            onDemandRetentionDays: try c.decodeIfPresent(Int.self, forKey: .onDemandRetentionDays)
+            onDemandRetentionDays: try c.decodeWholeNumberIfPresent(forKey: .onDemandRetentionDays)
                 ?? Self.defaultOnDemandRetentionDays,
             protection: try c.decodeIfPresent(ProtectionState.self, forKey: .protection) ?? .active)
     }

@@ -28,6 +28,11 @@ public struct TieredRetention: Hashable, Sendable, Codable {
         public var days: Int
         /// Creates the tier.
         public init(days: Int) { self.days = days }
+        /// Decodes `{"days": N}`; a number that is not a whole `Int` names `days`' path.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(days: try c.decodeWholeNumber(forKey: .days))
+        }
     }
 
     /// The weekly tier: the first scheduled point of each chosen weekday.
@@ -41,6 +46,14 @@ public struct TieredRetention: Hashable, Sendable, Codable {
             self.weeks = weeks
             self.weekdays = weekdays
         }
+        /// Decodes `{"weeks": N, "weekdays": […]}`; a number that is not a whole `Int` names
+        /// `weeks`' path.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                weeks: try c.decodeWholeNumber(forKey: .weeks),
+                weekdays: try c.decode([Weekday].self, forKey: .weekdays))
+        }
     }
 
     /// The monthly tier: the first scheduled point of each chosen day of the month.
@@ -53,6 +66,13 @@ public struct TieredRetention: Hashable, Sendable, Codable {
         public init(months: Int, days: [DayRule]) {
             self.months = months
             self.days = days
+        }
+        /// Decodes `{"months": N, "days": […]}`; a number that is not a whole `Int` names
+        /// `months`' path.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                months: try c.decodeWholeNumber(forKey: .months), days: try c.decode([DayRule].self, forKey: .days))
         }
     }
 
@@ -69,6 +89,14 @@ public struct TieredRetention: Hashable, Sendable, Codable {
             self.years = years
             self.months = months
             self.days = days
+        }
+        /// Decodes `{"years": N, "months": […], "days": […]}`; a number that is not a whole
+        /// `Int` names `years`' path.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                years: try c.decodeWholeNumber(forKey: .years), months: try c.decode([Month].self, forKey: .months),
+                days: try c.decode([DayRule].self, forKey: .days))
         }
     }
 
@@ -211,26 +239,31 @@ public struct TieredRetention: Hashable, Sendable, Codable {
         }
     }
 
-    /// When a point taken at `time` and carrying `tier` expires; `nil` if the policy lacks the tier.
+    /// When a point taken at `time` and carrying `tier` expires.
     /// - Parameters:
     ///   - tier: The tier.
     ///   - time: When the point was taken.
     ///   - timeZone: The zone whose wall clock and calendar are used.
+    /// - Returns: The expiry, or `nil` if the policy lacks the tier, the tier's length lies
+    ///   outside its allowed range (``validate(schedule:)`` reports that), or `time` lies outside
+    ///   ``RetentionPoint/timeRange``.
     public func expiry(of tier: RetentionTier, forPointAt time: Date, timeZone: TimeZone) -> Date? {
+        guard RetentionPoint.isInTimeRange(time) else { return nil }
         let local = LocalDateTime(time, in: timeZone)
         let date: CivilDate
+        // Lengths are checked against their ranges first, so no product below can overflow.
         switch tier {
         case .daily:
-            guard let daily else { return nil }
+            guard let daily, Self.dailyDaysRange.contains(daily.days) else { return nil }
             date = CivilDate(dayNumber: local.date.dayNumber + daily.days)
         case .weekly:
-            guard let weekly else { return nil }
+            guard let weekly, Self.weeklyWeeksRange.contains(weekly.weeks) else { return nil }
             date = CivilDate(dayNumber: local.date.dayNumber + 7 * weekly.weeks)
         case .monthly:
-            guard let monthly else { return nil }
+            guard let monthly, Self.monthlyMonthsRange.contains(monthly.months) else { return nil }
             date = local.date.addingMonthsClamped(monthly.months)
         case .yearly:
-            guard let yearly else { return nil }
+            guard let yearly, Self.yearlyYearsRange.contains(yearly.years) else { return nil }
             date = local.date.addingMonthsClamped(12 * yearly.years)
         }
         let fraction = time.timeIntervalSince1970 - time.timeIntervalSince1970.rounded(.down)

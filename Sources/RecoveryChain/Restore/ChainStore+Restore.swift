@@ -24,6 +24,27 @@ extension ChainStore {
     /// A regular file is created (or truncated) and sized first, so zero blocks are left as holes
     /// and never written (sparse). A block device gets zeros written where the point has zeros.
     /// Works after the source is gone: only the store is read.
+    ///
+    /// When the restore fails or is cancelled part-way:
+    /// - a file it created itself is removed, so a partial restore is never mistaken for a
+    ///   whole one;
+    /// - a file or block device that existed before is left as the failure left it (truncated
+    ///   and partly written): the caller chose to overwrite it, and its old contents are gone.
+    ///   Hosts that must not lose an existing file check for one first, as the `blocksnap`
+    ///   command does (it asks for `--force`).
+    ///
+    /// - Parameters:
+    ///   - item: The item.
+    ///   - id: The point.
+    ///   - disk: Which of the point's disks.
+    ///   - path: The target: a regular file (created if missing, overwritten if present) or a
+    ///     block device at least as large as the disk; a symbolic link to one is followed, a
+    ///     link to nothing is refused (a new file is never created through a link).
+    ///   - progress: Called with the job's progress.
+    /// - Returns: What was written.
+    /// - Throws: ``RecoveryChainError`` `notFound` (no such point or disk), `invalidArgument` (a
+    ///   target that is neither a regular file nor a block device, or a device that is too
+    ///   small), `ioError`, `damaged` or `storeError` (the store), `cancelled`.
     public func restore(
         item: ItemName, point id: PointID, disk: DiskIndex, to path: String, progress: JobProgressHandler? = nil
     ) async throws -> RestoreResult {
@@ -41,12 +62,17 @@ extension ChainStore {
                 try target.sync()
                 return result
             } catch {
+                target.removeIfCreated()
                 throw RecoveryChainError.wrap(error, "restoring disk \(disk) of \(id)")
             }
         }
     }
 
-    /// Restores every disk of a point, disk `n` to `pathForDisk(n)`.
+    /// Restores every disk of a point, disk `n` to `pathForDisk(n)`, one after another.
+    ///
+    /// Each disk is restored as ``restore(item:point:disk:to:progress:)`` does; when one fails,
+    /// the disks restored before it stay restored, and the failing disk's file is removed if the
+    /// restore created it.
     public func restoreAll(
         item: ItemName, point id: PointID, to pathForDisk: @Sendable (DiskIndex) -> String,
         progress: JobProgressHandler? = nil
@@ -62,6 +88,11 @@ extension ChainStore {
 
     /// Brings a target that holds point `current` to point `wanted`, writing only the blocks that
     /// differ between them (found with the block-map diff), and zeroing blocks that became zero.
+    ///
+    /// The target must exist (it holds `current`); it is never created. A failed or cancelled
+    /// revert leaves it part-way between the two points: run it again to finish.
+    /// - Throws: ``RecoveryChainError`` `notFound` for a missing target, point or disk, and the
+    ///   errors of ``restore(item:point:disk:to:progress:)``.
     public func restoreInPlace(
         item: ItemName, point wanted: PointID, disk: DiskIndex, target path: String, holding current: PointID,
         progress: JobProgressHandler? = nil

@@ -11,13 +11,13 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The protected item (e.g. a VM name).")
     var item: ItemName
 
-    @Option(name: .long, help: "A disk image or block device; repeat for disk 0, 1, …")
+    @Option(name: .long, help: "A disk image (regular file) or block device; repeat for disk 0, 1, …")
     var disk: [String]
 
     @Option(
         name: .long,
         help:
-            "JSON file of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]} (needs --base)"
+            "JSON file (at most 64 MiB) of host-tracked changed ranges: {\"disks\":[{\"disk\":0,\"ranges\":[[start,length],…]}]} (needs --base)"
     )
     var changed: String?
 
@@ -47,14 +47,6 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Record the point at this ISO 8601 time instead of now.")
     var time: String?
 
-    struct ChangedFile: Decodable {
-        struct Disk: Decodable {
-            var disk: Int
-            var ranges: [[UInt64]]
-        }
-        var disks: [Disk]
-    }
-
     func run() async throws {
         let (options, item, disks, changed, onDemand, retainDays, tags, time) = (
             options, item, disk, changed, onDemand, retainDays, tag, time
@@ -78,30 +70,17 @@ struct BackupCommand: AsyncParsableCommand {
                     "invalidArgument",
                     "--base names the point --changed ranges are relative to; give --changed FILE too")
             }
-            var tracked: [Int: [Range<UInt64>]] = [:]
-            if let changed {
-                let data = try Data(contentsOf: URL(fileURLWithPath: changed))
-                let file: ChangedFile
-                do { file = try JSONDecoder().decode(ChangedFile.self, from: data) } catch {
-                    throw CLIError(
-                        "invalidArgument",
-                        "--changed \(changed) is not {\"disks\":[{\"disk\":N,\"ranges\":[[start,length],…]}]}: \(error)"
-                    )
-                }
-                for d in file.disks {
-                    tracked[d.disk] = try d.ranges.map { pair in
-                        guard pair.count == 2, pair[0] <= UInt64.max - pair[1] else {
-                            throw CLIError("invalidArgument", "a changed range must be [start, length]")
-                        }
-                        return pair[0]..<(pair[0] + pair[1])
-                    }
-                }
+            // Disks first: each must be a regular file or block device (FileDiskSource refuses
+            // /dev/null, a FIFO, a directory, a socket, an empty file) before anything is read.
+            let sources = try disks.map { try FileDiskSource(path: $0) }
+            let tracked = try changed.map {
+                try ChangedRangesFile(path: $0, diskSizes: sources.map(\.sizeBytes)).ranges
             }
-            let inputs = try disks.enumerated().map { i, path in
+            // A disk the file does not list is read and compared, as without --changed.
+            let inputs = zip(disks, sources).enumerated().map { i, disk in
                 DiskInput(
-                    disk: DiskIndex(i), name: URL(fileURLWithPath: path).lastPathComponent,
-                    source: try FileDiskSource(path: path),
-                    changes: tracked[i].map { TrackedChanges(since: base, ranges: $0) })
+                    disk: DiskIndex(i), name: URL(fileURLWithPath: disk.0).lastPathComponent, source: disk.1,
+                    changes: tracked?[i].map { TrackedChanges(since: base, ranges: $0) })
             }
             var request = BackupRequest(item: item, disks: inputs)
             request.onBaseMismatch = mismatchPolicy

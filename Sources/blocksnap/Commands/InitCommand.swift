@@ -10,7 +10,11 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Block size of new chains: a power of two from 4KiB to 4MiB.")
     var blockSize = "64KiB"
 
-    @Flag(name: .long, help: "Create an unencrypted store (otherwise BLOCKSNAP_PASSPHRASE is required).")
+    @Flag(
+        name: .long,
+        help:
+            "Create an unencrypted store (otherwise a passphrase is required: --passphrase-file, BLOCKSNAP_PASSPHRASE_COMMAND, BLOCKSNAP_PASSPHRASE or the prompt)."
+    )
     var noEncryption = false
 
     func run() async throws {
@@ -18,16 +22,19 @@ struct InitCommand: AsyncParsableCommand {
         let blockSize = blockSize
         let noEncryption = noEncryption
         await runCommand(json: options.json) {
-            guard let size = ByteSize.parse(blockSize), size >= 4096, size <= 4 << 20, size & (size - 1) == 0 else {
+            let size = try ByteSize.parse(blockSize, option: "--block-size", range: 4096...(4 << 20))
+            guard size & (size - 1) == 0 else {
                 throw CLIError("invalidArgument", "--block-size \(blockSize) is not a power of two from 4KiB to 4MiB")
             }
             let encryption: StoreEncryption
             if noEncryption {
                 encryption = .none
             } else {
-                guard let passphrase = options.passphrase, !passphrase.isEmpty else {
+                guard let passphrase = try options.newStorePassphrase() else {
                     throw CLIError(
-                        "invalidArgument", "set BLOCKSNAP_PASSPHRASE to encrypt the store, or pass --no-encryption")
+                        "invalidArgument",
+                        "an encrypted store needs a passphrase: --passphrase-file FILE, BLOCKSNAP_PASSPHRASE_COMMAND, BLOCKSNAP_PASSPHRASE, or run on a terminal to be asked; or pass --no-encryption"
+                    )
                 }
                 encryption = .passphrase(passphrase)
             }

@@ -20,26 +20,34 @@ struct PruneCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Evaluate at this ISO 8601 time instead of now.") var now: String?
     @Flag(name: .long, help: "Show what would happen without changing anything.") var dryRun = false
 
+    /// The largest policy file accepted (policies are a few hundred bytes).
+    static let policyByteCountMax = 1 << 20
+
+    /// Reads, decodes and validates a policy file.
+    /// - Throws: `notFound`, or the ``PolicyError`` code (`outOfRange`, `invalidValue`,
+    ///   `missingValue`, `contradictory`) with a message naming the file and the field.
     static func loadPolicy(_ path: String) throws -> RetentionPolicy {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CLIError("notFound", "cannot read policy file \(path): \(error.localizedDescription)")
-        }
+        let data = Data(try InputFile.read(path, what: "policy file \(path)", byteCountMax: policyByteCountMax))
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         guard let object else { throw CLIError("invalidArgument", "policy file \(path) is not a JSON object") }
         do {
-            if object["tiered"] != nil || object["count"] != nil || object["nonOverlappingCount"] != nil {
-                return try decoder.decode(RetentionPolicy.self, from: data)
+            let policy: RetentionPolicy
+            do {
+                if object["tiered"] != nil || object["count"] != nil || object["nonOverlappingCount"] != nil {
+                    policy = try decoder.decode(RetentionPolicy.self, from: data)
+                } else {
+                    policy = RetentionPolicy(.count(try decoder.decode(CountRetention.self, from: data)))
+                }
+            } catch let error as DecodingError {
+                throw PolicyError(error)
             }
-            return RetentionPolicy(.count(try decoder.decode(CountRetention.self, from: data)))
+            // Every field's range now, with its name, before any store is opened.
+            try policy.validate()
+            return policy
         } catch let error as PolicyError {
             throw CLIError(error.code.description, "policy file \(path): \(error.message)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw CLIError("invalidArgument", "policy file \(path): \(context.debugDescription)")
-        } catch {
-            throw CLIError("invalidArgument", "policy file \(path) is not a valid policy: \(error)")
         }
     }
 

@@ -25,24 +25,39 @@ enum Output {
         date.formatted(.iso8601)
     }
 
-    /// Reports an error: one line on stderr; with `json` also `{"error":{"code","message"}}` on stdout.
+    /// Reports an error: one line on stderr; with `json` also `{"error":{"code","message"}}` on
+    /// stdout. Exits 130 for a cancellation (Ctrl-C), 1 otherwise.
     static func fail(_ error: any Error, json: Bool) -> Never {
         let (code, message) = describe(error)
-        FileHandle.standardError.write(Data("blocksnap: \(message)\n".utf8))
+        report(code: code, message: message, json: json)
+        exit(code == "cancelled" ? 130 : 1)
+    }
+
+    /// Reports a usage error (the command line itself is wrong) the same way, with code `usage`,
+    /// and exits 2.
+    static func usageError(_ message: String, json: Bool) -> Never {
+        report(code: "usage", message: message, json: json)
+        exit(2)
+    }
+
+    private static func report(code: String, message: String, json: Bool) {
+        // One line, whatever the message holds.
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: "; ")
+        FileHandle.standardError.write(Data("blocksnap: \(line)\n".utf8))
         if json {
             struct Envelope: Encodable {
                 struct Body: Encodable { var code: String; var message: String }
                 var error: Body
             }
-            try? Output.json(Envelope(error: .init(code: code, message: message)))
+            try? Output.json(Envelope(error: .init(code: code, message: line)))
         }
-        exit(code == "cancelled" ? 130 : 1)
     }
 
     static func describe(_ error: any Error) -> (code: String, message: String) {
         switch error {
         case let e as RecoveryChainError: return (e.code.description, e.message)
         case let e as BlockStoreError: return (e.code.description, e.message)
+        case let e as PolicyError: return (e.code.description, e.message)
         case let e as CLIError: return (e.code, e.message)
         case is CancellationError: return ("cancelled", "cancelled")
         default: return ("error", "\(error)")

@@ -33,28 +33,3 @@ final class ProgressBar: Sendable {
         if drawn.withLock({ $0 }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }
-
-/// Parses and prints sizes like `64KiB`, `4MiB`, `1GiB`, `512`.
-enum ByteSize {
-    static func parse(_ text: String) -> Int? {
-        let units: [(String, Int)] = [
-            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30),
-            ("B", 1), ("", 1),
-        ]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let n = Int(text.dropLast(suffix.count)) { return n * factor }
-        }
-        return nil
-    }
-
-    static func format(_ n: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var i = 0
-        while value >= 1024 && i < units.count - 1 {
-            value /= 1024
-            i += 1
-        }
-        return i == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[i])
-    }
-}

@@ -12,8 +12,29 @@ struct StoreOptions: ParsableArguments {
     @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
     var json = false
 
-    /// The passphrase from BLOCKSNAP_PASSPHRASE, if set.
-    var passphrase: String? { ProcessInfo.processInfo.environment["BLOCKSNAP_PASSPHRASE"] }
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read an encrypted store's passphrase from the first line of this file (not readable by every user).",
+            discussion: """
+                The passphrase comes from the first of: --passphrase-file, the first line printed \
+                by the command in BLOCKSNAP_PASSPHRASE_COMMAND (run with /bin/sh -c), the \
+                BLOCKSNAP_PASSPHRASE variable, a prompt without echo when standard input is a \
+                terminal.
+                """,
+            valueName: "path"))
+    var passphraseFile: String?
+
+    /// The store's passphrase from the first source that gives one (``Passphrase``), asking on
+    /// the terminal when none does and standard input is one; nil when there is none.
+    var passphrase: String? {
+        get throws { try Passphrase.shared.resolve(file: passphraseFile, prompt: true) }
+    }
+
+    /// A new store's passphrase: as ``passphrase``, but a prompt asks twice.
+    func newStorePassphrase() throws -> String? {
+        try Passphrase.shared.resolve(file: passphraseFile, prompt: true, confirm: true)
+    }
 
     func backend(create: Bool = false) throws -> any StorageBackend {
         if S3Configuration.isStoreURL(store) {
@@ -24,10 +45,23 @@ struct StoreOptions: ParsableArguments {
         return try LocalDirectoryBackend(root: store, create: create)
     }
 
+    /// Opens the store. Without a passphrase from a file, a command or the environment, it is
+    /// opened without one, and only when that fails because the store is encrypted is the
+    /// passphrase asked for on the terminal (an unencrypted store never prompts).
     func open(lock: StoreLockMode = .shared) async throws -> ChunkStore {
         var options = ChunkStoreOptions()
         options.lock = lock
-        return try await ChunkStore.open(on: try backend(), passphrase: passphrase, options: options)
+        let backend = try backend()
+        if let given = try Passphrase.shared.resolve(file: passphraseFile, prompt: false) {
+            return try await ChunkStore.open(on: backend, passphrase: given, options: options)
+        }
+        do {
+            return try await ChunkStore.open(on: backend, passphrase: nil, options: options)
+        } catch let error as BlockStoreError where error.code == .wrongPassphrase && Passphrase.canPrompt {
+            // Without a passphrase, wrongPassphrase means "encrypted: give one".
+            let asked = try Passphrase.shared.resolve(file: passphraseFile, prompt: true)
+            return try await ChunkStore.open(on: backend, passphrase: asked, options: options)
+        }
     }
 }
 
