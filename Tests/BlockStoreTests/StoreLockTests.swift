@@ -18,7 +18,7 @@ import Testing
     }
 
     static func acquire(
-        _ mode: StoreLockMode, _ backend: any StorageBackend, staleAfter: Duration = .seconds(60),
+        _ mode: StoreLockMode, _ backend: any StorageBackend, staleAfter: Duration = .seconds(600),
         timeout: Duration, observations: LockObservations = LockObservations()
     ) async throws -> StoreLockHandle? {
         try await StoreLockHandle.acquire(

@@ -103,10 +103,10 @@ import Testing
         let beside = try await runBounded(["list", "--store", store, "--json"], environment: passphrase)
         #expect(beside.status == 0, "stderr: \(beside.stderr)")
 
-        // Alone, it is refused: no intact key is left.
+        // Alone, it is refused: no intact key is left, and the one left is beyond the limit.
         try FileManager.default.removeItem(atPath: "\(store)/keys/\(intact)")
         let alone = try await runBounded(["list", "--store", store, "--json"], environment: passphrase)
-        expectJSONError(alone, code: "corruptObject", mentioning: "\(1 << 40)")
+        expectJSONError(alone, code: "limitExceeded", mentioning: "\(1 << 40)")
     }
 
     @Test func aBackupIntoAStoreWhoseDataFolderIsALinkWritesNothingOutside() async throws {

@@ -41,6 +41,15 @@ import Testing
         return o
     }
 
+    /// A lock record's bytes with its owner moved to another host (never provably gone).
+    static func asAnotherHosts(_ bytes: [UInt8]) throws -> [UInt8] {
+        var record = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        var owner = try #require(record["owner"] as? [String: Any])
+        owner["hostname"] = "another-host.example"
+        record["owner"] = owner
+        return Array(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]))
+    }
+
     static func makePristine(encrypted: Bool, seed: UInt64) async throws -> Pristine {
         let scratch = ScratchDirectory()
         let path = scratch.file("pristine")
@@ -74,7 +83,9 @@ import Testing
         try await chains.expire(item: item, point: points[1].0)
         points.remove(at: 1)
         let lockKey = try #require(try await backend.listAll(prefix: "locks/").first?.key)
-        let lockBytes = try await backend.get(lockKey)
+        // The lock as another host's: a flipped digit of this process's pid or start time would
+        // otherwise name a process that is provably gone, whose lock is rightly taken over.
+        let lockBytes = try Self.asAnotherHosts(try await backend.get(lockKey))
         try await store.close()
         return Pristine(
             scratch: scratch, encrypted: encrypted, storePath: path, points: points, lockBytes: lockBytes,

@@ -178,7 +178,8 @@ extension ChunkStore {
         for entry in try await backend.listAll(prefix: "keys/").sorted(by: { $0.key < $1.key }) {
             let id = String(entry.key.lastSegment)
             do {
-                let file = try KeyFile.decode(try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.keyFile), key: entry.key)
+                let file = try KeyFile.decode(
+                    try await backend.get(entry.key, byteCountMax: ObjectSizeLimits.keyFile), key: entry.key)
                 guard file.storeID == configuration.storeID else {
                     throw BlockStoreError(
                         .tampered,
