@@ -205,3 +205,16 @@ if environment["BLOCKSNAP_BENCHMARKS"] != nil {
 if environment["BLOCKSNAP_DOCS"] != nil {
     package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
 }
+
+// libFuzzer targets, for `scripts/fuzz` (BLOCKSNAP_FUZZ=1, built with -sanitize=fuzzer,address).
+if environment["BLOCKSNAP_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "BlockSnapFuzz",
+            dependencies: [
+                "BlockStore", "PageRangeDiff", "RecoveryChain", "Policy", "BlockStoreS3", "BlockStoreTesting",
+            ],
+            path: "Tests/Fuzz"
+        )
+    )
+}
