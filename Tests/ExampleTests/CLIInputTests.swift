@@ -31,32 +31,11 @@ import Testing
         }
     }
 
-    /// Runs `blocksnap` with standard input from /dev/null (so it can never prompt) and with
-    /// every passphrase source cleared unless `environment` sets it. `ExecutableTests.run`
-    /// inherits the test's standard input and environment, which may be a terminal or hold a
-    /// passphrase; these tests need neither.
+    /// Runs `blocksnap` isolated (see ``ExecutableTests/run(_:_:environment:isolated:)``): these
+    /// tests need neither a terminal nor the test's own passphrase.
     static func blocksnap(_ arguments: [String], _ environment: [String: String] = [:]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = ExecutableTests.productsDirectory.appendingPathComponent("blocksnap")
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for name in ["BLOCKSNAP_PASSPHRASE", "BLOCKSNAP_PASSPHRASE_COMMAND"] { env[name] = nil }
-        env.merge(environment) { $1 }
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(
-            run: ExecutableTests.Run(
-                status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                stderr: String(decoding: errData, as: UTF8.self)),
-            reason: process.terminationReason)
+        let run = try ExecutableTests.run("blocksnap", arguments, environment: environment, isolated: true)
+        return Outcome(run: run, reason: run.reason)
     }
 
     static let passphrase = ["BLOCKSNAP_PASSPHRASE": "the right passphrase"]

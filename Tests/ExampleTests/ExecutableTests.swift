@@ -19,17 +19,29 @@ import Testing
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Whether the process exited or was killed by a signal.
+        var reason: Process.TerminationReason = .exit
         var json: [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
         }
     }
 
+    /// Runs a built product and collects what it prints.
+    /// - Parameter isolated: Standard input from /dev/null (so it can never prompt) and every
+    ///   passphrase source cleared unless `environment` sets it; otherwise the test's own
+    ///   standard input and environment are inherited.
     @discardableResult
-    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    static func run(
+        _ tool: String, _ arguments: [String], environment: [String: String] = [:], isolated: Bool = false
+    ) throws -> Run {
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent(tool)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        if isolated {
+            for name in ["BLOCKSNAP_PASSPHRASE", "BLOCKSNAP_PASSPHRASE_COMMAND"] { env[name] = nil }
+            process.standardInput = FileHandle.nullDevice
+        }
         env.merge(environment) { $1 }
         process.environment = env
         let out = Pipe()
@@ -42,7 +54,7 @@ import Testing
         process.waitUntilExit()
         return Run(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            stderr: String(decoding: errData, as: UTF8.self), reason: process.terminationReason)
     }
 
     func scratch() throws -> String {
