@@ -54,7 +54,7 @@ func openStore(_ name: String, create: Bool) async throws -> ChunkStore {
 }
 
 /// A backup of the image; `changed` are host-tracked ranges written since point `since`.
-func request(_ changed: [Range<UInt64>]? = nil, since: String? = nil) throws -> BackupRequest {
+func request(_ changed: [Range<UInt64>]? = nil, since: PointID? = nil) throws -> BackupRequest {
     BackupRequest(
         item: "vm",
         disks: [
@@ -97,10 +97,10 @@ nonisolated(unsafe) let config = Benchmark.Configuration(
     maxDuration: .seconds(60), maxIterations: 3)
 
 /// The store and the two points the diff benchmarks compare, made once per process.
-nonisolated(unsafe) var diffPoints: (first: String, second: String)?
+nonisolated(unsafe) var diffPoints: (first: PointID, second: PointID)?
 
 /// A full backup of the image, 1 % scattered 8-byte writes, an incremental (host ranges).
-func prepareDiffPoints() async throws -> (first: String, second: String) {
+func prepareDiffPoints() async throws -> (first: PointID, second: PointID) {
     if let diffPoints { return diffPoints }
     let store = try await openStore("diff", create: true)
     let chains = ChainStore(store: store)
@@ -319,7 +319,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         let store = try await openStore("expire", create: true)
         let chains = ChainStore(store: store)
-        var ids: [String] = []
+        var ids: [PointID] = []
         for i in 0..<30 {
             let changed = i == 0 ? nil : try scatter(seed: UInt64(1000 + i))
             ids.append(try await chains.backup(try request(changed, since: ids.last)).point.id)
