@@ -1,9 +1,3 @@
-import Foundation
-
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-
 /// A parsed XML element: just enough of a tree to read S3's responses.
 package struct S3XMLNode: Sendable {
     /// The element name without namespace prefix, e.g. `Contents`.
@@ -24,16 +18,10 @@ package struct S3XMLNode: Sendable {
     /// before the tree (whose destruction recurses) can grow deep enough to overflow a stack.
     package static let depthMax = 32
 
-    /// Parses a document; nil when it is not well-formed XML or nests deeper than ``depthMax``.
+    /// Parses a document (see ``S3XMLReader`` for what is accepted); nil when it is not
+    /// well-formed XML of that subset or nests deeper than ``depthMax``.
     package static func parse(_ bytes: [UInt8]) -> S3XMLNode? {
-        guard !bytes.isEmpty else { return nil }
-        let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
-        parser.shouldProcessNamespaces = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = builder
-        guard parser.parse() else { return nil }
-        return builder.root
+        S3XMLReader.parse(bytes)
     }
 
     /// Escapes `text` for use as XML character data.
@@ -51,44 +39,5 @@ package struct S3XMLNode: Sendable {
             }
         }
         return out
-    }
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    var stack: [S3XMLNode] = []
-    var root: S3XMLNode?
-
-    func parser(
-        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
-    ) {
-        guard stack.count < S3XMLNode.depthMax else {
-            parser.abortParsing()
-            return
-        }
-        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        stack.append(S3XMLNode(name: local, text: "", children: []))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        if !stack.isEmpty { stack[stack.count - 1].text += string }
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        if !stack.isEmpty {
-            stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
-        }
-    }
-
-    func parser(
-        _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
-        qualifiedName qName: String?
-    ) {
-        guard let node = stack.popLast() else { return }
-        if stack.isEmpty {
-            root = node
-        } else {
-            stack[stack.count - 1].children.append(node)
-        }
     }
 }

@@ -163,7 +163,10 @@ struct S3FaultTests {
     }
 
     @Test func refusedConnectionsFailWithinTheBackoffBound() async throws {
-        let port = try Loopback.freePort()  // closed again: connections are refused
+        // Held, never listening: refused, and no other test's server can take the port meanwhile.
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         var configuration = try S3Configuration(
             endpoint: URL(string: "http://127.0.0.1:\(port)")!, bucket: "unreachable",
             credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"))
