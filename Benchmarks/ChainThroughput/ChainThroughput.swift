@@ -258,6 +258,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         try await store.close()
     }
+    registerRestorePipelineBenchmarks()
 
     // The diff on a real store: every iteration opens the store afresh (cold node cache), then
     // diffs the two points, all pages; exact mode reads both versions of every changed block.

@@ -78,8 +78,8 @@ extension ChunkStore {
     ///   - body: Called after member `k` decoded and verified, with its length in bytes.
     /// - Throws: What ``chunk(_:)`` throws, or what the closures throw.
     package func read(
-        _ run: ChunkReadRun, decodingInto destination: (Int) throws -> UnsafeMutableRawBufferPointer,
-        _ body: (Int, Int) throws -> Void
+        _ run: ChunkReadRun, decodingInto destination: (Int) async throws -> UnsafeMutableRawBufferPointer,
+        _ body: (Int, Int) async throws -> Void
     ) async throws {
         guard let pack = run.pack else {
             for k in run.members.indices { try await readAlone(run, k, destination, body) }
@@ -98,30 +98,32 @@ extension ChunkStore {
                 .truncatedObject,
                 "pack \(pack.shortHex) ends before its chunks (got \(bytes.count) of \(run.byteCount) bytes)")
         }
-        try bytes.withUnsafeBytes { fetched in
-            for (k, member) in run.members.enumerated() {
-                guard let location = member.location else { continue }
-                let out = try destination(k)
-                guard out.count >= Int(location.rawLength) else {
-                    throw BlockStoreError(
-                        .invalidArgument,
-                        "a \(out.count)-byte buffer cannot hold chunk \(member.id.shortHex) of \(location.rawLength) bytes"
-                    )
-                }
-                let lo = Int(UInt64(location.offset) - run.range.lowerBound)
+        for (k, member) in run.members.enumerated() {
+            guard let location = member.location else { continue }
+            // The destination may wait (a restore's writer handing its full stage to the write
+            // queue), so each member is decoded in its own short borrow of the fetched bytes.
+            let out = try await destination(k)
+            guard out.count >= Int(location.rawLength) else {
+                throw BlockStoreError(
+                    .invalidArgument,
+                    "a \(out.count)-byte buffer cannot hold chunk \(member.id.shortHex) of \(location.rawLength) bytes"
+                )
+            }
+            let lo = Int(UInt64(location.offset) - run.range.lowerBound)
+            try bytes.withUnsafeBytes { fetched in
                 try decode(
                     sealed: UnsafeRawBufferPointer(rebasing: fetched[lo..<(lo + Int(location.length))]), id: member.id,
                     location: location, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<Int(location.rawLength)]))
-                try body(k, Int(location.rawLength))
             }
+            try await body(k, Int(location.rawLength))
         }
     }
 
     private func readAlone(
-        _ run: ChunkReadRun, _ k: Int, _ destination: (Int) throws -> UnsafeMutableRawBufferPointer,
-        _ body: (Int, Int) throws -> Void
+        _ run: ChunkReadRun, _ k: Int, _ destination: (Int) async throws -> UnsafeMutableRawBufferPointer,
+        _ body: (Int, Int) async throws -> Void
     ) async throws {
-        let n = try await readChunk(run.members[k].id, into: try destination(k))
-        try body(k, n)
+        let n = try await readChunk(run.members[k].id, into: try await destination(k))
+        try await body(k, n)
     }
 }

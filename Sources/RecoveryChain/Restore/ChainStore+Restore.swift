@@ -56,11 +56,9 @@ extension ChainStore {
             }
             let target = try RestoreTarget(path: path, sizeBytes: meta.sizeBytes, inPlace: false)
             do {
-                let result = try await writeBlocks(
+                return try await writeBlocks(
                     root: root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes, target: target,
                     onlyBlocks: nil, progress: progress)
-                try target.sync()
-                return result
             } catch {
                 target.removeIfCreated()
                 throw RecoveryChainError.wrap(error, "restoring disk \(disk) of \(id)")
@@ -112,35 +110,59 @@ extension ChainStore {
                 from: (fromRoot, fromDisk.sizeBytes), to: (toRoot, toDisk.sizeBytes), blockSizeBytes: to.blockSizeBytes)
             let target = try RestoreTarget(path: path, sizeBytes: toDisk.sizeBytes, inPlace: true)
             do {
-                let result = try await writeBlocks(
+                return try await writeBlocks(
                     root: toRoot, sizeBytes: toDisk.sizeBytes, blockSizeBytes: to.blockSizeBytes, target: target,
                     onlyBlocks: changed, progress: progress)
-                try target.sync()
-                return result
             } catch {
                 throw RecoveryChainError.wrap(error, "reverting disk \(disk) to \(wanted)")
             }
         }
     }
 
-    /// Writes blocks of a map to a target: all blocks, or only `onlyBlocks` (ascending).
+    /// Writes blocks of a map to a target, all blocks or only `onlyBlocks` (ascending), then
+    /// flushes the target to stable storage.
     ///
     /// Window by window: zero blocks are skipped on a target that starts zeroed and punched
     /// (stretches of them at once) otherwise; the other blocks' chunks are planned into pack runs
-    /// and restored by ``restoreRuns(_:sizeBytes:blockSizeBytes:target:meter:)`` on every core.
+    /// and restored by ``restoreRuns(_:sizeBytes:blockSizeBytes:queue:meter:)`` on every core.
+    /// Every call that may block on the target (writes, punches, the final `fsync`) runs on one
+    /// ``RestoreWriteQueue``, never on a cooperative thread.
     func writeBlocks(
         root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, onlyBlocks: [UInt64]?,
         progress: JobProgressHandler?
     ) async throws -> RestoreResult {
-        let maps = self.maps
         let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
         let meter = ProgressMeter(
             phase: .restoring, blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
         var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)
         let window = max(1, restoreTuning.windowBlocks)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
-        defer { scratch.deallocate() }
+        let tuning = restoreTuning
+        let queue = RestoreWriteQueue(
+            target: target, bufferCount: 2 * (workerCount + max(0, tuning.fetchAheadRuns)),
+            bufferBytes: max(1, tuning.stageBlocks) * blockSizeBytes)
+        do {
+            result = try await writeWindows(
+                root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, startsZeroed: target.startsZeroed,
+                onlyBlocks: onlyBlocks, window: window, queue: queue, meter: meter, result: result)
+        } catch {
+            // Nothing may write to the target once the caller removes it or reports the failure.
+            try? await queue.finish(sync: false)
+            throw error
+        }
+        try await queue.finish(sync: true)
+        meter.update(force: true) { $0.phase = .done }
+        return result
+    }
+
+    /// The windows of ``writeBlocks(root:sizeBytes:blockSizeBytes:target:onlyBlocks:progress:)``;
+    /// returns `result` with the blocks and bytes added (queued, not yet all written).
+    private func writeWindows(
+        root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, startsZeroed: Bool, onlyBlocks: [UInt64]?,
+        window: UInt64, queue: RestoreWriteQueue, meter: ProgressMeter, result: RestoreResult
+    ) async throws -> RestoreResult {
+        let maps = self.maps
+        let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
+        var result = result
         let block = UInt64(blockSizeBytes)
         var start: UInt64 = 0
         var cursorInOnly = 0
@@ -167,9 +189,9 @@ extension ChainStore {
             jobs.removeAll(keepingCapacity: true)
             // Neighbouring zero blocks are made zero together: one hole punched per stretch.
             var zeros: Range<UInt64>?
-            func zeroPending() throws {
-                if let z = zeros, !target.startsZeroed {
-                    try target.zero((z.lowerBound * block)..<min(z.upperBound * block, sizeBytes), scratch: scratch)
+            func zeroPending() {
+                if let z = zeros, !startsZeroed {
+                    queue.zero((z.lowerBound * block)..<min(z.upperBound * block, sizeBytes))
                 }
                 zeros = nil
             }
@@ -180,32 +202,32 @@ extension ChainStore {
                     if let z = zeros, z.upperBound == b {
                         zeros = z.lowerBound..<(b + 1)
                     } else {
-                        try zeroPending()
+                        zeroPending()
                         zeros = b..<(b + 1)
                     }
                 } else {
                     jobs.append((b, id))
                 }
             }
-            try zeroPending()
+            zeroPending()
             meter.update { $0.blocksDone += wanted.count - jobs.count }
             let written = try await restoreRuns(
-                jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, target: target, meter: meter)
+                jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, queue: queue, meter: meter)
             result.blocksWritten += jobs.count
             result.bytesWritten += written
             start = end
         }
-        meter.update(force: true) { $0.phase = .done }
         return result
     }
 
     /// Restores blocks from the store: their chunks are planned into pack runs (one ranged read
     /// each), which `workerCount` tasks plus a few fetching ahead take in turn; each task decodes
-    /// a run's chunks (open, decompress, verify) straight into its staging buffer and writes
-    /// neighbouring blocks with one `pwrite`.
-    /// - Returns: The bytes written.
+    /// a run's chunks (open, decompress, verify) straight into its staging buffer and hands full
+    /// stages to the write queue (neighbouring blocks written with one `pwrite`).
+    /// - Returns: The bytes queued for writing.
     private func restoreRuns(
-        _ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter
+        _ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, queue: RestoreWriteQueue,
+        meter: ProgressMeter
     ) async throws -> UInt64 {
         guard !jobs.isEmpty else { return 0 }
         // Every stored block is a chunk of the block size (the disk's last block may be cut to the
@@ -232,7 +254,7 @@ extension ChainStore {
             for _ in 0..<tasks {
                 group.addTask {
                     let writer = BlockRunWriter(
-                        target: target, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes,
+                        queue: queue, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes,
                         capacity: tuning.stageBlocks)
                     var written: UInt64 = 0
                     while let r = cursor.next() {
@@ -240,7 +262,7 @@ extension ChainStore {
                         let run = runs[r]
                         var runBytes: UInt64 = 0
                         try await self.store.read(run) { k in
-                            try writer.slot(for: jobs[run.members[k].position].0)
+                            try await writer.slot(for: jobs[run.members[k].position].0)
                         } _: { k, length in
                             let block = jobs[run.members[k].position].0
                             guard fits(length, block: block) else {
@@ -259,7 +281,7 @@ extension ChainStore {
                             $0.bytesWritten += runBytes
                         }
                     }
-                    try writer.flush()
+                    writer.flush()
                     return written
                 }
             }

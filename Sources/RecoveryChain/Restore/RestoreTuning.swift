@@ -5,9 +5,10 @@ import BlockStore
 ///
 /// A restore looks up `windowBlocks` map entries at a time, plans the window's chunks into pack
 /// runs (one ranged read each, at most `runBytesMax`), and hands the runs to `workerCount +
-/// fetchAheadRuns` tasks: each fetches a run, decodes its chunks (open, decompress, verify) into
-/// its staging buffer and writes neighbouring blocks together. Memory stays below about
-/// `(workerCount + fetchAheadRuns) × (runBytesMax + stageBlocks × block size)`.
+/// fetchAheadRuns` tasks: each fetches a run and decodes its chunks (open, decompress, verify)
+/// into a staging buffer, which one write queue (off the cooperative pool) writes as stretches
+/// of neighbouring blocks. Memory stays below about `(workerCount + fetchAheadRuns) ×
+/// (runBytesMax + 2 × stageBlocks × block size)`.
 struct RestoreTuning: Sendable {
     /// Blocks whose map entries one window looks up.
     var windowBlocks: UInt64 = ChainLimits.blocksPerWindow
