@@ -95,7 +95,9 @@ final class BlockRunWriter {
                 j += 1
             }
             stretches.append(
-                .init(start: i * blockSizeBytes, count: byteCount, offset: (firstBlock + UInt64(i)) * UInt64(blockSizeBytes)))
+                .init(
+                    start: i * blockSizeBytes, count: byteCount,
+                    offset: (firstBlock + UInt64(i)) * UInt64(blockSizeBytes)))
             i = j
         }
         filledCount = 0
