@@ -105,6 +105,19 @@ package struct ObjectCrypto: Sendable {
         }
     }
 
+    /// Opens a sealed chunk as `openChunk(_:id:kind:what:)` does and hands the opened bytes to
+    /// `body` (valid during the call), without copying them out: unencrypted stores hand the
+    /// stored bytes themselves.
+    /// - Throws: `authenticationFailed` when the bytes were altered or are another chunk's.
+    package func withOpenedChunk<R>(
+        _ sealed: UnsafeRawBufferPointer, id: ChunkID, kind: ChunkKind, what: @autoclosure () -> String,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        guard let key else { return try body(sealed) }
+        let plain = try ObjectCrypto.aesOpenData(sealed, key: key, role: .chunk(id: id, kind: kind), what: what())
+        return try plain.withUnsafeBytes(body)
+    }
+
     // MARK: Primitives
 
     /// The keyless checksum of `body` as `role` (unencrypted stores' metadata).
@@ -137,12 +150,18 @@ package struct ObjectCrypto: Sendable {
     private static func aesOpen(
         _ sealed: UnsafeRawBufferPointer, key: SymmetricKey, role: ObjectRole, what: @autoclosure () -> String
     ) throws -> [UInt8] {
+        Array(try aesOpenData(sealed, key: key, role: role, what: what()))
+    }
+
+    private static func aesOpenData(
+        _ sealed: UnsafeRawBufferPointer, key: SymmetricKey, role: ObjectRole, what: @autoclosure () -> String
+    ) throws -> Data {
         guard sealed.count >= sealOverhead else {
             throw BlockStoreError(.truncatedObject, "\(what()) is \(sealed.count) bytes, too short to be sealed")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: sealed)
-            return Array(try AES.GCM.open(box, using: key, authenticating: role.associatedData))
+            return try AES.GCM.open(box, using: key, authenticating: role.associatedData)
         } catch {
             throw BlockStoreError(
                 .authenticationFailed,

@@ -74,7 +74,6 @@ extension ChunkStore {
             }
             for (index, location) in run {
                 let lo = Int(UInt64(location.offset) - start)
-                let sealed = Array(bytes[lo..<(lo + Int(location.length))])
                 guard buffer.count >= Int(location.rawLength) else {
                     throw BlockStoreError(
                         .invalidArgument,
@@ -82,7 +81,11 @@ extension ChunkStore {
                     )
                 }
                 let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(location.rawLength)])
-                try decode(sealed: sealed, id: ids[index], location: location, into: out)
+                try bytes.withUnsafeBytes {
+                    try decode(
+                        sealed: UnsafeRawBufferPointer(rebasing: $0[lo..<(lo + Int(location.length))]), id: ids[index],
+                        location: location, into: out)
+                }
                 try body(index, UnsafeRawBufferPointer(out))
             }
             i = j

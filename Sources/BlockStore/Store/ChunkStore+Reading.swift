@@ -157,9 +157,16 @@ extension ChunkStore {
     func decode(sealed: [UInt8], id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer)
         throws
     {
+        try sealed.withUnsafeBytes { try decode(sealed: $0, id: id, location: location, into: output) }
+    }
+
+    /// Opens, decompresses and verifies one sealed chunk, read in place (a slice of a pack run),
+    /// into `output` (exactly rawLength bytes).
+    func decode(
+        sealed: UnsafeRawBufferPointer, id: ChunkID, location: ChunkLocation, into output: UnsafeMutableRawBufferPointer
+    ) throws {
         // A sealed chunk opens only as the chunk it was sealed as (its ID and kind).
-        let plain = try crypto.openChunk(sealed, id: id, kind: location.kind, what: "chunk \(id.shortHex)")
-        try plain.withUnsafeBytes { p in
+        try crypto.withOpenedChunk(sealed, id: id, kind: location.kind, what: "chunk \(id.shortHex)") { p in
             guard p.count >= 1 else {
                 throw BlockStoreError(.truncatedObject, "chunk \(id.shortHex) is empty in its pack")
             }

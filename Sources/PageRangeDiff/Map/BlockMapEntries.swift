@@ -75,6 +75,19 @@ public struct BlockMapEntries: AsyncSequence, Sendable {
                 return (first, node.entries)
             }
             let span = g.blocksPerNode(atLevel: level - 1)
+            if level == 1 {
+                // The leaves this walk will visit, fetched in one batch the first time (one
+                // ranged read per pack stretch instead of one read per leaf: what keeps a
+                // restore from object storage at a few requests per window).
+                var leaves: [ChunkID] = []
+                for entry in node.entries {
+                    let childFirst = first + UInt64(entry.slot) * span
+                    if childFirst + span > cursor && childFirst < sequence.blocks.upperBound { leaves.append(entry.id) }
+                }
+                if let next = leaves.first, sequence.reader.cache.node(next) == nil {
+                    await sequence.reader.preload(leaves)
+                }
+            }
             for entry in node.entries {
                 let childFirst = first + UInt64(entry.slot) * span
                 if childFirst + span <= cursor { continue }

@@ -27,6 +27,8 @@ public final class ChainStore: Sendable {
     let maps: MapAccess
     /// How jobs take their item's guard (tests shorten its intervals).
     let jobGuardOptions: ItemJobLock.Options
+    /// How restores spread their work (tests vary it).
+    let restoreTuning: RestoreTuning
 
     /// Creates a view of the chains in `store`.
     /// - Parameters:
@@ -36,12 +38,16 @@ public final class ChainStore: Sendable {
         self.init(store: store, workerCount: workerCount, jobGuardOptions: ItemJobLock.Options())
     }
 
-    init(store: ChunkStore, workerCount: Int, jobGuardOptions: ItemJobLock.Options) {
+    init(
+        store: ChunkStore, workerCount: Int, jobGuardOptions: ItemJobLock.Options,
+        restoreTuning: RestoreTuning = RestoreTuning()
+    ) {
         self.store = store
         self.workerCount = max(1, workerCount)
         self.nodeCache = NodeCache()
         self.maps = MapAccess(store: store, cache: nodeCache)
         self.jobGuardOptions = jobGuardOptions
+        self.restoreTuning = restoreTuning
     }
 
     /// Checks an item name: letters, digits, `.`, `_`, `-`, at most 128 bytes.

@@ -56,11 +56,9 @@ extension ChainStore {
             }
             let target = try RestoreTarget(path: path, sizeBytes: meta.sizeBytes, inPlace: false)
             do {
-                let result = try await writeBlocks(
+                return try await writeBlocks(
                     root: root, sizeBytes: meta.sizeBytes, blockSizeBytes: point.blockSizeBytes, target: target,
                     onlyBlocks: nil, progress: progress)
-                try target.sync()
-                return result
             } catch {
                 target.removeIfCreated()
                 throw RecoveryChainError.wrap(error, "restoring disk \(disk) of \(id)")
@@ -112,33 +110,63 @@ extension ChainStore {
                 from: (fromRoot, fromDisk.sizeBytes), to: (toRoot, toDisk.sizeBytes), blockSizeBytes: to.blockSizeBytes)
             let target = try RestoreTarget(path: path, sizeBytes: toDisk.sizeBytes, inPlace: true)
             do {
-                let result = try await writeBlocks(
+                return try await writeBlocks(
                     root: toRoot, sizeBytes: toDisk.sizeBytes, blockSizeBytes: to.blockSizeBytes, target: target,
                     onlyBlocks: changed, progress: progress)
-                try target.sync()
-                return result
             } catch {
                 throw RecoveryChainError.wrap(error, "reverting disk \(disk) to \(wanted)")
             }
         }
     }
 
-    /// Writes blocks of a map to a target: all blocks, or only `onlyBlocks` (ascending).
+    /// Writes blocks of a map to a target, all blocks or only `onlyBlocks` (ascending), then
+    /// flushes the target to stable storage.
+    ///
+    /// Window by window: zero blocks are skipped on a target that starts zeroed and punched
+    /// (stretches of them at once) otherwise; the other blocks' chunks are planned into pack runs
+    /// and restored by ``restoreRuns(_:sizeBytes:blockSizeBytes:queue:meter:)`` on every core.
+    /// Every call that may block on the target (writes, punches, the final `fsync`) runs on one
+    /// ``RestoreWriteQueue``, never on a cooperative thread.
     func writeBlocks(
         root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, onlyBlocks: [UInt64]?,
         progress: JobProgressHandler?
     ) async throws -> RestoreResult {
-        let maps = self.maps
         let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
         let meter = ProgressMeter(
             phase: .restoring, blocksTotal: onlyBlocks?.count ?? Int(blockCount), handler: progress)
         var result = RestoreResult(sizeBytes: sizeBytes, blocksWritten: 0, blocksZeroed: 0, bytesWritten: 0)
-        let window = ChainLimits.blocksPerWindow
-        let scratch = UnsafeMutableRawBufferPointer.allocate(
-            byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
-        defer { scratch.deallocate() }
+        let window = max(1, restoreTuning.windowBlocks)
+        let tuning = restoreTuning
+        let queue = RestoreWriteQueue(
+            target: target, bufferCount: 2 * (workerCount + max(0, tuning.fetchAheadRuns)),
+            bufferBytes: max(1, tuning.stageBlocks) * blockSizeBytes)
+        do {
+            result = try await writeWindows(
+                root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, startsZeroed: target.startsZeroed,
+                onlyBlocks: onlyBlocks, window: window, queue: queue, meter: meter, result: result)
+        } catch {
+            // Nothing may write to the target once the caller removes it or reports the failure.
+            try? await queue.finish(sync: false)
+            throw error
+        }
+        try await queue.finish(sync: true)
+        meter.update(force: true) { $0.phase = .done }
+        return result
+    }
+
+    /// The windows of ``writeBlocks(root:sizeBytes:blockSizeBytes:target:onlyBlocks:progress:)``;
+    /// returns `result` with the blocks and bytes added (queued, not yet all written).
+    private func writeWindows(
+        root: ChunkID, sizeBytes: UInt64, blockSizeBytes: Int, startsZeroed: Bool, onlyBlocks: [UInt64]?,
+        window: UInt64, queue: RestoreWriteQueue, meter: ProgressMeter, result: RestoreResult
+    ) async throws -> RestoreResult {
+        let maps = self.maps
+        let blockCount = BlockGeometry.blockCount(sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes)
+        var result = result
+        let block = UInt64(blockSizeBytes)
         var start: UInt64 = 0
         var cursorInOnly = 0
+        var jobs: [(UInt64, ChunkID)] = []
         while start < blockCount {
             try Task.checkCancellation()
             let end = min(start + window, blockCount)
@@ -158,32 +186,48 @@ extension ChainStore {
             }
             let ids = try await maps.chunkIDs(
                 root: root, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, blocks: start..<end)
-            var jobs: [(UInt64, ChunkID)] = []
+            jobs.removeAll(keepingCapacity: true)
+            // Neighbouring zero blocks are made zero together: one hole punched per stretch.
+            var zeros: Range<UInt64>?
+            func zeroPending() {
+                if let z = zeros, !startsZeroed {
+                    queue.zero((z.lowerBound * block)..<min(z.upperBound * block, sizeBytes))
+                }
+                zeros = nil
+            }
             for b in wanted {
                 let id = ids[Int(b - start)]
                 if id.isZero {
                     result.blocksZeroed += 1
-                    if !target.startsZeroed {
-                        let lo = b * UInt64(blockSizeBytes)
-                        try target.zero(lo..<min(lo + UInt64(blockSizeBytes), sizeBytes), scratch: scratch)
+                    if let z = zeros, z.upperBound == b {
+                        zeros = z.lowerBound..<(b + 1)
+                    } else {
+                        zeroPending()
+                        zeros = b..<(b + 1)
                     }
                 } else {
                     jobs.append((b, id))
                 }
             }
+            zeroPending()
             meter.update { $0.blocksDone += wanted.count - jobs.count }
-            let written = try await restoreParallel(
-                jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, target: target, meter: meter)
+            let written = try await restoreRuns(
+                jobs, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes, queue: queue, meter: meter)
             result.blocksWritten += jobs.count
             result.bytesWritten += written
             start = end
         }
-        meter.update(force: true) { $0.phase = .done }
         return result
     }
 
-    private func restoreParallel(
-        _ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, target: RestoreTarget, meter: ProgressMeter
+    /// Restores blocks from the store: their chunks are planned into pack runs (one ranged read
+    /// each), which `workerCount` tasks plus a few fetching ahead take in turn; each task decodes
+    /// a run's chunks (open, decompress, verify) straight into its staging buffer and hands full
+    /// stages to the write queue (neighbouring blocks written with one `pwrite`).
+    /// - Returns: The bytes queued for writing.
+    private func restoreRuns(
+        _ jobs: [(UInt64, ChunkID)], sizeBytes: UInt64, blockSizeBytes: Int, queue: RestoreWriteQueue,
+        meter: ProgressMeter
     ) async throws -> UInt64 {
         guard !jobs.isEmpty else { return 0 }
         // Every stored block is a chunk of the block size (the disk's last block may be cut to the
@@ -201,39 +245,43 @@ extension ChainStore {
                 )
             }
         }
-        // Workers take runs of neighbouring blocks, so the store can read each run's chunks from
-        // their pack in one request.
-        let runLength = 64
-        let cursor = WorkCursor(count: (jobs.count + runLength - 1) / runLength)
+        let tuning = restoreTuning
+        let runs = store.planReads(
+            jobs.map(\.1), gapBytesMax: tuning.gapBytesMax, readBytesMax: tuning.runBytesMax)
+        let cursor = WorkCursor(count: runs.count)
+        let tasks = min(workerCount + max(0, tuning.fetchAheadRuns), runs.count)
         return try await withThrowingTaskGroup(of: UInt64.self) { group in
-            for _ in 0..<min(workerCount, jobs.count) {
+            for _ in 0..<tasks {
                 group.addTask {
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(
-                        byteCount: blockSizeBytes, alignment: ChainLimits.bufferAlignment)
-                    defer { buffer.deallocate() }
+                    let writer = BlockRunWriter(
+                        queue: queue, sizeBytes: sizeBytes, blockSizeBytes: blockSizeBytes,
+                        capacity: tuning.stageBlocks)
                     var written: UInt64 = 0
-                    while let run = cursor.next() {
+                    while let r = cursor.next() {
                         try Task.checkCancellation()
-                        let slice = jobs[(run * runLength)..<min((run + 1) * runLength, jobs.count)]
-                        try await self.store.readChunks(slice.map(\.1), into: buffer) { k, bytes in
-                            let block = slice[slice.startIndex + k].0
-                            guard fits(bytes.count, block: block) else {
+                        let run = runs[r]
+                        var runBytes: UInt64 = 0
+                        try await self.store.read(run) { k in
+                            try await writer.slot(for: jobs[run.members[k].position].0)
+                        } _: { k, length in
+                            let block = jobs[run.members[k].position].0
+                            guard fits(length, block: block) else {
                                 throw RecoveryChainError(
                                     .corruptMetadata,
-                                    "block \(block) maps to a \(bytes.count)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes"
+                                    "block \(block) maps to a \(length)-byte chunk, but the chain's blocks are \(blockSizeBytes) bytes"
                                 )
                             }
-                            let offset = block * UInt64(blockSizeBytes)
-                            let length = Int(min(UInt64(blockSizeBytes), sizeBytes - offset))
-                            try target.write(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), at: offset)
-                            written += UInt64(length)
-                            meter.update {
-                                $0.blocksDone += 1
-                                $0.bytesRead += UInt64(length)
-                                $0.bytesWritten += UInt64(length)
-                            }
+                            writer.commit(block)
+                            runBytes += UInt64(writer.length(of: block))
+                        }
+                        written += runBytes
+                        meter.update {
+                            $0.blocksDone += run.members.count
+                            $0.bytesRead += runBytes
+                            $0.bytesWritten += runBytes
                         }
                     }
+                    writer.flush()
                     return written
                 }
             }
