@@ -93,6 +93,29 @@ package struct ObjectCrypto: Sendable {
         return try ObjectCrypto.aesSeal(plaintext, key: key, role: .chunk(id: id, kind: kind))
     }
 
+    /// Seals a chunk's stored form like ``sealChunk(_:id:kind:)`` and hands the sealed bytes to
+    /// `body` in place (no copy into an array); `body` gets `plaintext` itself in unencrypted
+    /// stores. The bytes are valid only during the call.
+    package func withSealedChunk<R>(
+        _ plaintext: UnsafeRawBufferPointer, id: ChunkID, kind: ChunkKind, _ body: (UnsafeRawBufferPointer) -> R
+    ) throws -> R {
+        guard let key else { return body(plaintext) }
+        let combined: Data
+        do {
+            let box = try AES.GCM.seal(
+                plaintext, using: key, authenticating: ObjectRole.chunk(id: id, kind: kind).associatedData)
+            guard let c = box.combined else {
+                throw BlockStoreError(.invalidArgument, "AES-GCM produced no combined form")
+            }
+            combined = c
+        } catch let error as BlockStoreError {
+            throw error
+        } catch {
+            throw BlockStoreError(.invalidArgument, "encryption failed", underlying: error)
+        }
+        return combined.withUnsafeBytes { body($0) }
+    }
+
     /// Opens a sealed chunk as the chunk `id` of `kind`; returns the bytes unchanged in
     /// unencrypted stores (their content is checked against the ID by the caller).
     /// - Throws: `authenticationFailed` when the bytes were altered or are another chunk's.

@@ -132,7 +132,6 @@ extension ChunkStore {
                     }
                 }
                 let plain = UnsafeRawBufferPointer(rebasing: scratch[0..<(1 + payloadLength)])
-                let sealed = try crypto.sealChunk(plain, id: id, kind: kind)
                 func append(_ sealed: UnsafeRawBufferPointer) -> (StoredChunk, PackBuilder?) {
                     state.withLock { s in
                         s.builder.append(id: id, kind: kind, rawLength: bytes.count, sealed: sealed)
@@ -151,10 +150,8 @@ extension ChunkStore {
                         return (StoredChunk(id: id, isNew: true, storedBytes: sealed.count), full)
                     }
                 }
-                if let sealed {
-                    return sealed.withUnsafeBytes { append($0) }
-                }
-                return append(plain)
+                // Sealed straight from AES-GCM's output into the pack buffer: no intermediate array.
+                return try crypto.withSealedChunk(plain, id: id, kind: kind) { append($0) }
             }
         } catch {
             _ = state.withLock { $0.pending.remove(id) }
