@@ -195,6 +195,7 @@ func scatterPages(seed: UInt64) throws -> [Range<UInt64>] {
 let benchmarks: @Sendable () -> Void = {
     try? makeImage()
     registerBackupBlockSizeBenchmarks()
+    registerMemoryCeilingBenchmarks()
 
     Benchmark("baseline SHA-256 pass over the image, all cores", configuration: config) { _ in
         try await passOverImage { block, _ in
