@@ -47,7 +47,7 @@ package struct ObjectCrypto: Sendable {
     /// Seals a metadata object as `role`: `nonce ‖ ciphertext ‖ tag` in encrypted stores,
     /// `plaintext ‖ checksum` in unencrypted ones.
     package func seal(_ plaintext: [UInt8], as role: ObjectRole) throws -> [UInt8] {
-        precondition(!role.isChunk, "chunks are sealed with sealChunk(_:id:kind:)")
+        precondition(!role.isChunk, "chunks are sealed with withSealedChunk(_:id:kind:_:)")
         guard let key else {
             return plaintext + plaintext.withUnsafeBytes { ObjectCrypto.checksum($0, role: role) }
         }
@@ -86,34 +86,15 @@ package struct ObjectCrypto: Sendable {
 
     // MARK: Chunks
 
-    /// Seals a chunk's stored form (`flags ‖ payload`), bound to its ID and kind; nil in
-    /// unencrypted stores, where the stored form is the plaintext itself.
-    package func sealChunk(_ plaintext: UnsafeRawBufferPointer, id: ChunkID, kind: ChunkKind) throws -> [UInt8]? {
-        guard let key else { return nil }
-        return try ObjectCrypto.aesSeal(plaintext, key: key, role: .chunk(id: id, kind: kind))
-    }
-
-    /// Seals a chunk's stored form like ``sealChunk(_:id:kind:)`` and hands the sealed bytes to
-    /// `body` in place (no copy into an array); `body` gets `plaintext` itself in unencrypted
-    /// stores. The bytes are valid only during the call.
+    /// Seals a chunk's stored form (`flags ‖ payload`), bound to its ID and kind, and hands the
+    /// sealed bytes to `body` in place (no copy into an array); `body` gets `plaintext` itself in
+    /// unencrypted stores. The bytes are valid only during the call.
     package func withSealedChunk<R>(
         _ plaintext: UnsafeRawBufferPointer, id: ChunkID, kind: ChunkKind, _ body: (UnsafeRawBufferPointer) -> R
     ) throws -> R {
         guard let key else { return body(plaintext) }
-        let combined: Data
-        do {
-            let box = try AES.GCM.seal(
-                plaintext, using: key, authenticating: ObjectRole.chunk(id: id, kind: kind).associatedData)
-            guard let c = box.combined else {
-                throw BlockStoreError(.invalidArgument, "AES-GCM produced no combined form")
-            }
-            combined = c
-        } catch let error as BlockStoreError {
-            throw error
-        } catch {
-            throw BlockStoreError(.invalidArgument, "encryption failed", underlying: error)
-        }
-        return combined.withUnsafeBytes { body($0) }
+        return try ObjectCrypto.aesSealData(plaintext, key: key, role: .chunk(id: id, kind: kind))
+            .withUnsafeBytes { body($0) }
     }
 
     /// Opens a sealed chunk as the chunk `id` of `kind`; returns the bytes unchanged in
@@ -157,12 +138,18 @@ package struct ObjectCrypto: Sendable {
     private static func aesSeal(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey, role: ObjectRole) throws
         -> [UInt8]
     {
+        Array(try aesSealData(plaintext, key: key, role: role))
+    }
+
+    private static func aesSealData(_ plaintext: UnsafeRawBufferPointer, key: SymmetricKey, role: ObjectRole) throws
+        -> Data
+    {
         do {
             let box = try AES.GCM.seal(plaintext, using: key, authenticating: role.associatedData)
             guard let combined = box.combined else {
                 throw BlockStoreError(.invalidArgument, "AES-GCM produced no combined form")
             }
-            return Array(combined)
+            return combined
         } catch let error as BlockStoreError {
             throw error
         } catch {
